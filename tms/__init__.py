@@ -1,0 +1,1 @@
+"""tms: a lab for toy models of superposition (Elhage et al., 2022)."""
