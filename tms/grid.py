@@ -1,0 +1,220 @@
+"""A whole grid of cells in compiled chunks: sparsity × importance × lr × seeds.
+
+Compiled unit: ``jit(vmap_seeds(vmap_cells(train)))``. Cells of one seed share the seed's key, so they share
+their initialisations and per-step uniform draws (common random numbers: each cell thresholds the same
+uniforms at its own sparsity), which makes phase diagrams smoother and lets XLA generate the draws once per
+seed. Different seeds see different data. A cell's result depends only on its own hparams and its seed, so
+it is the same whichever chunk it is trained in (tested).
+
+Grid axes, in this order everywhere: ``(sparsity S, importance I, lr L, seed K)``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import data as tdata
+from .train import Hparams, StaticConfig, TrainOutput, check_lr, check_weight_decay, make_train
+
+AXES = ("sparsity", "importance", "lr", "seed")
+
+
+def seed_keys(seeds: Iterable[int]) -> jax.Array:
+    """Raw PRNG keys ``(K, 2)`` for integer seeds."""
+    return jnp.stack([jax.random.PRNGKey(int(s)) for s in seeds])
+
+
+def make_grid_fn(static: StaticConfig, devices: int = 1):
+    """``f(hp: Hparams with leading (C,), keys: (K, 2)) -> TrainOutput with leading (K, C)``, jitted.
+
+    With ``devices > 1`` the cell axis is sharded over that many local devices (C must be divisible by it).
+    """
+    train = make_train(static)
+    cells = jax.vmap(train, in_axes=(0, None))  # cells share the seed's key
+    seeds = jax.vmap(cells, in_axes=(None, 0))  # different seeds, different data
+    if devices <= 1:
+        return jax.jit(seeds)
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+    mesh = Mesh(np.array(jax.local_devices()[:devices]), ("cells",))
+    cell_sharded = NamedSharding(mesh, P("cells"))
+    replicated = NamedSharding(mesh, P())
+    out = NamedSharding(mesh, P(None, "cells"))
+    return jax.jit(seeds, in_shardings=(cell_sharded, replicated), out_shardings=out)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The values of a grid. ``sparsity: (S,)``, ``importance: (I, n)``, ``lr: (L,)``, ``seeds: (K,)``.
+
+    ``importance_params`` names scalar parameters that describe each importance setting (e.g.
+    ``{"importance_decay": (I,)}`` or ``{"extra_importance": (I,)}``); they become table columns.
+    """
+
+    sparsity: np.ndarray
+    importance: np.ndarray
+    lr: np.ndarray
+    seeds: np.ndarray
+    weight_decay: float = 0.01
+    importance_params: dict = field(default_factory=dict)
+
+    @staticmethod
+    def make(n_features: int, sparsity=None, density=None, importance=None, lr=1e-3, seeds=(0,),
+             weight_decay=0.01, importance_params=None) -> "Grid":
+        s = tdata.sparsity_from(sparsity=sparsity, density=density).reshape(-1)
+        imp = tdata.check_importance(np.ones(n_features) if importance is None else importance, n_features)
+        lr = check_lr(lr).reshape(-1)
+        check_weight_decay(weight_decay)
+        seeds = np.asarray(seeds).reshape(-1)
+        if seeds.size == 0:
+            raise ValueError("seeds: needs at least one seed")
+        if not np.issubdtype(seeds.dtype, np.integer) or np.any(seeds < 0):
+            raise ValueError(f"seeds must be non-negative integers; got {seeds.tolist()}")
+        if len(np.unique(seeds)) != len(seeds):
+            raise ValueError(f"seeds must be distinct; got {seeds.tolist()}")
+        params = {}
+        for k, v in (importance_params or {}).items():
+            v = np.asarray(v, dtype=np.float64).reshape(-1)
+            if v.shape != (imp.shape[0],):
+                raise ValueError(f"importance_params[{k!r}] needs one value per importance setting "
+                                 f"({imp.shape[0]}); got {v.shape}")
+            params[k] = v
+        return Grid(s, imp, lr, seeds.astype(np.int64), float(weight_decay), params)
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        return (len(self.sparsity), len(self.importance), len(self.lr), len(self.seeds))
+
+    @property
+    def n_cells(self) -> int:
+        """Cells per seed (S · I · L)."""
+        S, I, L, _ = self.shape
+        return S * I * L
+
+    def cell_hparams(self, n_features: int, index: np.ndarray) -> Hparams:
+        """Stacked :class:`Hparams` ``(C,)`` for flat cell indices into (S, I, L)."""
+        s, i, l = np.unravel_index(index, self.shape[:3])
+        f32 = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
+        return Hparams(
+            sparsity=f32(np.repeat(self.sparsity[s][:, None], n_features, axis=1)),
+            importance=f32(self.importance[i]),
+            lr=f32(self.lr[l]),
+            weight_decay=f32(np.full(len(index), self.weight_decay)),
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "sparsity": self.sparsity.tolist(), "importance": self.importance.tolist(),
+            "lr": self.lr.tolist(), "seeds": self.seeds.tolist(), "weight_decay": self.weight_decay,
+            "importance_params": {k: v.tolist() for k, v in self.importance_params.items()},
+        }
+
+    @staticmethod
+    def from_dict(d: dict) -> "Grid":
+        return Grid(np.asarray(d["sparsity"], np.float64), np.asarray(d["importance"], np.float64),
+                    np.asarray(d["lr"], np.float64), np.asarray(d["seeds"], np.int64), float(d["weight_decay"]),
+                    {k: np.asarray(v, np.float64) for k, v in d["importance_params"].items()})
+
+
+def chunks(n_cells: int, chunk_size: int) -> list[np.ndarray]:
+    """Flat cell indices split into chunks of ``chunk_size`` (the last one may be shorter)."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1; got {chunk_size}")
+    return [np.arange(a, min(a + chunk_size, n_cells)) for a in range(0, n_cells, chunk_size)]
+
+
+def run_chunk(fn, static: StaticConfig, grid: Grid, index: np.ndarray, chunk_size: int, keys) -> dict:
+    """Train the cells ``index`` (padded to ``chunk_size`` so the shape, and the compilation, is shared).
+
+    Returns numpy arrays with leading ``(K, len(index))``.
+    """
+    padded = np.concatenate([index, np.full(chunk_size - len(index), index[-1])]) if len(index) < chunk_size else index
+    out: TrainOutput = fn(grid.cell_hparams(static.n_features, padded), keys)
+    out = jax.device_get(out)
+    take = lambda a: np.asarray(a)[:, : len(index)]  # noqa: E731
+    return {
+        "W": take(out.params.W), "b": take(out.params.b), "final_loss": take(out.final_loss),
+        "restart_losses": take(out.restart_losses), "best_restart": take(out.best_restart),
+        "loss_curve": take(out.loss_curve), "snapshots_W": take(out.snapshots.W),
+        "snapshots_b": take(out.snapshots.b),
+    }
+
+
+class Progress:
+    """A progress line per chunk (or a tqdm bar): cells done, instance-steps/s and ETA."""
+
+    def __init__(self, total_cells: int, instances_per_cell: int, steps: int, enabled: bool = True, desc="train"):
+        self.total, self.done, self.enabled = total_cells, 0, enabled
+        self.work_per_cell = instances_per_cell * steps
+        self.t0 = time.perf_counter()
+        self.bar = None
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(total=total_cells, desc=desc, unit="cell", dynamic_ncols=True)
+            except ImportError:  # pragma: no cover
+                self.bar = None
+
+    def update(self, cells: int, skipped: bool = False):
+        self.done += cells
+        if not self.enabled:
+            return
+        dt = time.perf_counter() - self.t0
+        rate = self.done * self.work_per_cell / max(dt, 1e-9)
+        if self.bar is not None:
+            self.bar.update(cells)
+            self.bar.set_postfix_str(f"{rate:.3g} model-steps/s" + (" (resumed)" if skipped else ""))
+        else:  # pragma: no cover
+            eta = dt / max(self.done, 1) * (self.total - self.done)
+            print(f"{self.done}/{self.total} cells, {rate:.3g} model-steps/s, ETA {eta:.0f}s", flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_grid(static: StaticConfig, grid: Grid, chunk_size: int | None = None, progress: bool = True,
+             devices: int = 1, done: Callable[[int], dict | None] | None = None,
+             on_chunk: Callable[[int, dict], None] | None = None) -> dict:
+    """Train every cell of ``grid`` in chunks; returns arrays with leading grid axes ``(S, I, L, K)``.
+
+    ``done(chunk_id)`` may return the stored arrays of a finished chunk (resume: it is not retrained);
+    ``on_chunk(chunk_id, arrays)`` is called after each newly trained chunk (e.g. to store it).
+    """
+    C = grid.n_cells
+    chunk_size = min(chunk_size or C, C)
+    if devices > 1 and chunk_size % devices:
+        chunk_size += devices - chunk_size % devices
+    parts = chunks(C, chunk_size)
+    keys = seed_keys(grid.seeds)
+    fn = None
+    bar = Progress(C, len(grid.seeds) * static.restarts, static.steps, enabled=progress)
+    results = []
+    try:
+        for cid, index in enumerate(parts):
+            arrays = done(cid) if done is not None else None
+            if arrays is None:
+                fn = fn or make_grid_fn(static, devices)
+                arrays = run_chunk(fn, static, grid, index, chunk_size, keys)
+                if on_chunk is not None:
+                    on_chunk(cid, arrays)
+                bar.update(len(index))
+            else:
+                bar.update(len(index), skipped=True)
+            results.append(arrays)
+    finally:
+        bar.close()
+    S, I, L, K = grid.shape
+    merged = {}
+    for name in results[0]:
+        a = np.concatenate([r[name] for r in results], axis=1)  # (K, C, ...)
+        a = np.moveaxis(a, 0, 1).reshape((S, I, L, K) + a.shape[2:])
+        merged[name] = a
+    return merged

@@ -1,0 +1,85 @@
+"""The toy-model family, as pure functions on a params pytree.
+
+Axis names used throughout the package:
+
+- ``n``: features (input and output width), ``m``: hidden dimensions;
+- ``batch``: examples in one step, ``R``: restarts of one cell.
+
+A model is written for **one example** ``x: (n,)`` and vmapped for batches and instances.
+
+Models
+------
+``relu``   x' = ReLU(WᵀW x + b)   (Elhage et al. 2022, the ReLU output model)
+``linear`` x' = WᵀW x + b         (the paper's linear comparison)
+
+``bias=False`` drops ``b`` (it is kept in the pytree as zeros with a zero gradient mask, so every
+model has the same params structure).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+MODEL_KINDS = ("relu", "linear")
+
+
+class Params(NamedTuple):
+    """Parameters of one toy model. ``W: (m, n)``, ``b: (n,)``."""
+
+    W: jax.Array
+    b: jax.Array
+
+
+def init_params(key: jax.Array, n_features: int, n_hidden: int) -> Params:
+    """Xavier-normal ``W: (m, n)`` (std = sqrt(2 / (m + n))) and zero ``b: (n,)``.
+
+    Anthropic's notebook calls ``xavier_normal_`` on the stacked ``(instances, n, m)`` tensor; we use the
+    per-model fan-in/fan-out, which is what Xavier initialisation means for one ``m × n`` matrix.
+    """
+    std = jnp.sqrt(2.0 / (n_features + n_hidden))
+    W = std * jax.random.normal(key, (n_hidden, n_features), dtype=jnp.float32)
+    return Params(W=W, b=jnp.zeros((n_features,), jnp.float32))
+
+
+def hidden(params: Params, x: jax.Array) -> jax.Array:
+    """Hidden activation ``h = W x``: ``x: (n,) -> (m,)``."""
+    return params.W @ x
+
+
+def forward(params: Params, x: jax.Array, kind: str = "relu") -> jax.Array:
+    """Reconstruction ``x': (n,)`` of one example ``x: (n,)``."""
+    y = params.W.T @ (params.W @ x) + params.b
+    if kind == "relu":
+        return jax.nn.relu(y)
+    if kind == "linear":
+        return y
+    raise ValueError(f"kind must be one of {MODEL_KINDS}, got {kind!r}")
+
+
+def example_loss(params: Params, x: jax.Array, importance: jax.Array, kind: str = "relu") -> jax.Array:
+    """Σ_i I_i (x_i − x'_i)² for one example ``x: (n,)`` with importance ``I: (n,)``."""
+    err = x - forward(params, x, kind)
+    return jnp.sum(importance * err * err)
+
+
+def batch_forward(params: Params, X: jax.Array, kind: str = "relu") -> jax.Array:
+    """Reconstructions ``(batch, n)`` of ``X: (batch, n)``.
+
+    Written as ``(X Wᵀ) W + b`` (one matmul pair for the whole batch); equal to vmapping
+    :func:`forward` over the batch (tested).
+    """
+    y = (X @ params.W.T) @ params.W + params.b[None, :]
+    return jax.nn.relu(y) if kind == "relu" else y
+
+
+def batch_loss(params: Params, X: jax.Array, importance: jax.Array, kind: str = "relu") -> jax.Array:
+    """The training loss: Σ_i I_i (x_i − x'_i)², **averaged over the batch** (summed over features).
+
+    Anthropic's notebook also averages over features, which divides the loss by ``n``; with Adam this only
+    changes the effective epsilon, with SGD it rescales the learning rate by ``n``.
+    """
+    err = X - batch_forward(params, X, kind)
+    return jnp.mean(jnp.sum(importance[None, :] * err * err, axis=-1))

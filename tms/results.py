@@ -1,0 +1,144 @@
+"""Results of a grid: weights with leading grid axes, losses, the resolved config; tidy tables; disk I/O.
+
+Array shapes (grid axes ``(S, I, L, K)`` = sparsity, importance setting, lr, seed):
+
+- ``W: (S, I, L, K, m, n)``, ``b: (S, I, L, K, n)``;
+- ``final_loss: (S, I, L, K)`` (best restart, on the evaluation batch); ``restart_losses: (..., R)``;
+- ``loss_curve: (..., n_logs)`` at ``static.log_steps``; ``snapshots_W: (..., n_snap, m, n)`` and
+  ``snapshots_b: (..., n_snap, n)`` at ``static.snapshot_steps``.
+
+On disk, a results folder holds ``config.json`` (static config + grid values), ``arrays.npz`` and
+``table.csv`` (the :meth:`Results.to_frame` table, for reading without Python). Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .grid import Grid, run_grid
+from .train import StaticConfig
+
+ARRAY_NAMES = ("W", "b", "final_loss", "restart_losses", "best_restart", "loss_curve", "snapshots_W",
+               "snapshots_b")
+
+
+@dataclass(frozen=True)
+class Results:
+    static: StaticConfig
+    grid: Grid
+    arrays: dict
+
+    def __getattr__(self, name):
+        arrays = self.__dict__.get("arrays", {})
+        if name in arrays:
+            return arrays[name]
+        raise AttributeError(name)
+
+    @property
+    def nonfinite(self) -> np.ndarray:
+        """``(S, I, L, K)`` True where the kept model's loss (or weights) is NaN/inf: not a usable model."""
+        W_ok = np.all(np.isfinite(self.arrays["W"]), axis=(-2, -1))
+        return ~(np.isfinite(self.arrays["final_loss"]) & W_ok)
+
+    @property
+    def density(self) -> np.ndarray:
+        return 1.0 - self.grid.sparsity
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (cell, seed): the cell's settings, its loss and whether it is non-finite.
+
+        ``sparsity`` is S (probability a feature is zero), ``density`` is 1 − S; ``importance_index`` picks a
+        row of ``grid.importance`` (its describing parameters, if any, are extra columns).
+        """
+        g = self.grid
+        S, I, L, K = g.shape
+        s, i, l, k = (a.ravel() for a in np.meshgrid(np.arange(S), np.arange(I), np.arange(L), np.arange(K),
+                                                      indexing="ij"))
+        df = pd.DataFrame({
+            "sparsity": g.sparsity[s], "density": 1.0 - g.sparsity[s], "importance_index": i,
+        })
+        for name, values in g.importance_params.items():
+            df[name] = values[i]
+        df["lr"] = g.lr[l]
+        df["seed"] = g.seeds[k]
+        df["final_loss"] = self.arrays["final_loss"].reshape(-1)
+        df["best_restart"] = self.arrays["best_restart"].reshape(-1)
+        df["nonfinite"] = self.nonfinite.reshape(-1)
+        return df
+
+    def config(self) -> dict:
+        return {"static": self.static.to_dict(), "grid": self.grid.to_dict()}
+
+    def save(self, folder) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(folder / "arrays.npz", lambda f: np.savez(f, **self.arrays), binary=True)
+        atomic_write(folder / "config.json", lambda f: json.dump(self.config(), f, indent=1))
+        atomic_write(folder / "table.csv", lambda f: self.to_frame().to_csv(f, index=False))
+        return folder
+
+    @staticmethod
+    def load(folder) -> "Results":
+        folder = Path(folder)
+        for name in ("config.json", "arrays.npz"):
+            if not (folder / name).exists():
+                raise FileNotFoundError(f"{folder} is not a results folder: {name} is missing")
+        cfg = json.loads((folder / "config.json").read_text())
+        with np.load(folder / "arrays.npz") as z:
+            arrays = {k: z[k] for k in z.files}
+        return Results(StaticConfig.from_dict(cfg["static"]), Grid.from_dict(cfg["grid"]), arrays)
+
+    def summary_lines(self) -> list[str]:
+        """One line per cell (seeds pooled): settings, mean loss, and how many seeds were non-finite."""
+        df = self.to_frame()
+        keys = ["sparsity", "importance_index", *self.grid.importance_params, "lr"]
+        lines = []
+        for vals, g in df.groupby(keys, sort=False):
+            desc = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in zip(keys, vals))
+            bad = int(g["nonfinite"].sum())
+            lines.append(f"{desc}: loss {g['final_loss'].mean():.5g} over {len(g)} seed(s)"
+                         + (f", {bad} NON-FINITE" if bad else ""))
+        return lines
+
+
+def atomic_write(path: Path, write, binary: bool = False):
+    """Write through a temporary file in the same folder and rename it into place."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb" if binary else "w") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def train_grid(static: StaticConfig | None = None, *, sparsity=None, density=None, importance=None, lr=1e-3,
+               seeds=(0,), weight_decay=0.01, importance_params=None, chunk_size=None, progress=True,
+               devices=1, **static_kwargs) -> Results:
+    """Train a sparsity × importance × lr × seed grid; returns :class:`Results`.
+
+    ``static`` or keyword settings of :class:`StaticConfig` (``n_features=5, n_hidden=2, steps=...``).
+    Give exactly one of ``sparsity`` / ``density`` (scalars or lists).
+    """
+    if static is None:
+        static = StaticConfig(**static_kwargs)
+    elif static_kwargs:
+        raise ValueError(f"give either static or keyword settings, not both: {sorted(static_kwargs)}")
+    if sparsity is None and density is None:
+        sparsity = 0.0
+    grid = Grid.make(static.n_features, sparsity=sparsity, density=density, importance=importance, lr=lr,
+                     seeds=seeds, weight_decay=weight_decay, importance_params=importance_params)
+    arrays = run_grid(static, grid, chunk_size=chunk_size, progress=progress, devices=devices)
+    return Results(static, grid, arrays)
