@@ -137,10 +137,10 @@ class FeatureSets:
 
 
 class Draws(NamedTuple):
-    """Uniform draws that a batch of features is made from (a function of the key only).
+    """Uniform draws that a batch of features is made from (a function of the key only), feature-major.
 
-    ``mask: (batch, n)`` decides zero/non-zero, ``value: (batch, n)`` the non-zero value,
-    ``choice: (batch, n_anti_sets)`` which member of each anticorrelated set is active.
+    ``mask: (n, batch)`` decides zero/non-zero, ``value: (n, batch)`` the non-zero value,
+    ``choice: (n_anti_sets, batch)`` which member of each anticorrelated set is active.
     """
 
     mask: jax.Array
@@ -150,29 +150,33 @@ class Draws(NamedTuple):
 
 def draw(key: jax.Array, batch: int, n_features: int, sets: FeatureSets = FeatureSets()) -> Draws:
     kmask, kval, kchoice = jax.random.split(key, 3)
-    mask = jax.random.uniform(kmask, (batch, n_features))
-    value = jax.random.uniform(kval, (batch, n_features))
-    choice = jax.random.uniform(kchoice, (batch, len(sets.anticorrelated)))
+    mask = jax.random.uniform(kmask, (n_features, batch))
+    value = jax.random.uniform(kval, (n_features, batch))
+    choice = jax.random.uniform(kchoice, (len(sets.anticorrelated), batch))
     return Draws(mask, value, choice)
 
 
 def features(draws: Draws, sparsity: jax.Array, sets: FeatureSets = FeatureSets()) -> jax.Array:
-    """Threshold the draws at per-feature ``sparsity: (n,)``: returns ``X: (batch, n)``."""
-    n = draws.value.shape[-1]
-    density = 1.0 - sparsity
+    """Threshold shared draws at each instance's sparsity.
+
+    ``sparsity: (n, I)`` (one column per model instance) -> ``X: (n, batch, I)``.
+    """
+    n = draws.value.shape[0]
+    density = (1.0 - sparsity)[:, None, :]
     if sets.empty:
-        return jnp.where(draws.mask < density[None, :], draws.value, 0.0)
+        return jnp.where(draws.mask[:, :, None] < density, draws.value[:, :, None], 0.0)
     src, anti_set, anti_pos, anti_size = sets.tables(n)
-    active = draws.mask[:, src] < density[src][None, :]
+    active = draws.mask[src][:, :, None] < density[src]
     if sets.anticorrelated:
         cols = np.maximum(anti_set, 0)
-        member = jnp.floor(draws.choice[:, cols] * anti_size[None, :]).astype(jnp.int32)
-        member = jnp.minimum(member, jnp.asarray(anti_size - 1)[None, :])
-        chosen = jnp.where(jnp.asarray(anti_set >= 0)[None, :], member == jnp.asarray(anti_pos)[None, :], True)
-        active = active & chosen
-    return jnp.where(active, draws.value, 0.0)
+        member = jnp.floor(draws.choice[cols] * anti_size[:, None]).astype(jnp.int32)
+        member = jnp.minimum(member, jnp.asarray(anti_size - 1)[:, None])
+        chosen = jnp.where(jnp.asarray(anti_set >= 0)[:, None], member == jnp.asarray(anti_pos)[:, None], True)
+        active = active & chosen[:, :, None]
+    return jnp.where(active, draws.value[:, :, None], 0.0)
 
 
 def sample(key: jax.Array, batch: int, sparsity: jax.Array, sets: FeatureSets = FeatureSets()) -> jax.Array:
-    """A batch ``X: (batch, n)`` at per-feature ``sparsity: (n,)``."""
-    return features(draw(key, batch, sparsity.shape[-1], sets), sparsity, sets)
+    """A batch ``X: (batch, n)`` at per-feature ``sparsity: (n,)`` (the same numbers training sees)."""
+    d = draw(key, batch, sparsity.shape[-1], sets)
+    return features(d, sparsity[:, None], sets)[:, :, 0].T

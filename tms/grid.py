@@ -1,6 +1,6 @@
 """A whole grid of cells in compiled chunks: sparsity × importance × lr × seeds.
 
-Compiled unit: ``jit(vmap_seeds(vmap_cells(train)))``. Cells of one seed share the seed's key, so they share
+Compiled unit: ``jit(lax.map_seeds(train_cells))``. Cells of one seed share the seed's key, so they share
 their initialisations and per-step uniform draws (common random numbers: each cell thresholds the same
 uniforms at its own sparsity), which makes phase diagrams smoother and lets XLA generate the draws once per
 seed. Different seeds see different data. A cell's result depends only on its own hparams and its seed, so
@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import data as tdata
-from .train import Hparams, StaticConfig, TrainOutput, check_lr, check_weight_decay, make_train
+from .train import Hparams, StaticConfig, TrainOutput, check_lr, check_weight_decay, make_train_cells
 
 AXES = ("sparsity", "importance", "lr", "seed")
 
@@ -35,9 +35,10 @@ def make_grid_fn(static: StaticConfig, devices: int = 1):
 
     With ``devices > 1`` the cell axis is sharded over that many local devices (C must be divisible by it).
     """
-    train = make_train(static)
-    cells = jax.vmap(train, in_axes=(0, None))  # cells share the seed's key
-    seeds = jax.vmap(cells, in_axes=(None, 0))  # different seeds, different data
+    cells = make_train_cells(static)  # cells share the seed's key
+
+    def seeds(hp, keys):  # different seeds, different data; seeds run one after another (lax.map): a
+        return jax.lax.map(lambda k: cells(hp, k), keys)  # vmap over seeds would break the fast layout
     if devices <= 1:
         return jax.jit(seeds)
     from jax.sharding import Mesh, NamedSharding, PartitionSpec as P

@@ -20,7 +20,7 @@ import numpy as np
 import optax
 
 from . import data as tdata
-from .models import MODEL_KINDS, Params, batch_loss, init_params
+from .models import MODEL_KINDS, Params, init_params, instance_loss
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "linear", "cosine", "step")
@@ -196,50 +196,83 @@ def lr_factor(static: StaticConfig, step: jax.Array) -> jax.Array:
     return f
 
 
+def _per_instance(a: jax.Array, leaf: jax.Array) -> jax.Array:
+    """Reshape a per-instance vector ``(I,)`` to broadcast against a leaf ``(..., I)``."""
+    return a.reshape((1,) * (leaf.ndim - 1) + (-1,))
+
+
 def make_optimizer(static: StaticConfig, lr: jax.Array, weight_decay: jax.Array) -> optax.GradientTransformation:
-    """Adam / AdamW (decoupled decay, multiplied by the lr as in PyTorch and optax) / SGD, with the schedule."""
-    parts = []
+    """Adam / AdamW / SGD with the schedule; ``lr`` and ``weight_decay`` are per instance, ``(I,)``.
+
+    AdamW's decay is decoupled and multiplied by the lr, as in PyTorch and optax.
+    """
+
+    def scale_and_decay(updates, state, params):
+        count = state
+        f = lr_factor(static, count)
+        def leaf(u, p):
+            if static.optimizer == "adamw":
+                u = u + _per_instance(weight_decay, p) * p
+            return -f * _per_instance(lr, u) * u
+        return jax.tree.map(leaf, updates, params), count + 1
+
+    tail = optax.GradientTransformation(lambda params: jnp.zeros((), jnp.int32), scale_and_decay)
     if static.optimizer in ("adam", "adamw"):
-        parts.append(optax.scale_by_adam(b1=0.9, b2=0.999, eps=1e-8))
-    if static.optimizer == "adamw":
-        parts.append(optax.add_decayed_weights(weight_decay))
-    parts.append(optax.scale_by_schedule(lambda step: -lr * lr_factor(static, step)))
-    return optax.chain(*parts)
+        return optax.chain(optax.scale_by_adam(b1=0.9, b2=0.999, eps=1e-8), tail)
+    return tail
 
 
-def make_train(static: StaticConfig):
-    """Return ``train(hparams, key) -> TrainOutput`` for one cell (pure; jit/vmap it)."""
+def make_train_cells(static: StaticConfig):
+    """Return ``train_cells(hparams, key) -> TrainOutput`` for ``C`` cells that share one key.
+
+    ``hparams`` has a leading cell axis ``(C,)``; the output too. All cells and restarts share the key's
+    initialisations (restart ``r`` starts from the same W in every cell) and per-step draws (common random
+    numbers); each cell thresholds them at its own sparsity. Internally the ``C · R`` models sit on a
+    trailing instance axis (see :func:`tms.models.instance_loss`).
+    """
     n, m, R = static.n_features, static.n_hidden, static.restarts
     sets = static.sets
     snap_steps = jnp.asarray(static.snapshot_steps, jnp.int32)
+    n_snap = len(static.snapshot_steps)
 
-    def loss_fn(params, X, importance):
-        return batch_loss(params, X, importance, static.kind)
+    def losses(params, X, importance):
+        return instance_loss(params.W, params.b, X, importance, static.kind)
 
-    grad_fn = jax.vmap(jax.value_and_grad(loss_fn), in_axes=(0, None, None))  # over restarts
+    def total_loss(params, X, importance):
+        per = losses(params, X, importance)
+        return jnp.sum(per), per
 
-    def train(hp: Hparams, key: jax.Array) -> TrainOutput:
+    grad_fn = jax.grad(total_loss, has_aux=True)
+
+    def train_cells(hp: Hparams, key: jax.Array) -> TrainOutput:
+        C = hp.lr.shape[0]
+        I = C * R
+        inst = lambda a: jnp.repeat(a, R, axis=0)  # (C, ...) -> (C·R, ...), instance = c·R + r  # noqa: E731
+        sparsity, importance = inst(hp.sparsity).T, inst(hp.importance).T  # (n, I)
         init_key, data_key, eval_key = jax.random.split(key, 3)
-        params = jax.vmap(lambda k: init_params(k, n, m))(jax.random.split(init_key, R))
-        opt = make_optimizer(static, hp.lr, hp.weight_decay)
-        opt_state = jax.vmap(opt.init)(params)
-        snaps = jax.tree.map(lambda a: jnp.zeros((R, len(static.snapshot_steps)) + a.shape[1:], a.dtype), params)
+        p0 = jax.vmap(lambda k: init_params(k, n, m))(jax.random.split(init_key, R))  # (R, m, n), (R, n)
+        params = Params(W=jnp.transpose(jnp.tile(p0.W, (C, 1, 1)), (1, 2, 0)),  # (m, n, I)
+                        b=jnp.tile(p0.b, (C, 1)).T)  # (n, I)
+        opt = make_optimizer(static, inst(hp.lr), inst(hp.weight_decay))
+        opt_state = opt.init(params)
+        snaps = Params(W=jnp.zeros((n_snap, m, n, I), jnp.float32), b=jnp.zeros((n_snap, n, I), jnp.float32))
 
         def record(snaps, params, step):
-            if not static.n_snapshots:
+            if not n_snap:
                 return snaps
             hit = snap_steps == step
-            return jax.tree.map(
-                lambda s, p: jnp.where(hit.reshape((1, -1) + (1,) * (p.ndim - 1)), p[:, None], s), snaps, params)
+            return jax.tree.map(lambda s, p: jnp.where(hit.reshape((-1,) + (1,) * p.ndim), p[None], s),
+                                snaps, params)
 
         def step_fn(carry, step):
             params, opt_state, snaps = carry
             snaps = record(snaps, params, step)
-            X = tdata.sample(jax.random.fold_in(data_key, step), static.batch_size, hp.sparsity, sets)
-            loss, grads = grad_fn(params, X, hp.importance)
+            d = tdata.draw(jax.random.fold_in(data_key, step), static.batch_size, n, sets)
+            X = tdata.features(d, sparsity, sets)
+            grads, loss = grad_fn(params, X, importance)
             if not static.bias:
                 grads = grads._replace(b=jnp.zeros_like(grads.b))
-            updates, opt_state = jax.vmap(opt.update)(grads, opt_state, params)
+            updates, opt_state = opt.update(grads, opt_state, params)
             params = optax.apply_updates(params, updates)
             return (params, opt_state, snaps), loss
 
@@ -247,27 +280,42 @@ def make_train(static: StaticConfig):
         if static.log_every:
             def block(carry, b):
                 steps = b * static.log_every + jnp.arange(static.log_every)
-                carry, losses = jax.lax.scan(step_fn, carry, steps)
-                return carry, jnp.mean(losses, axis=0)
+                carry, ls = jax.lax.scan(step_fn, carry, steps)
+                return carry, jnp.mean(ls, axis=0)
 
-            carry, curve = jax.lax.scan(block, carry, jnp.arange(static.n_logs))  # (n_logs, R)
+            carry, curve = jax.lax.scan(block, carry, jnp.arange(static.n_logs))  # (n_logs, I)
         else:
             carry, _ = jax.lax.scan(lambda c, s: (step_fn(c, s)[0], None), carry, jnp.arange(static.steps))
-            curve = jnp.zeros((0, R), jnp.float32)
+            curve = jnp.zeros((0, I), jnp.float32)
         params, _, snaps = carry
         snaps = record(snaps, params, static.steps)
 
-        X_eval = tdata.sample(eval_key, static.eval_batch, hp.sparsity, sets)
-        losses = jax.vmap(loss_fn, in_axes=(0, None, None))(params, X_eval, hp.importance)
-        best = jnp.argmin(jnp.where(jnp.isfinite(losses), losses, jnp.inf))
-        pick = lambda a: a[best]  # noqa: E731
+        X_eval = tdata.features(tdata.draw(eval_key, static.eval_batch, n, sets), sparsity, sets)
+        final = losses(params, X_eval, importance).reshape(C, R)
+        best = jnp.argmin(jnp.where(jnp.isfinite(final), final, jnp.inf), axis=1)  # (C,)
+        pick = jnp.arange(C) * R + best  # instance index of each cell's best restart
+
+        def take(a):  # (..., I) -> (C, ...)
+            return jnp.moveaxis(jnp.take(a, pick, axis=-1), -1, 0)
+
         return TrainOutput(
-            params=jax.tree.map(pick, params),
-            final_loss=losses[best],
-            restart_losses=losses,
+            params=Params(W=take(params.W), b=take(params.b)),
+            final_loss=jnp.take_along_axis(final, best[:, None], axis=1)[:, 0],
+            restart_losses=final,
             best_restart=best,
-            loss_curve=curve[:, best],
-            snapshots=jax.tree.map(pick, snaps),
+            loss_curve=take(curve),
+            snapshots=Params(W=take(snaps.W), b=take(snaps.b)),
         )
+
+    return train_cells
+
+
+def make_train(static: StaticConfig):
+    """Return ``train(hparams, key) -> TrainOutput`` for one cell (pure; jit it, or use :mod:`tms.grid`)."""
+    cells = make_train_cells(static)
+
+    def train(hp: Hparams, key: jax.Array) -> TrainOutput:
+        out = cells(jax.tree.map(lambda a: a[None], hp), key)
+        return jax.tree.map(lambda a: a[0], out)
 
     return train
