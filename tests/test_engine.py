@@ -297,3 +297,15 @@ def test_intro_setting_dedicated_at_dense_and_pentagon_at_sparse():
     norms9 = np.linalg.norm(W9, axis=0)
     assert np.all(norms9 > 0.8)
     np.testing.assert_allclose(_angles(W9), 72.0, atol=4.0)
+
+
+def test_dense_per_instance_path_equals_unrolled_path(monkeypatch):
+    import tms.train as T
+
+    static = StaticConfig(**{**SMALL, "steps": 100})
+    kw = dict(sparsity=[0.0, 0.8], importance=0.9 ** np.arange(5), progress=False)
+    unrolled = train_grid(static, **kw)
+    monkeypatch.setattr(T, "UNROLL_LIMIT", 0)
+    dense = train_grid(static, **kw)
+    np.testing.assert_allclose(dense.W, unrolled.W, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(dense.final_loss, unrolled.final_loss, rtol=1e-4)

@@ -20,7 +20,7 @@ import numpy as np
 import optax
 
 from . import data as tdata
-from .models import MODEL_KINDS, Params, init_params, instance_loss
+from .models import MODEL_KINDS, UNROLL_LIMIT, Params, init_params, instance_loss, single_loss
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "linear", "cosine", "step")
@@ -243,6 +243,21 @@ def make_train_cells(static: StaticConfig):
         return jnp.sum(per), per
 
     grad_fn = jax.grad(total_loss, has_aux=True)
+    single_grad = jax.value_and_grad(lambda W, b, X, imp: single_loss(W, b, X, imp, static.kind), argnums=(0, 1))
+    unrolled = n * m <= UNROLL_LIMIT
+
+    def step_grads(params, draws, sparsity, importance):
+        """Per-instance gradients and losses ``(I,)`` for one step's shared draws."""
+        if unrolled:
+            return grad_fn(params, tdata.features(draws, sparsity, sets), importance)
+
+        def one(args):  # one instance at a time: dense matmuls (see models.single_loss)
+            W, b, s, imp = args
+            X = tdata.features(draws, s[:, None], sets)[:, :, 0]
+            return single_grad(W, b, X, imp)
+
+        loss, (gW, gb) = jax.lax.map(one, (jnp.moveaxis(params.W, -1, 0), params.b.T, sparsity.T, importance.T))
+        return Params(W=jnp.moveaxis(gW, 0, -1), b=gb.T), loss
 
     def train_cells(hp: Hparams, key: jax.Array) -> TrainOutput:
         C = hp.lr.shape[0]
@@ -268,8 +283,7 @@ def make_train_cells(static: StaticConfig):
             params, opt_state, snaps = carry
             snaps = record(snaps, params, step)
             d = tdata.draw(jax.random.fold_in(data_key, step), static.batch_size, n, sets)
-            X = tdata.features(d, sparsity, sets)
-            grads, loss = grad_fn(params, X, importance)
+            grads, loss = step_grads(params, d, sparsity, importance)
             if not static.bias:
                 grads = grads._replace(b=jnp.zeros_like(grads.b))
             updates, opt_state = opt.update(grads, opt_state, params)

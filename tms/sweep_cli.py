@@ -1,0 +1,80 @@
+"""CLI commands for sweeps, plots and reproduction (registered by :mod:`tms.cli`)."""
+
+from __future__ import annotations
+
+import time
+
+
+def register(sub):
+    p = sub.add_parser("sweep", help="run or inspect a sweep file (TOML)")
+    ss = p.add_subparsers(dest="sweep_command", required=True)
+    r = ss.add_parser("run", help="run a sweep (resumes if interrupted)",
+                      description="Expand a sweep file into its grid and train it in compiled chunks, with a "
+                                  "progress bar. Launched again with the same command, it skips finished chunks.")
+    r.add_argument("spec", help="sweep file, e.g. sweeps/intro.toml")
+    r.add_argument("--out", required=True, help="results folder")
+    r.add_argument("--dry-run", action="store_true", help="print cells, chunks and an estimated time; train nothing")
+    r.add_argument("--overwrite", action="store_true", help="discard a different sweep already in --out")
+    r.add_argument("--devices", type=int, default=1,
+                   help="shard each chunk's cells over this many local JAX devices (default 1)")
+    r.set_defaults(func=cmd_sweep_run)
+    s = ss.add_parser("show", help="print a summary table of a results folder")
+    s.add_argument("dir")
+    s.set_defaults(func=cmd_sweep_show)
+
+    p = sub.add_parser("plot", help="draw the figures that fit a results folder")
+    p.add_argument("dir")
+    p.add_argument("--out", default=None, help="folder for the figures (default: DIR/figures)")
+    p.add_argument("--format", default="png", choices=["png", "svg", "pdf"])
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("reproduce", help="run shipped sweeps and draw the paper's figures into figures/",
+                       description="tms reproduce all | intro | varying_sparsity | phase_n2m1 | phase_n3m2 | "
+                                   "feature_geometry | dynamics | census | challenge")
+    p.add_argument("name", help="which figure set (or 'all'; 'list' prints them)")
+    p.add_argument("--figures", default="figures", help="output folder for figures (default figures/)")
+    p.add_argument("--runs", default="runs", help="folder for the sweep results (default runs/)")
+    p.add_argument("--format", default="png", choices=["png", "svg", "pdf"])
+    p.add_argument("--quick", action="store_true", help="reduced cost (fewer steps/cells), for smoke tests")
+    p.set_defaults(func=cmd_reproduce)
+
+
+def cmd_sweep_run(a) -> int:
+    from .sweep import load_spec, run_sweep
+
+    spec = load_spec(a.spec)
+    if a.dry_run:
+        s = spec.static
+        print(f"{spec.name}: {spec.grid.n_cells} cells x {len(spec.grid.seeds)} seed(s) x {s.restarts} restart(s) "
+              f"= {spec.grid.n_cells * len(spec.grid.seeds) * s.restarts} models, {s.steps} steps, batch "
+              f"{s.batch_size}; {spec.n_chunks} chunk(s) of {spec.chunk_size} cells; estimated "
+              f"{spec.estimate_seconds():.0f} s on a 2-core CPU")
+        return 0
+    t0 = time.perf_counter()
+    res = run_sweep(spec, a.out, overwrite=a.overwrite, devices=a.devices)
+    for line in res.summary_lines()[:50]:
+        print(line)
+    print(f"wrote {a.out} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def cmd_sweep_show(a) -> int:
+    from .sweep import show
+
+    print(show(a.dir))
+    return 0
+
+
+def cmd_plot(a) -> int:
+    from .reproduce import plot_folder
+
+    for path in plot_folder(a.dir, a.out, fmt=a.format):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_reproduce(a) -> int:
+    from .reproduce import reproduce
+
+    reproduce(a.name, figures=a.figures, runs=a.runs, fmt=a.format, quick=a.quick)
+    return 0
