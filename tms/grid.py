@@ -148,11 +148,11 @@ def run_chunk(fn, static: StaticConfig, grid: Grid, index: np.ndarray, chunk_siz
 
 
 class Progress:
-    """A progress line per chunk (or a tqdm bar): cells done, instance-steps/s and ETA."""
+    """A tqdm bar over cells (a line per chunk without tqdm): cells done, model-samples/s and ETA."""
 
-    def __init__(self, total_cells: int, instances_per_cell: int, steps: int, enabled: bool = True, desc="train"):
+    def __init__(self, total_cells: int, samples_per_cell: int, enabled: bool = True, desc="train"):
         self.total, self.done, self.enabled = total_cells, 0, enabled
-        self.work_per_cell = instances_per_cell * steps
+        self.work_per_cell = samples_per_cell
         self.t0 = time.perf_counter()
         self.bar = None
         if enabled:
@@ -171,10 +171,10 @@ class Progress:
         rate = self.done * self.work_per_cell / max(dt, 1e-9)
         if self.bar is not None:
             self.bar.update(cells)
-            self.bar.set_postfix_str(f"{rate:.3g} model-steps/s" + (" (resumed)" if skipped else ""))
+            self.bar.set_postfix_str(f"{rate:.3g} model-samples/s" + (" (resumed)" if skipped else ""))
         else:  # pragma: no cover
             eta = dt / max(self.done, 1) * (self.total - self.done)
-            print(f"{self.done}/{self.total} cells, {rate:.3g} model-steps/s, ETA {eta:.0f}s", flush=True)
+            print(f"{self.done}/{self.total} cells, {rate:.3g} model-samples/s, ETA {eta:.0f}s", flush=True)
 
     def close(self):
         if self.bar is not None:
@@ -190,13 +190,15 @@ def run_grid(static: StaticConfig, grid: Grid, chunk_size: int | None = None, pr
     ``on_chunk(chunk_id, arrays)`` is called after each newly trained chunk (e.g. to store it).
     """
     C = grid.n_cells
+    if devices < 1 or devices > jax.local_device_count():
+        raise ValueError(f"devices must lie in [1, {jax.local_device_count()}] (local JAX devices); got {devices}")
     chunk_size = min(chunk_size or C, C)
     if devices > 1 and chunk_size % devices:
         chunk_size += devices - chunk_size % devices
     parts = chunks(C, chunk_size)
     keys = seed_keys(grid.seeds)
     fn = None
-    bar = Progress(C, len(grid.seeds) * static.restarts, static.steps, enabled=progress)
+    bar = Progress(C, len(grid.seeds) * static.restarts * static.steps * static.batch_size, enabled=progress)
     results = []
     try:
         for cid, index in enumerate(parts):

@@ -71,10 +71,14 @@ class SweepSpec:
         return len(chunks(self.grid.n_cells, self.chunk_size))
 
     def estimate_seconds(self) -> float:
-        """Rough wall time on a 2-core CPU: ~1e9 / (n·m) model-samples per second, plus compilation."""
+        """Rough wall time on a 2-core CPU, from model-sample rates measured there (README, Performance)."""
+        from .models import UNROLL_LIMIT
+
         s = self.static
+        nm = s.n_features * s.n_hidden
+        rate = 1e8 * min(1.0, 10.0 / nm) if nm <= UNROLL_LIMIT else min(3.5e6, 3.5e9 / nm)
         work = self.grid.n_cells * len(self.grid.seeds) * s.restarts * s.steps * s.batch_size
-        return work * s.n_features * s.n_hidden / 1e9 + 5.0
+        return work / rate + 5.0 * self.n_chunks
 
 
 def spaced(value, where: str) -> np.ndarray:
