@@ -27,7 +27,7 @@ Gauss-Legendre on each piece is exact. Candidates:
 
 (a)-(c) agree with the published formulas. But (c) is *not* the optimal antipodal solution: when both
 features fire, the negative interference makes ReLU(x₁ − x₂) undershoot, so a small *positive* bias and
-a length slightly above 1 lower the loss (e.g. p = 0.5, r = 1: 0.0763 instead of 1/12). We therefore also
+a length slightly different from 1 lower the loss (e.g. p = 0.5, r = 1: 0.0763 instead of 1/12). We therefore also
 optimise W = [a, −c] (a, c ≥ 0) and b numerically (batched damped Newton in float64 JAX on the exact
 loss). Where that optimum runs into a = 0 or c = 0 the antipodal critical point has merged with a
 dropping solution ("collapsed") and is not counted as a separate candidate.
@@ -71,7 +71,7 @@ N3M2_NULL_SPACE = {"extra_dropped": (0, 0, 1), "first_dropped": (1, 0, 0),
 ANTIPODAL_MODES = ("optimal", "zero_bias")
 _COLLAPSE_TOL = 1e-4  # a column shorter than this counts as dropped
 _TIE_RTOL = 1e-9  # superposition must beat the best dropping solution by more than this
-_CHUNK = 256
+_CHUNK = 64
 _ITERS = 60
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(3)
 
@@ -436,3 +436,72 @@ def n3m2_diagram(densities, rel_importances) -> pd.DataFrame:
         df[f"phase{suffix}"] = phase_of[winner]
         df[f"phase_name{suffix}"] = np.asarray(PHASES)[phase_of[winner]]
     return df
+
+
+# ------------------------------------------------------------------------ high-sparsity limit, k-gons
+
+
+def high_sparsity_loss(W, b) -> np.ndarray:
+    """Exact population loss of x' = ReLU(WᵀW x + b) for one-hot inputs x = μ e_i (Chen et al. 2023).
+
+    ``W: (..., m, n)``, ``b: (..., n)`` -> ``(...)``. i is uniform over the n features, μ ~ U[0, 1];
+    L = (1/n) Σ_i Σ_j E(δ_ij, (WᵀW)_ij, b_j), i.e. summed over outputs, averaged over the active feature.
+    """
+    W = np.asarray(W, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if W.ndim < 2 or b.shape != W.shape[:-2] + W.shape[-1:]:
+        raise ValueError(f"W must have shape (..., m, n) and b shape (..., n); got W {W.shape}, b {b.shape}")
+    n = W.shape[-1]
+    gram = np.einsum("...ki,...kj->...ij", W, W)  # (..., n, n); output j for input e_i sees gram[i, j]
+    errs = _err1(np.eye(n), gram, b[..., None, :])
+    return errs.sum(axis=(-2, -1)) / n
+
+
+def kgon_params(n: int, k: int, n_plus: int, length: float, bias: float, bias_plus: float = 0.0):
+    """``W: (2, n)``, ``b: (n,)``: k columns on a regular k-gon of radius ``length`` with bias ``bias``,
+    then ``n_plus`` zero columns with bias ``bias_plus`` and the rest zero columns with bias 0."""
+    if not 1 <= k <= n or not 0 <= n_plus <= n - k:
+        raise ValueError(f"need 1 <= k <= n and 0 <= n_plus <= n - k; got n={n}, k={k}, n_plus={n_plus}")
+    angles = 2.0 * np.pi * np.arange(k) / k
+    W = np.zeros((2, n))
+    W[:, :k] = length * np.stack([np.cos(angles), np.sin(angles)])
+    b = np.zeros(n)
+    b[:k], b[k:k + n_plus] = bias, bias_plus
+    return W, b
+
+
+def kgon_critical_points(n: int = 6, m: int = 2, ks=None) -> pd.DataFrame:
+    """Optimised k-gon configurations of the high-sparsity n-feature, m=2 model.
+
+    For each k in ``ks`` (default 2..n) and each number ``n_plus`` of unrepresented features with a
+    positive bias, minimise :func:`high_sparsity_loss` over (length, bias[, bias_plus]) with scipy.
+    Label: ``str(k) + "+" * n_plus``. Columns: label, k, n_plus, length, bias, bias_plus, loss.
+    Unrepresented features without "+" keep bias 0 (any bias <= 0 gives the same loss).
+    """
+    if m != 2:
+        raise ValueError(f"k-gons live in m=2 dimensions; got m={m}")
+    if not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n must be an integer >= 2; got {n!r}")
+    ks = range(2, n + 1) if ks is None else ks
+    rows = []
+    for k in ks:
+        for n_plus in range(0, n - int(k) + 1):
+            rows.append(_optimise_kgon(n, int(k), n_plus))
+    return pd.DataFrame(rows)
+
+
+def _optimise_kgon(n: int, k: int, n_plus: int) -> dict:
+    def loss(q):
+        W, b = kgon_params(n, k, n_plus, q[0], q[1], q[2] if n_plus else 0.0)
+        return float(high_sparsity_loss(W, b))
+
+    best = None
+    for start in ([1.0, 0.0, 0.1], [1.2, -0.2, 0.1], [1.5, -0.5, 0.1]):
+        x0 = start if n_plus else start[:2]
+        res = minimize(loss, x0, method="Nelder-Mead",
+                       options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 20000, "maxfev": 40000})
+        if best is None or res.fun < best.fun:
+            best = res
+    q = best.x
+    return {"label": f"{k}" + "+" * n_plus, "k": k, "n_plus": n_plus, "length": abs(q[0]), "bias": q[1],
+            "bias_plus": q[2] if n_plus else 0.0, "loss": loss(q)}
