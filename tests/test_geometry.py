@@ -211,6 +211,11 @@ def test_small_noise_stays_regular_and_distortion_is_irregular():
     t[1] += np.deg2rad(20)  # one vertex moved by 20°
     (f,) = geo.classify(np.stack([np.cos(t), np.sin(t)]))
     assert (f.name, f.k, f.r, f.regular) == ("irregular", 5, 2, False)
+    # a digon leaking slightly into a second dimension still has numerical rank 1
+    (f,) = geo.classify(np.array([[1.0, -1.0], [0.03, 0.01]]))
+    assert (f.name, f.k, f.r) == ("digon", 2, 1)
+    (f,) = geo.classify(np.array([[1.0, -1.0], [0.03, 0.01]]), rank_tol=1e-3)
+    assert (f.name, f.k, f.r) == ("irregular", 2, 2)
     # unequal norms break regularity too
     (f,) = geo.classify(ngon(3) * np.array([[1.0, 1.0, 1.5]]))
     assert (f.name, f.regular) == ("irregular", False)
