@@ -165,7 +165,8 @@ def test_tegum_product_pentagon_digon_dedicated_plus_dropped():
         ("pentagon", (0, 1, 2, 3, 4)), ("digon", (5, 6)), ("dedicated", (7,))]
     assert factors[1].bias == (-0.05, -0.05)
     row = geo.polytope_census(W, b).iloc[0]
-    assert (row.n_pentagon, row.n_digon, row.n_dedicated, row.n_not_represented, row.n_irregular) == (5, 2, 1, 2, 0)
+    counts = (row.n_pentagon, row.n_digon, row.n_dedicated, row.n_not_represented, row.n_irregular)
+    assert counts == (5, 2, 1, 2, 0)
     assert (row.factors_pentagon, row.factors_digon, row.factors_dedicated) == (1, 1, 1)
     assert row.n_dropped_positive_bias == 1
     assert row.label == "pentagon + digon + dedicated + 2 dropped"
@@ -309,15 +310,16 @@ def test_kgon_labels_of_theory_critical_points():
 
 # ------------------------------------------------------------------------------------------------- phases
 def test_phase_codes_n2m1():
-    W = np.array([[[1.0, -1.0]], [[0.0, 1.0]], [[1.0, 0.0]], [[0.2, 1.0]], [[1.0, 0.3]]])
+    W = np.array([[[1.0, -1.0]], [[0.0, 1.0]], [[1.0, 0.0]], [[0.2, 1.0]], [[1.0, 0.3]], [[0.51, -0.8]]])
     p = geo.phase(W)
-    assert p.code.tolist() == [2, 1, 0, 1, 0]
-    np.testing.assert_allclose(p.norm, [1, 1, 0, 1, 0.3], rtol=1e-12)
-    np.testing.assert_allclose(p.superposition, [1, 0, 0, 0.04, 1.0], rtol=1e-12)  # (Ŵ_x·W_1)² with Ŵ_x=±1
+    assert p.code.tolist() == [2, 1, 0, 1, 0, 2]
+    np.testing.assert_allclose(p.norm, [1, 1, 0, 1, 0.3, 0.8], rtol=1e-12)
+    # in one dimension Ŵ_x = ±1, so the superposition is W_1²
+    np.testing.assert_allclose(p.superposition, [1, 0, 0, 0.04, 1.0, 0.51 ** 2], rtol=1e-12)
     frame = geo.phase_frame(W, axes=["cell"])
     assert frame["phase_name"].tolist() == ["superposition", "dedicated", "not_represented", "dedicated",
-                                            "not_represented"]
-    assert geo.phase(W, feature=0).code.tolist() == [2, 0, 1, 0, 1]
+                                            "not_represented", "superposition"]
+    assert geo.phase(W, feature=0).code.tolist() == [2, 0, 1, 0, 1, 2]
 
 
 def test_phases_agree_with_theory_configurations():

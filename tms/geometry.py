@@ -42,6 +42,7 @@ Phases (:func:`phase`) of one chosen feature, codes shared with ``tms.theory``: 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -50,7 +51,8 @@ import pandas as pd
 
 PHASES = ("not_represented", "dedicated", "superposition")
 POLYTOPES = ("dedicated", "digon", "triangle", "tetrahedron", "pentagon", "kgon", "square_antiprism", "irregular")
-_LABEL_ORDER = ("square_antiprism", "kgon", "pentagon", "tetrahedron", "triangle", "digon", "dedicated", "irregular")
+_LABEL_ORDER = ("square_antiprism", "kgon", "pentagon", "tetrahedron", "triangle", "digon", "dedicated",
+                "irregular")
 _NAMED = {(1, 1): "dedicated", (2, 1): "digon", (3, 2): "triangle", (4, 3): "tetrahedron", (5, 2): "pentagon",
           (8, 3): "square_antiprism"}
 
@@ -279,13 +281,21 @@ def _components(adj: np.ndarray) -> list[list[int]]:
     return comps
 
 
+@functools.lru_cache(maxsize=64)
+def _ideal_row(name: str, k: int) -> np.ndarray:
+    """Sorted cosines of one vertex of the ideal polytope with all vertices (the same for every vertex)."""
+    ideal = polytope_vectors(name, k)
+    row = np.sort(ideal[:, 0] @ ideal)
+    row.setflags(write=False)
+    return row
+
+
 def _regular(name: str, k: int, norms: np.ndarray, cos: np.ndarray, t: Thresholds) -> bool:
     if name == "irregular":
         return False
     if np.max(np.abs(norms / norms.mean() - 1.0)) > t.norm_rtol:
         return False
-    ideal = polytope_vectors(name, k)
-    ideal_row = np.sort(ideal[:, 0] @ ideal)
+    ideal_row = _ideal_row(name, k)
     return bool(np.max(np.abs(np.sort(cos, axis=-1) - ideal_row[None, :])) <= t.gram_tol)
 
 
@@ -295,12 +305,14 @@ def _classify_one(W: np.ndarray, norms: np.ndarray, dims: np.ndarray, cos: np.nd
     adj = np.abs(cos[np.ix_(feats, feats)]) > t.interference_threshold
     factors = []
     for comp in _components(adj):
-        f = feats[comp]
-        sv = np.linalg.svd(W[:, f], compute_uv=False)
-        r = int(np.sum(sv > t.rank_tol * sv[0]))
-        k = len(f)
-        name = _candidate(k, r)
-        regular = _regular(name, k, norms[f], cos[np.ix_(f, f)], t)
+        f, k = feats[comp], len(comp)
+        if k == 1:  # a lone represented feature: a dedicated dimension
+            r, name, regular = 1, "dedicated", True
+        else:
+            sv = np.linalg.svd(W[:, f], compute_uv=False)
+            r = int(np.sum(sv > t.rank_tol * sv[0]))
+            name = _candidate(k, r)
+            regular = _regular(name, k, norms[f], cos[np.ix_(f, f)], t)
         factors.append(Factor(
             features=tuple(int(i) for i in f), k=k, r=r, name=name if regular else "irregular", regular=regular,
             max_dim_deviation=float(np.max(np.abs(dims[f] - r / k))),
@@ -368,12 +380,13 @@ def polytope_census(W, b=None, axes=None, **thresholds) -> pd.DataFrame:
     for i in range(len(idx)):
         Wi, ni, di, ci, ri = (a[i] for a in flat)
         factors = _classify_one(Wi, ni, di, ci, ri, None, t)
-        row = {"n_features": n, "n_hidden": m, "n_represented": int(ri.sum()), "n_not_represented": int(n - ri.sum())}
+        n_rep = int(ri.sum())
+        row = {"n_features": n, "n_hidden": m, "n_represented": n_rep, "n_not_represented": n - n_rep}
         row.update({f"n_{p}": sum(f.k for f in factors if f.name == p) for p in POLYTOPES})
         row.update({f"factors_{p}": sum(f.name == p for f in factors) for p in POLYTOPES})
         row["n_dropped_positive_bias"] = pd.NA if bflat is None else int(np.sum(~ri & (bflat[i] > 0)))
         row["max_dim_deviation"] = max((f.max_dim_deviation for f in factors), default=np.nan)
-        row["label"] = _census_label(factors, int(n - ri.sum()))
+        row["label"] = _census_label(factors, n - n_rep)
         rows.append(row)
     body = pd.DataFrame(rows, index=idx.index, columns=[c for c in census_columns() if c not in
                                                         ("frobenius", "dims_per_feature")])
@@ -446,7 +459,8 @@ def phase(W, feature: int = -1, *, norm_threshold: float = 0.5, superposition_th
     """Phase of feature ``feature`` (default the last, the "extra" feature of the paper's n=2, m=1 and
     n=3, m=2 diagrams) of each model ``W: (..., m, n)``: 0 not represented (‖W_i‖ ≤ norm_threshold),
     1 dedicated (superposition ≤ superposition_threshold), 2 superposition. The default 0.25 = 0.5² is the
-    superposition a perfectly aligned partner at the representation threshold would cause."""
+    superposition a perfectly aligned partner at the representation threshold causes; so with m = 1 (where
+    every partner is aligned) phase 2 holds exactly when another feature is represented too."""
     W = _weights(W)
     n = W.shape[-1]
     if not isinstance(feature, (int, np.integer)) or not -n <= feature < n:
