@@ -329,3 +329,20 @@ def test_phases_agree_with_theory_configurations():
         W, _ = theory.n3m2_params(config, 0.3, 1.0, antipodal="zero_bias")
         Q = random_rotation(2, np.random.default_rng(5))
         assert int(geo.phase(Q @ W).code) == theory.N3M2_PHASE_OF[config], config
+
+
+# ------------------------------------------------------------------------------- trained models (slow)
+@pytest.mark.slow
+def test_trained_intro_models_have_the_papers_geometry():
+    """Elhage et al. 2022, intro figure: n=5, m=2, importance 0.9^i. Dense: 2 orthogonal features;
+    S=0.7: two antipodal pairs (4 features); S=0.9: a pentagon (all 5, D_i ≈ 2/5)."""
+    from tms.results import train_grid
+
+    res = train_grid(n_features=5, n_hidden=2, steps=5000, restarts=3, sparsity=[0.0, 0.7, 0.9],
+                     importance=0.9 ** np.arange(5), seeds=(0,), progress=False)
+    W, b = res.W[:, 0, 0, 0], res.b[:, 0, 0, 0]
+    census = geo.polytope_census(W, b, axes={"sparsity": [0.0, 0.7, 0.9]})
+    assert census["label"].tolist() == ["2×dedicated + 3 dropped", "2×digon + 1 dropped", "pentagon"]
+    np.testing.assert_allclose(geo.feature_dimensionality(W[2]), 0.4, atol=0.03)
+    np.testing.assert_allclose(geo.feature_dimensionality(W[1])[:4], 0.5, atol=0.03)
+    assert geo.kgon_labels(W[1:], b[1:]).tolist() == ["4+", "5"]
