@@ -1,0 +1,221 @@
+"""Directions in an activation space (issue 5, item 4): PCA, an AND-of-two-thresholds search, linear probes.
+
+All functions work on arbitrary arrays ``X: (N, d)`` (e.g. the challenge model's resid_mid at the last
+position), so they are tested on synthetic data with planted answers.
+
+The AND search looks for unit directions α, β ∈ R^d and thresholds t_α, t_β such that
+``label = [α·x > t_α] ∧ [β·x > t_β]`` agrees with given binary labels as often as possible. It runs in two
+stages: (1) a smooth relaxation p = σ(s(α·z − t_α))·σ(s(β·z − t_β)) on the whitened top principal
+components z, fitted by Adam on the binary cross-entropy from several random starts (vmapped); (2) for
+each start, an exact search of the two thresholds along the found directions (for every candidate t_α
+the best t_β by one cumulative sum over the sorted β·x); the start with the highest exact agreement wins.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+
+class PCA(NamedTuple):
+    mean: np.ndarray  # (d,)
+    components: np.ndarray  # (K, d) unit rows, by decreasing variance
+    variance: np.ndarray  # (K,) variance along each component
+    explained: np.ndarray  # (K,) fraction of the total variance
+
+
+def _matrix(name: str, X) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] < 2:
+        raise ValueError(f"{name} must have shape (N >= 2, d); got {X.shape}")
+    return X
+
+
+def pca(X, n_components: int | None = None) -> PCA:
+    """Principal components of ``X: (N, d)`` (SVD of the centred data)."""
+    X = _matrix("X", X)
+    mu = X.mean(0)
+    _, s, vt = np.linalg.svd(X - mu, full_matrices=False)
+    var = s**2 / (len(X) - 1)
+    k = len(s) if n_components is None else n_components
+    if not 1 <= k <= len(s):
+        raise ValueError(f"n_components must lie in 1..{len(s)}; got {n_components}")
+    return PCA(mu, vt[:k], var[:k], var[:k] / var.sum())
+
+
+class AndRule(NamedTuple):
+    directions: np.ndarray  # (2, d) unit vectors α, β
+    thresholds: np.ndarray  # (2,) t_α, t_β
+    agreement: float  # fraction of the fitted labels reproduced
+
+
+def and_predict(rule: AndRule, X) -> np.ndarray:
+    """(N,) uint8 labels [α·x > t_α] ∧ [β·x > t_β] for ``X: (N, d)``."""
+    p = np.asarray(X, np.float64) @ np.asarray(rule.directions, np.float64).T
+    return ((p[:, 0] > rule.thresholds[0]) & (p[:, 1] > rule.thresholds[1])).astype(np.uint8)
+
+
+def _sorted_midpoints(v: np.ndarray) -> np.ndarray:
+    u = np.unique(v)
+    return np.concatenate([[u[0] - 1.0], (u[:-1] + u[1:]) / 2, [u[-1] + 1.0]])
+
+
+def best_thresholds(a, b, labels, n_candidates: int = 256) -> tuple[float, float, float]:
+    """Thresholds (t_a, t_b, agreement) maximising the agreement of [a > t_a] ∧ [b > t_b] with ``labels``.
+
+    t_a runs over ``n_candidates`` quantile midpoints of a (all midpoints if fewer); for each, the optimal
+    t_b is exact. The search is done in both roles (a first, then b first) and the better one is kept.
+    """
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    y = np.asarray(labels).astype(bool)
+    best = (0.0, 0.0, -1.0)
+    for swap in (False, True):
+        u, v = (b, a) if swap else (a, b)
+        cand = _sorted_midpoints(u)
+        if len(cand) > n_candidates:
+            cand = np.quantile(cand, np.linspace(0, 1, n_candidates))
+        order = np.argsort(v, kind="stable")
+        vs, ys = v[order], y[order]
+        mask = u[order][None, :] > cand[:, None]  # (C, N) inside the first half-space
+        neg_in = np.cumsum(mask & ~ys[None, :], axis=1)  # label 0, inside, at or below position
+        pos_in = np.cumsum(mask & ys[None, :], axis=1)
+        tot_pos = pos_in[:, -1:]
+        zero = np.zeros((len(cand), 1), dtype=neg_in.dtype)
+        # split after position k (k = 0..N): first k sorted points are ≤ t_b
+        neg_in = np.concatenate([zero, neg_in], 1)
+        pos_in = np.concatenate([zero, pos_in], 1)
+        outside_neg = ((~mask) & ~ys[None, :]).sum(1, keepdims=True)
+        score = outside_neg + neg_in + (tot_pos - pos_in)  # (C, N + 1)
+        # only split between distinct values of v
+        valid = np.concatenate([[True], vs[1:] != vs[:-1], [True]])
+        score = np.where(valid[None, :], score, -1)
+        ci, k = np.unravel_index(np.argmax(score), score.shape)
+        tv = vs[0] - 1.0 if k == 0 else (vs[-1] + 1.0 if k == len(vs) else (vs[k - 1] + vs[k]) / 2)
+        agree = score[ci, k] / len(y)
+        if agree > best[2]:
+            best = (tv, float(cand[ci]), agree) if swap else (float(cand[ci]), tv, agree)
+    return best
+
+
+def _and_loss(p, Z, y):
+    h = Z @ p["w"].T - p["t"][None, :]  # (N, 2)
+    logp = jax.nn.log_sigmoid(h).sum(-1)  # log P(label 1)
+    log1mp = jnp.log1p(-jnp.exp(jnp.minimum(logp, -1e-6)))
+    return -jnp.mean(y * logp + (1 - y) * log1mp)
+
+
+@partial(jax.jit, static_argnames=("restarts", "steps", "lr"))
+def _relaxed_fit_jit(Z, y, key, restarts: int, steps: int, lr: float):
+    opt = optax.adam(lr)
+
+    def one(k):
+        p = {"w": jax.random.normal(k, (2, Z.shape[1])), "t": jnp.zeros(2)}
+
+        def step(carry, _):
+            p, s = carry
+            upd, s = opt.update(jax.grad(_and_loss)(p, Z, y), s, p)
+            return (optax.apply_updates(p, upd), s), None
+
+        (p, _), _ = jax.lax.scan(step, (p, opt.init(p)), None, length=steps)
+        return p["w"]
+
+    return jax.vmap(one)(jax.random.split(key, restarts))
+
+
+def _relaxed_fit(Z, y, key, restarts: int, steps: int, lr: float):
+    """Adam on the AND relaxation from ``restarts`` random starts; returns (restarts, 2, K) directions."""
+    W = _relaxed_fit_jit(jnp.asarray(Z, jnp.float32), jnp.asarray(y, jnp.float32), key, restarts, steps, float(lr))
+    return np.asarray(W, np.float64)
+
+
+def fit_and_rule(X, labels, key, n_components: int = 16, restarts: int = 8, steps: int = 400,
+                 lr: float = 0.05, n_candidates: int = 256) -> AndRule:
+    """Best AND of two thresholded directions reproducing binary ``labels`` (N,) from ``X: (N, d)``.
+
+    Directions are sought in the span of the top ``n_components`` principal components (whitened for the
+    relaxed fit), then thresholds are searched exactly. ``key``: a JAX PRNG key for the random starts.
+    """
+    X = _matrix("X", X)
+    y = np.asarray(labels).reshape(-1)
+    if y.shape[0] != X.shape[0] or not np.isin(y, (0, 1)).all():
+        raise ValueError(f"labels must be {X.shape[0]} values in {{0, 1}}; got shape {y.shape}")
+    for name, v, lo in (("restarts", restarts, 1), ("steps", steps, 1), ("n_candidates", n_candidates, 2)):
+        if v < lo:
+            raise ValueError(f"{name} must be >= {lo}; got {v}")
+    k = min(n_components, X.shape[1], X.shape[0] - 1)
+    if k < 1:
+        raise ValueError(f"n_components must be >= 1; got {n_components}")
+    pc = pca(X, k)
+    scale = np.sqrt(np.maximum(pc.variance, 1e-12))
+    Z = (X - pc.mean) @ pc.components.T / scale
+    W = _relaxed_fit(Z, y, key, restarts, steps, lr)  # (R, 2, K) in whitened coordinates
+    best = None
+    for w in W:
+        dirs = (w / scale) @ pc.components  # (2, d): α·(x − μ) = w·z
+        norms = np.linalg.norm(dirs, axis=1, keepdims=True)
+        if not np.all(norms > 0):
+            continue
+        dirs = dirs / norms
+        proj = X @ dirs.T
+        ta, tb, agree = best_thresholds(proj[:, 0], proj[:, 1], y, n_candidates)
+        if best is None or agree > best.agreement:
+            best = AndRule(dirs, np.array([ta, tb]), float(agree))
+    if best is None:
+        raise ValueError("the AND search found no non-degenerate direction (are X's columns constant?)")
+    return best
+
+
+# ------------------------------------------------------------------------------------- linear probes
+class ProbeResult(NamedTuple):
+    train_accuracy: float
+    test_accuracy: float
+    weights: np.ndarray  # (d, C) on standardised inputs
+    bias: np.ndarray  # (C,)
+
+
+def linear_probe(X, target, train_idx, test_idx, key, n_classes: int | None = None, steps: int = 500,
+                 lr: float = 0.05, l2: float = 1e-4) -> ProbeResult:
+    """Multinomial logistic-regression probe from ``X: (N, d)`` to integer classes ``target`` (N,).
+
+    Fitted by full-batch Adam on the standardised train rows; accuracy on train and test rows. ``key`` seeds
+    nothing random today (zero init) but is kept for interface symmetry with the other searches.
+    """
+    del key
+    X = _matrix("X", X)
+    t = np.asarray(target).reshape(-1).astype(np.int64)
+    if t.shape[0] != X.shape[0]:
+        raise ValueError(f"target must have {X.shape[0]} entries; got {t.shape}")
+    C = int(t.max()) + 1 if n_classes is None else n_classes
+    if t.min() < 0 or t.max() >= C:
+        raise ValueError(f"target must lie in 0..{C - 1}; got {t.min()}..{t.max()}")
+    tr, te = np.asarray(train_idx), np.asarray(test_idx)
+    mu, sd = X[tr].mean(0), X[tr].std(0) + 1e-8
+    Xs = jnp.asarray((X - mu) / sd, jnp.float32)
+    Y = jax.nn.one_hot(jnp.asarray(t), C)
+
+    def loss(p, idx):
+        logits = Xs[idx] @ p["W"] + p["b"][None, :]
+        return -jnp.mean(jnp.sum(Y[idx] * jax.nn.log_softmax(logits), -1)) + l2 * jnp.sum(p["W"] ** 2)
+
+    opt = optax.adam(lr)
+    p = {"W": jnp.zeros((X.shape[1], C)), "b": jnp.zeros(C)}
+    tr_j = jnp.asarray(tr)
+
+    @jax.jit
+    def fit(p):
+        def step(carry, _):
+            p, s = carry
+            upd, s = opt.update(jax.grad(loss)(p, tr_j), s, p)
+            return (optax.apply_updates(p, upd), s), None
+
+        return jax.lax.scan(step, (p, opt.init(p)), None, length=steps)[0][0]
+
+    p = fit(p)
+    pred = np.asarray(jnp.argmax(Xs @ p["W"] + p["b"][None, :], -1))
+    return ProbeResult(float((pred[tr] == t[tr]).mean()), float((pred[te] == t[te]).mean()),
+                       np.asarray(p["W"]), np.asarray(p["b"]))
