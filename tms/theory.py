@@ -27,13 +27,17 @@ Gauss-Legendre on each piece is exact. Candidates:
 
 (a)-(c) agree with the published formulas. But (c) is *not* the optimal antipodal solution: when both
 features fire, the negative interference makes ReLU(x₁ − x₂) undershoot, so a small *positive* bias and
-a length slightly different from 1 lower the loss (e.g. p = 0.5, r = 1: 0.0763 instead of 1/12). We therefore also
+a length different from 1 lower the loss (p = 0.5, r = 1: 0.0763 instead of 1/12). We therefore also
 optimise W = [a, −c] (a, c ≥ 0) and b numerically (batched damped Newton in float64 JAX on the exact
-loss). Where that optimum runs into a = 0 or c = 0 the antipodal critical point has merged with a
-dropping solution ("collapsed") and is not counted as a separate candidate.
+loss, started at [1, −1], b = 0). Where that optimum runs into a = 0 or c = 0 the antipodal critical
+point has merged with a dropping solution ("collapsed") and is not counted as a separate candidate.
+This moves the phase boundary: at r = 1 the zero-bias pair wins only for p < 4/7, the optimised pair for
+every p < 1 (at p ≳ 0.75 it becomes an asymmetric, bias-heavy solution with one column of length
+≈ 0.4, beating dropping by < 2%). The diagrams carry both versions (suffix ``_zero_bias``).
 
 n = 3, m = 2: the four configurations of the paper reduce to the pieces above (the dedicated feature is
-orthogonal to the antipodal pair, so it is exact and does not interact):
+orthogonal to the antipodal pair, so it is exact and does not interact; tilting it towards the pair
+raises the loss on both sides, checked by Monte Carlo with common random numbers):
 
     W ⊥ [0,0,1]  extra dropped                         r (p/3 − p²/4)   phase 0
     W ⊥ [1,0,0]  feature 1 dropped, 2 and 3 dedicated  p/3 − p²/4       phase 1
