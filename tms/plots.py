@@ -196,7 +196,7 @@ def varying_sparsity_figure(relu_res, linear_res=None, importance_index: int = 0
 
     def bar_axes(row):  # a colour bar axes spanning the height of ``row``
         box = axes[row, -1].get_position()
-        return fig.add_axes((right, box.y0, 0.15 / width, box.height))
+        return fig.add_axes((right, box.y0, 0.15 / width, box.height), label="<colorbar>")
 
     fig.colorbar(im, cax=bar_axes(0), label="$W^T W$ entry")
     fig.colorbar(cm.ScalarMappable(sup_norm, colormaps[SUPERPOSITION_CMAP]), cax=bar_axes(1), extend="max",
