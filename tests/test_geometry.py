@@ -278,6 +278,8 @@ def test_bad_input_raises_clear_errors():
         geo.classify(np.zeros((2, 2, 2)))
     with pytest.raises(ValueError, match="interference_threshold"):
         geo.classify(np.eye(2), interference_threshold=1.2)
+    with pytest.raises(ValueError, match="unknown threshold"):
+        geo.polytope_census(np.eye(2), norm_treshold=0.3)
     with pytest.raises(ValueError, match="feature must be"):
         geo.phase(np.eye(2), feature=2)
     with pytest.raises(ValueError, match="m = 2"):

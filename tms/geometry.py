@@ -263,6 +263,13 @@ class Thresholds(NamedTuple):
         return self
 
 
+def _thresholds(kwargs: dict) -> Thresholds:
+    unknown = sorted(set(kwargs) - set(Thresholds._fields))
+    if unknown:
+        raise ValueError(f"unknown threshold(s) {unknown}; allowed: {list(Thresholds._fields)}")
+    return Thresholds(**kwargs)
+
+
 def _components(adj: np.ndarray) -> list[list[int]]:
     """Connected components of a boolean adjacency matrix, each sorted, ordered by smallest member."""
     seen, comps = np.zeros(len(adj), bool), []
@@ -333,7 +340,7 @@ def classify(W, b=None, **thresholds) -> list[Factor]:
     """Tegum factors of one model ``W: (m, n)`` (``b: (n,)`` optional), as :class:`Factor` records ordered
     by their smallest feature. Keyword thresholds (see the module docstring): ``norm_threshold=0.5``,
     ``relative=False``, ``interference_threshold=0.2``, ``rank_tol=0.1``, ``gram_tol=0.1``, ``norm_rtol=0.1``."""
-    W, b, t, norms, dims, cos, rep = _prepare(W, b, Thresholds(**thresholds))
+    W, b, t, norms, dims, cos, rep = _prepare(W, b, _thresholds(thresholds))
     if W.ndim != 2:
         raise ValueError(f"classify takes one model W: (m, n); got shape {W.shape} (use polytope_census)")
     return _classify_one(W, norms, dims, cos, rep, b, t)
@@ -371,7 +378,7 @@ def polytope_census(W, b=None, axes=None, **thresholds) -> pd.DataFrame:
     features per polytope type (``n_<type>``), factors per type (``factors_<type>``), dropped features,
     dropped features with positive bias (NA without ``b``), ‖W‖_F², D*, the largest |D_i − r/k| over
     represented features, and a text label like ``"pentagon + digon + 1 dropped"``."""
-    W, b, t, norms, dims, cos, rep = _prepare(W, b, Thresholds(**thresholds))
+    W, b, t, norms, dims, cos, rep = _prepare(W, b, _thresholds(thresholds))
     lead, (m, n) = W.shape[:-2], W.shape[-2:]
     idx = _index_frame(lead, axes)
     flat = [a.reshape((-1,) + a.shape[len(lead):]) for a in (W, norms, dims, cos, rep)]
