@@ -386,5 +386,6 @@ def test_n2m1_phase_diagram_matches_theory(tmp_path):
     from tms.plots_phase import theory_diagram
 
     agreement = plots.phase_agreement(res, theory_diagram(res))
+    print(f"n=2, m=1 10x10 diagram: agreement {agreement:.3f}")
     assert f"agreement: {100 * agreement:.1f}% of 100 cells" in fig._suptitle.get_text()
     assert agreement >= 0.9

@@ -341,6 +341,15 @@ def census_counts(census) -> "tuple[list[str], np.ndarray]":
     return [c.removeprefix("n_").replace("_", " ") for c in cols], census[cols].to_numpy(np.float64)
 
 
+def census_colour(name: str):
+    """A fixed colour per polytope type (the same in every figure); grey for irregular / not represented."""
+    fixed = {"irregular": "0.45", "not represented": "0.82"}
+    if name in fixed:
+        return fixed[name]
+    names = [p.replace("_", " ") for p in geo.POLYTOPES if p != "irregular"]
+    return colormaps["tab10"](names.index(name) % 10) if name in names else "k"
+
+
 def census_figure(res, importance_index: int = 0) -> Figure:
     """Stacked bars: how many features sit in each polytope type, one bar per sparsity (best model)."""
     check_results(res, "census_figure")
@@ -356,9 +365,9 @@ def census_figure(res, importance_index: int = 0) -> Figure:
     ax = fig.subplots()
     pos = np.arange(len(sp))
     bottom = np.zeros(len(sp))
-    palette = colormaps["tab10"]
     for k, name in enumerate(names):
-        ax.bar(pos, counts[:, k], bottom=bottom, color=palette(k % 10), label=name, width=0.75, edgecolor="white")
+        ax.bar(pos, counts[:, k], bottom=bottom, color=census_colour(name), label=name, width=0.75,
+               edgecolor="white")
         bottom += counts[:, k]
     ax.set_xticks(pos, [f"{s:.3g}\n{1 - s:.3g}" for s in sp])
     ax.set_xlabel("sparsity S (top) / density 1−S (bottom)")
