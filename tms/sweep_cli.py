@@ -36,6 +36,9 @@ def register(sub):
     p.add_argument("--runs", default="runs", help="folder for the sweep results (default runs/)")
     p.add_argument("--format", default="png", choices=["png", "svg", "pdf"])
     p.add_argument("--quick", action="store_true", help="reduced cost (fewer steps/cells), for smoke tests")
+    p.add_argument("--shipped", action="store_true",
+                   help="challenge: diagnose the shipped trained model instead of training afresh "
+                        "('all' always uses the shipped model)")
     p.set_defaults(func=cmd_reproduce)
 
 
@@ -76,5 +79,5 @@ def cmd_plot(a) -> int:
 def cmd_reproduce(a) -> int:
     from .reproduce import reproduce
 
-    reproduce(a.name, figures=a.figures, runs=a.runs, fmt=a.format, quick=a.quick)
+    reproduce(a.name, figures=a.figures, runs=a.runs, fmt=a.format, quick=a.quick, shipped=a.shipped)
     return 0
