@@ -56,16 +56,27 @@ def run_grid(params, hooks=None, batch: int = 4096) -> GridRun:
         raise ValueError(f"batch must be >= 1; got {batch}")
     toks = grid_tokens()
     parts = []
-    for s in range(0, len(toks), batch):
-        logits, cache = M.forward(params, toks[s:s + batch], hooks)
+    for s, chunk in _chunks(toks, batch):
+        logits, cache = M.forward(params, chunk, hooks)
+        n = min(batch, len(toks) - s)
         parts.append((
-            np.asarray(logits[:, -1, 1] - logits[:, -1, 0]),
-            np.asarray(cache[RESID_MID][:, -1]),
-            np.asarray(cache["blocks.0.mlp.hook_post"][:, -1]),
-            np.asarray(cache[PATTERN][:, :, -1, :]),
+            np.asarray(logits[:n, -1, 1] - logits[:n, -1, 0]),
+            np.asarray(cache[RESID_MID][:n, -1]),
+            np.asarray(cache["blocks.0.mlp.hook_post"][:n, -1]),
+            np.asarray(cache[PATTERN][:n, :, -1, :]),
         ))
     ld, rm, post, pat = (np.concatenate(p) for p in zip(*parts))
     return GridRun(ld, (ld > 0).astype(np.uint8), rm, post, pat)
+
+
+def _chunks(rows: np.ndarray, batch: int):
+    """(start, chunk) pairs of ``batch`` rows each; the last chunk is padded by repeating its first row so
+    that every chunk has one shape (one compilation)."""
+    for s in range(0, len(rows), batch):
+        chunk = rows[s:s + batch]
+        if len(chunk) < batch and len(rows) > batch:
+            chunk = np.concatenate([chunk, np.repeat(chunk[:1], batch - len(chunk), axis=0)])
+        yield s, chunk
 
 
 def as_grid(values) -> np.ndarray:
@@ -204,9 +215,12 @@ def logit_diff_from_resid_mid(params, resid_mid) -> np.ndarray:
     toks = grid_tokens()
     if resid_mid.shape[0] != len(toks):
         raise ValueError(f"resid_mid must have {len(toks)} rows; got {resid_mid.shape}")
-    for s in range(0, len(toks), 4096):
-        logits, _ = M.forward(params, toks[s:s + 4096], _replace_last_resid_mid(resid_mid[s:s + 4096]))
-        out.append(np.asarray(logits[:, -1, 1] - logits[:, -1, 0]))
+    batch = 4096
+    padded = np.concatenate([resid_mid, np.repeat(resid_mid[:1], (-len(toks)) % batch, axis=0)])
+    for s, chunk in _chunks(toks, batch):
+        logits, _ = M.forward(params, chunk, _replace_last_resid_mid(padded[s:s + len(chunk)]))
+        n = min(batch, len(toks) - s)
+        out.append(np.asarray(logits[:n, -1, 1] - logits[:n, -1, 0]))
     return np.concatenate(out)
 
 

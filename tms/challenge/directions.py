@@ -171,6 +171,25 @@ def fit_and_rule(X, labels, key, n_components: int = 16, restarts: int = 8, step
 
 
 # ------------------------------------------------------------------------------------- linear probes
+@partial(jax.jit, static_argnames=("n_classes", "steps", "lr", "l2"))
+def _probe_fit(X, t, n_classes: int, steps: int, lr: float, l2: float):
+    Y = jax.nn.one_hot(t, n_classes)
+
+    def loss(p):
+        logits = X @ p["W"] + p["b"][None, :]
+        return -jnp.mean(jnp.sum(Y * jax.nn.log_softmax(logits), -1)) + l2 * jnp.sum(p["W"] ** 2)
+
+    opt = optax.adam(lr)
+    p = {"W": jnp.zeros((X.shape[1], n_classes)), "b": jnp.zeros(n_classes)}
+
+    def step(carry, _):
+        p, s = carry
+        upd, s = opt.update(jax.grad(loss)(p), s, p)
+        return (optax.apply_updates(p, upd), s), None
+
+    return jax.lax.scan(step, (p, opt.init(p)), None, length=steps)[0][0]
+
+
 class ProbeResult(NamedTuple):
     train_accuracy: float
     test_accuracy: float
@@ -178,14 +197,13 @@ class ProbeResult(NamedTuple):
     bias: np.ndarray  # (C,)
 
 
-def linear_probe(X, target, train_idx, test_idx, key, n_classes: int | None = None, steps: int = 500,
+def linear_probe(X, target, train_idx, test_idx, n_classes: int | None = None, steps: int = 500,
                  lr: float = 0.05, l2: float = 1e-4) -> ProbeResult:
     """Multinomial logistic-regression probe from ``X: (N, d)`` to integer classes ``target`` (N,).
 
-    Fitted by full-batch Adam on the standardised train rows; accuracy on train and test rows. ``key`` seeds
-    nothing random today (zero init) but is kept for interface symmetry with the other searches.
+    Fitted by full-batch Adam from zero weights (deterministic) on the standardised train rows, with an L2
+    penalty ``l2``; accuracy on train and test rows.
     """
-    del key
     X = _matrix("X", X)
     t = np.asarray(target).reshape(-1).astype(np.int64)
     if t.shape[0] != X.shape[0]:
@@ -196,26 +214,7 @@ def linear_probe(X, target, train_idx, test_idx, key, n_classes: int | None = No
     tr, te = np.asarray(train_idx), np.asarray(test_idx)
     mu, sd = X[tr].mean(0), X[tr].std(0) + 1e-8
     Xs = jnp.asarray((X - mu) / sd, jnp.float32)
-    Y = jax.nn.one_hot(jnp.asarray(t), C)
-
-    def loss(p, idx):
-        logits = Xs[idx] @ p["W"] + p["b"][None, :]
-        return -jnp.mean(jnp.sum(Y[idx] * jax.nn.log_softmax(logits), -1)) + l2 * jnp.sum(p["W"] ** 2)
-
-    opt = optax.adam(lr)
-    p = {"W": jnp.zeros((X.shape[1], C)), "b": jnp.zeros(C)}
-    tr_j = jnp.asarray(tr)
-
-    @jax.jit
-    def fit(p):
-        def step(carry, _):
-            p, s = carry
-            upd, s = opt.update(jax.grad(loss)(p, tr_j), s, p)
-            return (optax.apply_updates(p, upd), s), None
-
-        return jax.lax.scan(step, (p, opt.init(p)), None, length=steps)[0][0]
-
-    p = fit(p)
+    p = _probe_fit(Xs[tr], jnp.asarray(t[tr]), C, steps, float(lr), float(l2))
     pred = np.asarray(jnp.argmax(Xs @ p["W"] + p["b"][None, :], -1))
     return ProbeResult(float((pred[tr] == t[tr]).mean()), float((pred[te] == t[te]).mean()),
                        np.asarray(p["W"]), np.asarray(p["b"]))

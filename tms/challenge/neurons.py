@@ -118,13 +118,19 @@ def neuron_subset_search(contrib, target, rest=None, max_k: int = 8, swap_passes
     # Centred columns: Σ_S C + mean(rest + Σ_{not S} C) = base + Σ_S (C − mean C)
     Cc = (C - means[None, :]).T  # (m, N), row n is the centred contribution map of neuron n
 
+    # Tie-break between candidates of equal agreement (e.g. when no single neuron flips any label yet): the
+    # correlation of the neuron's centred map with the ±1 target, scaled far below one input's worth.
+    sgn = np.where(y, 1.0, -1.0)
+    corr = Cc @ sgn / (np.linalg.norm(Cc, axis=1) * np.sqrt(len(y)) + 1e-12)  # (m,) in [-1, 1]
+    tie = 1e-3 / len(y) * corr
+
     def score(S):
         return _agreement(base + Cc[list(S)].sum(0), y) if S else _agreement(np.full(len(y), base), y)
 
     rows, best_sets, S = [], [], []
     for k in range(1, max_k + 1):
         cur = base + (Cc[S].sum(0) if S else np.zeros(len(y)))
-        cand = _agreement(cur[None, :] + Cc, y)
+        cand = _agreement(cur[None, :] + Cc, y) + tie
         cand[S] = -1
         S = S + [int(np.argmax(cand))]
         for _ in range(swap_passes):
@@ -134,8 +140,8 @@ def neuron_subset_search(contrib, target, rest=None, max_k: int = 8, swap_passes
                 cur = base + (Cc[others].sum(0) if others else np.zeros(len(y)))
                 cand = _agreement(cur[None, :] + Cc, y)
                 cand[others] = -1
-                j = int(np.argmax(cand))
-                if cand[j] > score(S) + 1e-12:
+                j = int(np.argmax(cand + tie))
+                if cand[j] > score(S) + 0.5 / len(y):
                     S[pos], improved = j, True
             if not improved:
                 break
