@@ -96,14 +96,34 @@ def full_loss(params, batch: Batch) -> jax.Array:
     return loss_and_acc(logits[:, -1], batch.labels)[0]
 
 
-def make_chunk(tcfg: TrainConfig):
-    """-> jitted chunk(state, train, test, n_logs static) -> (state, metrics (n_logs, 4))."""
+def make_epoch(tcfg: TrainConfig):
+    """-> (optax optimizer, epoch(state, train Batch) -> state): one full-batch AdamW step."""
     opt = tcfg.optimizer()
 
     def epoch(state: TrainState, train: Batch) -> TrainState:
         grads = jax.grad(loss_fn)(state.params, train)
         updates, opt_state = opt.update(grads, state.opt_state, state.params)
         return TrainState(optax.apply_updates(state.params, updates), opt_state)
+
+    return opt, epoch
+
+
+def make_run_epochs(tcfg: TrainConfig):
+    """-> (opt, jitted run(state, train, n static) -> state): n epochs in one compiled loop, no metrics."""
+    opt, epoch = make_epoch(tcfg)
+
+    def run(state, train, n):
+        return jax.lax.fori_loop(0, n, lambda _, s: epoch(s, train), state)
+
+    return opt, jax.jit(run, static_argnums=2)
+
+
+def make_chunk(tcfg: TrainConfig):
+    """-> (opt, jitted chunk(state, train, test, n_logs static) -> (state, metrics (n_logs, 4))).
+
+    metrics columns: train_loss, test_loss, train_acc, test_acc after every `log_every` epochs.
+    """
+    opt, epoch = make_epoch(tcfg)
 
     def interval(state, train, test):
         state = jax.lax.fori_loop(0, tcfg.log_every, lambda _, s: epoch(s, train), state)
@@ -115,6 +135,13 @@ def make_chunk(tcfg: TrainConfig):
         return jax.lax.scan(lambda s, _: interval(s, train, test), state, None, length=n_logs)
 
     return opt, jax.jit(chunk, static_argnums=3)
+
+
+def challenge_batches(split_seed: int = 0) -> tuple[Batch, Batch]:
+    """(train, test) Batches of the challenge split as device arrays."""
+    tr, te = D.datasets(split_seed)
+    return (Batch(jnp.asarray(tr.tokens), jnp.asarray(tr.labels)),
+            Batch(jnp.asarray(te.tokens), jnp.asarray(te.labels)))
 
 
 def train(cfg: M.Config = M.Config(), train_cfg: TrainConfig = TrainConfig(), key: jax.Array | None = None,
@@ -130,9 +157,7 @@ def train(cfg: M.Config = M.Config(), train_cfg: TrainConfig = TrainConfig(), ke
     key = jax.random.key(0) if key is None else key
     params = M.init_params(cfg, key) if params is None else {k: jnp.asarray(v) for k, v in params.items()}
     M.check_params(params, cfg)
-    tr, te = D.datasets(train_cfg.split_seed)
-    train_b = Batch(jnp.asarray(tr.tokens), jnp.asarray(tr.labels))
-    test_b = Batch(jnp.asarray(te.tokens), jnp.asarray(te.labels))
+    train_b, test_b = challenge_batches(train_cfg.split_seed)
     opt, chunk = make_chunk(train_cfg)
     state = TrainState(params, opt.init(params))
 
@@ -164,3 +189,24 @@ def train(cfg: M.Config = M.Config(), train_cfg: TrainConfig = TrainConfig(), ke
     hist.attrs["train_config"] = asdict(train_cfg)
     hist.attrs["model_config"] = asdict(cfg)
     return jax.device_get(state.params), hist
+
+
+def evaluate(params) -> dict:
+    """Accuracies of a model on the challenge split (labels by logit[1] > logit[0] at the last position).
+
+    Keys: train_acc, test_acc, full_acc, n_ones (model's label-1 count), and where the
+    reference file is present: agree_original_{train,test,full} with the original model's labels.
+    """
+    pairs = D.all_pairs()
+    pred = M.predict(params, D.tokens(pairs))
+    truth = D.label_fn(pairs[:, 0], pairs[:, 1])
+    tr, te = D.split()
+    right = pred == truth
+    out = {"train_acc": float(right[tr].mean()), "test_acc": float(right[te].mean()),
+           "full_acc": float(right.mean()), "n_ones": int(pred.sum())}
+    ref = D.load_reference()
+    if ref is not None:
+        same = pred == ref["model_labels"].ravel()
+        out.update(agree_original_train=float(same[tr].mean()), agree_original_test=float(same[te].mean()),
+                   agree_original_full=float(same.mean()))
+    return out

@@ -1,0 +1,68 @@
+"""Challenge training: the fast loss equals the full one, a short run learns, a long run reaches 97%."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from tms.challenge import data as D
+from tms.challenge import model as M
+from tms.challenge import train as T
+
+SMALL = M.Config(d_model=32, n_heads=4, d_head=8, d_mlp=64)
+
+
+def test_fast_loss_and_grads_equal_full():
+    params = M.init_params(SMALL, jax.random.key(0))
+    params["b_in"] = 0.1 * jnp.ones_like(params["b_in"])
+    train_b, _ = T.challenge_batches()
+    batch = T.Batch(train_b.tokens[:512], train_b.labels[:512])
+    l_fast, g_fast = jax.jit(jax.value_and_grad(T.loss_fn))(params, batch)
+    l_full, g_full = jax.jit(jax.value_and_grad(T.full_loss))(params, batch)
+    np.testing.assert_allclose(l_fast, l_full, rtol=1e-6)
+    for k in M.PARAM_NAMES:
+        np.testing.assert_allclose(g_fast[k], g_full[k], rtol=1e-4, atol=1e-7, err_msg=k)
+    # the CE is over all 114 logits: compare with an explicit float64 log-softmax
+    logits = np.asarray(M.forward(params, batch.tokens)[0][:, -1], np.float64)
+    lse = np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1)) + logits.max(1)
+    ref = (lse - logits[np.arange(512), np.asarray(batch.labels)]).mean()
+    np.testing.assert_allclose(l_fast, ref, rtol=1e-5)
+
+
+def test_short_training_lowers_loss():
+    tcfg = T.TrainConfig(epochs=40, log_every=10, chunk_logs=2, lr=1e-2, warmup=5)
+    params, hist = T.train(SMALL, tcfg, jax.random.key(1), progress=False)
+    assert list(hist.columns) == ["epoch", "train_loss", "test_loss", "train_acc", "test_acc", "wall_s"]
+    np.testing.assert_array_equal(hist.epoch, [0, 10, 20, 30, 40])
+    # Start near a uniform 114-way guess (loss ~ log 114); end well below log 2 = 0.69, the best
+    # loss reachable without reading the input, and above the 56.6% majority-class accuracy.
+    np.testing.assert_allclose(hist.train_loss.iloc[0], np.log(114), rtol=0.25)
+    assert hist.train_loss.iloc[-1] < 0.45
+    assert hist.train_acc.iloc[-1] > 0.75 and hist.test_acc.iloc[-1] > 0.75
+    # the history's last row agrees with evaluating the returned params independently
+    ev = T.evaluate(params)
+    np.testing.assert_allclose(ev["train_acc"], hist.train_acc.iloc[-1], atol=1e-6)
+    np.testing.assert_allclose(ev["test_acc"], hist.test_acc.iloc[-1], atol=1e-6)
+    assert {k: v.shape for k, v in params.items()} == SMALL.shapes()
+
+
+def test_train_config_validation():
+    with pytest.raises(ValueError, match="epochs"):
+        T.TrainConfig(epochs=0)
+    with pytest.raises(ValueError, match="multiple of log_every"):
+        T.TrainConfig(epochs=15, log_every=10)
+    with pytest.raises(ValueError, match="beta2"):
+        T.TrainConfig(beta2=1.0)
+    with pytest.raises(ValueError, match="lr"):
+        T.TrainConfig(lr=0.0)
+
+
+@pytest.mark.slow
+def test_default_training_reaches_97_percent():
+    params, hist = T.train(key=jax.random.key(0), progress=False)
+    ev = T.evaluate(params)
+    assert ev["test_acc"] >= 0.97, ev
+    assert ev["train_acc"] >= 0.99, ev
+    ref = D.load_reference()
+    if ref is not None:
+        assert ev["agree_original_full"] >= 0.97, ev

@@ -1,0 +1,149 @@
+"""`tms challenge ...`: train, import, evaluate, diagnose and benchmark the challenge transformer.
+
+A thin shell: every command calls an importable function of tms.challenge.
+Registered by the lead's tms.cli through `register(subparsers)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("challenge", help="the mechanistic interpretability challenge #2 transformer",
+                       description="Train, import, evaluate, diagnose and benchmark the JAX port of the "
+                                   "challenge #2 transformer.")
+    cs = p.add_subparsers(dest="challenge_command", required=True)
+
+    t = cs.add_parser("train", help="train on the challenge split (progress bar); write weights + history CSV",
+                      description="Full-batch AdamW on the 6,384 training pairs. Example: tms challenge train "
+                                  "--epochs 1000 --out runs/challenge/model.npz")
+    t.add_argument("--epochs", type=int, default=None, help="epochs (default: TrainConfig's)")
+    t.add_argument("--lr", type=float, default=None, help="peak learning rate (default 1e-3)")
+    t.add_argument("--weight-decay", type=float, default=None, help="AdamW weight decay (default 1.0)")
+    t.add_argument("--warmup", type=int, default=None, help="linear warm-up epochs (default 10)")
+    t.add_argument("--log-every", type=int, default=None, help="record metrics every k epochs (default 10)")
+    t.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")
+    t.add_argument("--out", default="runs/challenge/model.npz", help="weights file to write (.npz)")
+    t.add_argument("--history", default=None, help="history CSV (default: next to --out, *_history.csv)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
+
+    i = cs.add_parser("import", help="convert an original transformer_model.pt to our .npz (torch not needed)")
+    i.add_argument("checkpoint", help="PyTorch zip checkpoint in the challenge's original layout")
+    i.add_argument("out", help="weights file to write (.npz)")
+    i.set_defaults(func=cmd_import)
+
+    e = cs.add_parser("eval", help="accuracy on train/test/all and agreement with the original model's labels")
+    e.add_argument("weights", nargs="?", default=None, help="weights .npz (default: the shipped model)")
+    e.set_defaults(func=cmd_eval)
+
+    d = cs.add_parser("diagnose", help="run every diagnostic on a weights file and write figures + summary")
+    d.add_argument("weights", nargs="?", default=None,
+                   help="weights .npz, or an original .pt checkpoint (default: the shipped model)")
+    d.add_argument("--out-dir", default="figures/challenge", help="output folder (default figures/challenge)")
+    d.set_defaults(func=cmd_diagnose)
+
+    b = cs.add_parser("bench", help="epochs/s of our JAX training vs PyTorch CPU, in one invocation")
+    b.add_argument("--epochs", type=int, default=20, help="epochs per timed repeat (default 20)")
+    b.add_argument("--repeats", type=int, default=3, help="timed repeats, best reported (default 3)")
+    b.add_argument("--no-torch", action="store_true", help="time only JAX")
+    b.set_defaults(func=cmd_bench)
+
+
+def _weights_or_shipped(path):
+    from tms.challenge import weights as W
+
+    if path is not None:
+        return Path(path)
+    shipped = W.shipped_weights_path()
+    if shipped is None:
+        raise SystemExit("no weights given and no shipped model found (train one: tms challenge train)")
+    return shipped
+
+
+def cmd_train(a) -> int:
+    import jax
+
+    from tms.challenge import model as M
+    from tms.challenge import train as T
+    from tms.challenge import weights as W
+
+    over = {k: v for k, v in dict(epochs=a.epochs, lr=a.lr, weight_decay=a.weight_decay, warmup=a.warmup,
+                                  log_every=a.log_every).items() if v is not None}
+    tcfg = T.TrainConfig(**over)
+    params, hist = T.train(M.Config(), tcfg, jax.random.key(a.seed), progress=not a.no_progress)
+    out = Path(a.out)
+    hist_path = Path(a.history) if a.history else out.with_name(out.stem + "_history.csv")
+    last = hist.iloc[-1]
+    meta = {"train_config": hist.attrs["train_config"], "seed": a.seed, "epochs": int(last.epoch),
+            "train_acc": float(last.train_acc), "test_acc": float(last.test_acc), "wall_s": float(last.wall_s)}
+    W.save(out, params, M.Config(), meta=meta)
+    hist_path.parent.mkdir(parents=True, exist_ok=True)
+    hist.to_csv(hist_path, index=False)
+    print(f"epoch {int(last.epoch)}: train loss {last.train_loss:.5f} acc {last.train_acc:.4f}; "
+          f"test loss {last.test_loss:.5f} acc {last.test_acc:.4f}; {last.wall_s:.0f} s")
+    print(f"wrote {out} and {hist_path}")
+    return 0
+
+
+def cmd_import(a) -> int:
+    from tms.challenge import weights as W
+
+    params = W.import_original(a.checkpoint)
+    W.save(a.out, params, meta={"imported_from": str(a.checkpoint)})
+    print(f"wrote {a.out}")
+    return 0
+
+
+def load_any(path):
+    """params from our .npz or from an original-layout .pt checkpoint."""
+    from tms.challenge import weights as W
+
+    path = Path(path)
+    return W.import_original(path) if path.suffix in (".pt", ".pth") else W.load(path)[0]
+
+
+def cmd_eval(a) -> int:
+    from tms.challenge import train as T
+
+    path = _weights_or_shipped(a.weights)
+    print(f"{path}:")
+    for k, v in T.evaluate(load_any(path)).items():
+        print(f"  {k:>26}: {v:.4f}" if isinstance(v, float) else f"  {k:>26}: {v}")
+    return 0
+
+
+def cmd_diagnose(a) -> int:
+    from tms.challenge import reproduce
+
+    path = _weights_or_shipped(a.weights)
+    summary = reproduce.diagnose(path, a.out_dir)
+    print(f"wrote diagnostics of {path} to {a.out_dir}")
+    if isinstance(summary, dict):
+        for k, v in summary.items():
+            if isinstance(v, (int, float)):
+                print(f"  {k}: {v:.4g}")
+    return 0
+
+
+def cmd_bench(a) -> int:
+    from tms.challenge import bench
+
+    argv = ["--epochs", str(a.epochs), "--repeats", str(a.repeats)] + (["--no-torch"] if a.no_torch else [])
+    bench.main(argv)
+    return 0
+
+
+def main(argv=None) -> int:
+    """Standalone entry (python -m tms.challenge.cli ...), for use before the lead wires it in."""
+    ap = argparse.ArgumentParser(prog="tms")
+    sub = ap.add_subparsers(dest="command", required=True)
+    register(sub)
+    a = ap.parse_args(argv)
+    return a.func(a)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
