@@ -126,8 +126,15 @@ def test_and_search_recovers_planted_directions():
     np.testing.assert_allclose(np.sort(cos.max(1)), [1.0, 1.0], atol=0.02)
     np.testing.assert_allclose(rule.agreement, 1.0, atol=0.01)
     np.testing.assert_allclose((Dr.and_predict(rule, X) == y).mean(), rule.agreement)
+    neg = Dr.fit_and_rule(X, 1 - y, jax.random.PRNGKey(1), n_components=10, restarts=4, steps=300,
+                          polarity="both")
+    assert not neg.positive
+    np.testing.assert_allclose(neg.agreement, 1.0, atol=0.01)
+    np.testing.assert_allclose((Dr.and_predict(neg, X) == 1 - y).mean(), neg.agreement)
     with pytest.raises(ValueError, match="labels"):
         Dr.fit_and_rule(X, y[:10], jax.random.PRNGKey(0))
+    with pytest.raises(ValueError, match="polarity"):
+        Dr.fit_and_rule(X, y, jax.random.PRNGKey(0), polarity="up")
 
 
 def test_pca_matches_covariance_eigendecomposition():

@@ -52,12 +52,14 @@ class AndRule(NamedTuple):
     directions: np.ndarray  # (2, d) unit vectors α, β
     thresholds: np.ndarray  # (2,) t_α, t_β
     agreement: float  # fraction of the fitted labels reproduced
+    positive: bool = True  # True: label 1 = the AND; False: label 0 = the AND (label 1 = its complement)
 
 
 def and_predict(rule: AndRule, X) -> np.ndarray:
-    """(N,) uint8 labels [α·x > t_α] ∧ [β·x > t_β] for ``X: (N, d)``."""
+    """(N,) uint8 labels [α·x > t_α] ∧ [β·x > t_β] for ``X: (N, d)`` (negated when not rule.positive)."""
     p = np.asarray(X, np.float64) @ np.asarray(rule.directions, np.float64).T
-    return ((p[:, 0] > rule.thresholds[0]) & (p[:, 1] > rule.thresholds[1])).astype(np.uint8)
+    both = (p[:, 0] > rule.thresholds[0]) & (p[:, 1] > rule.thresholds[1])
+    return (both == bool(rule.positive)).astype(np.uint8)
 
 
 def _sorted_midpoints(v: np.ndarray) -> np.ndarray:
@@ -134,12 +136,20 @@ def _relaxed_fit(Z, y, key, restarts: int, steps: int, lr: float):
 
 
 def fit_and_rule(X, labels, key, n_components: int = 16, restarts: int = 8, steps: int = 400,
-                 lr: float = 0.05, n_candidates: int = 256) -> AndRule:
+                 lr: float = 0.05, n_candidates: int = 256, polarity: str = "positive") -> AndRule:
     """Best AND of two thresholded directions reproducing binary ``labels`` (N,) from ``X: (N, d)``.
 
     Directions are sought in the span of the top ``n_components`` principal components (whitened for the
     relaxed fit), then thresholds are searched exactly. ``key``: a JAX PRNG key for the random starts.
+    polarity: "positive" (label 1 is the AND), "negative" (label 0 is the AND) or "both" (the better one).
     """
+    if polarity not in ("positive", "negative", "both"):
+        raise ValueError(f"polarity must be 'positive', 'negative' or 'both'; got {polarity!r}")
+    if polarity == "both":
+        k1, k2 = jax.random.split(key)
+        pos = fit_and_rule(X, labels, k1, n_components, restarts, steps, lr, n_candidates, "positive")
+        neg = fit_and_rule(X, labels, k2, n_components, restarts, steps, lr, n_candidates, "negative")
+        return pos if pos.agreement >= neg.agreement else neg
     X = _matrix("X", X)
     y = np.asarray(labels).reshape(-1)
     if y.shape[0] != X.shape[0] or not np.isin(y, (0, 1)).all():
@@ -153,6 +163,8 @@ def fit_and_rule(X, labels, key, n_components: int = 16, restarts: int = 8, step
     pc = pca(X, k)
     scale = np.sqrt(np.maximum(pc.variance, 1e-12))
     Z = (X - pc.mean) @ pc.components.T / scale
+    if polarity == "negative":
+        y = 1 - y
     W = _relaxed_fit(Z, y, key, restarts, steps, lr)  # (R, 2, K) in whitened coordinates
     best = None
     for w in W:
@@ -164,7 +176,7 @@ def fit_and_rule(X, labels, key, n_components: int = 16, restarts: int = 8, step
         proj = X @ dirs.T
         ta, tb, agree = best_thresholds(proj[:, 0], proj[:, 1], y, n_candidates)
         if best is None or agree > best.agreement:
-            best = AndRule(dirs, np.array([ta, tb]), float(agree))
+            best = AndRule(dirs, np.array([ta, tb]), float(agree), polarity == "positive")
     if best is None:
         raise ValueError("the AND search found no non-degenerate direction (are X's columns constant?)")
     return best

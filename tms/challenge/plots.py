@@ -34,8 +34,12 @@ def _grid_axes(ax, title):
 def label_maps_figure(maps: dict[str, np.ndarray]) -> Figure:
     """One panel per named (113, 113) 0/1 map (e.g. truth, our model, original model, errors)."""
     n = len(maps)
-    fig = Figure(figsize=(3.6 * n, 3.8), layout="constrained")
-    axes = fig.subplots(1, n, squeeze=False)[0]
+    cols = min(n, 3)
+    rows = int(np.ceil(n / cols))
+    fig = Figure(figsize=(3.6 * cols, 3.7 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
     for i, (ax, (name, grid)) in enumerate(zip(axes, maps.items())):
         err = "error" in name or "disagree" in name
         cmap = colors.ListedColormap(["white", "crimson"] if err else ["#f0f0f0", "#2b5c8a"])

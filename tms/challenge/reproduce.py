@@ -98,6 +98,7 @@ def diagnose(weights, out_dir="figures/challenge", seed: int = 0, figures: bool 
         if ref is not None:
             maps["original model"] = ref["model_labels"]
             maps["original model: errors"] = ref["model_labels"] != ref["labels"]
+            maps["disagreement with the original"] = Dg.as_grid(full.pred) != ref["model_labels"]
         figs["label_maps"] = P.label_maps_figure(maps)
         figs["logit_diff"] = P.value_map_figure({"logit[1] − logit[0]": Dg.as_grid(full.logit_diff)})
 
@@ -131,12 +132,12 @@ def diagnose(weights, out_dir="figures/challenge", seed: int = 0, figures: bool 
     pc = Dr.pca(full.resid_mid)
     res["resid_mid_pca_explained_top4"] = pc.explained[:4].round(4).tolist()
     k1, k2 = jax.random.split(key)
-    rule = Dr.fit_and_rule(full.resid_mid, full.pred, k1, **and_kw)
-    rule_fa = Dr.fit_and_rule(fa.run.resid_mid, fa.run.pred, k2, **and_kw)
+    rule = Dr.fit_and_rule(full.resid_mid, full.pred, k1, polarity="both", **and_kw)
+    rule_fa = Dr.fit_and_rule(fa.run.resid_mid, fa.run.pred, k2, polarity="both", **and_kw)
     res.update(and_agreement_full=rule.agreement, and_agreement_fixed_attention=rule_fa.agreement,
                and_full_rule_on_fixed_attention=float((Dr.and_predict(rule, fa.run.resid_mid) == fa.run.pred).mean()),
                and_accuracy_full=float((Dr.and_predict(rule, full.resid_mid) == truth).mean()),
-               and_cos_alpha_beta=float(rule.directions[0] @ rule.directions[1]),
+               and_cos_alpha_beta=float(rule.directions[0] @ rule.directions[1]), and_positive=bool(rule.positive),
                and_alpha_pca_cos=np.abs(pc.components[:4] @ rule.directions[0]).round(3).tolist(),
                and_beta_pca_cos=np.abs(pc.components[:4] @ rule.directions[1]).round(3).tolist())
     tr, te = D.split()
