@@ -214,20 +214,25 @@ def forward(params, tokens, hooks=None):
 def forward_last(params, tokens):
     """Logits at the last position only, (batch, d_vocab): the training fast path.
 
-    Identical to forward(params, tokens)[0][:, -1] but computes the query, the
-    attention and the MLP only at the last position (keys and values at all),
-    which is all the loss needs. No hooks, no token checks (jit-friendly).
+    Equal to forward(params, tokens)[0][:, -1] up to float rounding, computed with
+    less work, which is all the loss needs:
+    - keys, values and the last query depend on (position, token) only, so they are
+      computed once per vocabulary entry (tables of (n_ctx, d_vocab, ...)) and gathered;
+    - the attention and the MLP run at the last position only.
+    No hooks, no token checks (jit-friendly).
     """
-    e = params["W_Q"].shape[-1]
-    n_pos = tokens.shape[1]
-    resid = jnp.take(params["W_E"], tokens, axis=0) + params["W_pos"][None, :n_pos]  # (b, p, d)
-    k = jnp.einsum("bpd,hde->bphe", resid, params["W_K"])
-    v = jnp.einsum("bpd,hde->bphe", resid, params["W_V"])
-    last = resid[:, -1]  # (b, d)
-    q = jnp.einsum("bd,hde->bhe", last, params["W_Q"])
-    pattern = jax.nn.softmax(jnp.einsum("bhe,bkhe->bhk", q, k) / math.sqrt(e), axis=-1)  # all keys ≤ last
-    z = jnp.einsum("bhk,bkhe->bhe", pattern, v)
-    mid = last + jnp.einsum("bhe,hed->bd", z, params["W_O"])
+    h, d, e = params["W_Q"].shape
+    b, n_pos = tokens.shape
+    table = params["W_E"][None, :, :] + params["W_pos"][:n_pos, None, :]  # (p, v, d)
+    w_kv = jnp.concatenate([params["W_K"], params["W_V"]], axis=-1)  # (h, d, 2e)
+    kv_table = jnp.einsum("pvd,hdf->pvhf", table, w_kv)  # (p, v, h, 2e)
+    kv = kv_table[jnp.arange(n_pos)[None, :], tokens]  # (b, p, h, 2e)
+    k, v = kv[..., :e], kv[..., e:]
+    q = jnp.einsum("vd,hde->vhe", table[-1], params["W_Q"])[tokens[:, -1]]  # (b, h, e)
+    scores = (q[:, None] * k).sum(-1) / math.sqrt(e)  # (b, p, h); every key ≤ last is visible
+    pattern = jax.nn.softmax(scores, axis=1)
+    z = (pattern[..., None] * v).sum(1)  # (b, h, e)
+    mid = table[-1][tokens[:, -1]] + z.reshape(b, h * e) @ params["W_O"].reshape(h * e, d)
     post = jax.nn.relu(mid @ params["W_in"] + params["b_in"][None, :])
     return (mid + post @ params["W_out"] + params["b_out"][None, :]) @ params["W_U"]
 
