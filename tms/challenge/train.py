@@ -32,14 +32,14 @@ from tms.challenge import model as M
 class TrainConfig:
     """Optimiser and schedule. lr ramps linearly over `warmup` epochs, then stays constant."""
 
-    epochs: int = 3000
+    epochs: int = 600
     lr: float = 1e-3
     weight_decay: float = 1.0
     beta1: float = 0.9
     beta2: float = 0.98
     warmup: int = 10
     log_every: int = 10
-    chunk_logs: int = 10  # log intervals per compiled call (progress granularity)
+    chunk_logs: int = 5  # log intervals per compiled call (progress granularity)
     split_seed: int = 0
 
     def __post_init__(self):

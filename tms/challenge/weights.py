@@ -57,6 +57,7 @@ def save(path, params, cfg: Config | None = None, meta: dict | None = None) -> P
         arrays["__meta__"] = np.array(json.dumps(meta))
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
     os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; weights are ordinary readable files
     try:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
