@@ -153,6 +153,8 @@ def test_linear_probe_reads_planted_classes_and_not_noise():
     X = rng.normal(size=(20, 12))[cls] + 0.1 * rng.normal(size=(4000, 12))
     tr, te = np.arange(2000), np.arange(2000, 4000)
     np.testing.assert_allclose(Dr.linear_probe(X, cls, tr, te, n_classes=20).test_accuracy, 1.0, atol=0.005)
+    np.testing.assert_allclose(Dr.linear_probe(X, cls, tr, te, n_classes=20, whiten=False).test_accuracy, 1.0,
+                               atol=0.005)
     noise = Dr.linear_probe(rng.normal(size=(4000, 12)), cls, tr, te, n_classes=20)
     np.testing.assert_allclose(noise.test_accuracy, 1 / 20, atol=0.025)
 
@@ -186,10 +188,20 @@ def test_subset_search_finds_planted_neurons():
     s = N.neuron_subset_search(C - C.mean(0), target, max_k=4)
     assert s.neurons[2] == planted
     t = s.table.set_index("k")
+    assert (t["agreement_best_offset"] >= t["agreement"]).all()
     np.testing.assert_allclose(t.loc[3, "agreement"], ((C[:, planted].sum(1) > 0) == target).mean(), atol=0.01)
     assert t["agreement"].is_monotonic_increasing or np.all(np.diff(t["agreement"]) >= -1e-12)
     with pytest.raises(ValueError, match="max_k"):
         N.neuron_subset_search(C, target, max_k=0)
+
+
+def test_best_cut_matches_brute_force():
+    rng = np.random.default_rng(7)
+    v = rng.integers(-5, 5, 80).astype(float)
+    y = rng.random(80) < 0.4
+    c = N._best_cut(v, y)
+    brute = max(((v > t) == y).mean() for t in np.arange(-6, 6) + 0.5)
+    np.testing.assert_allclose(((v > c) == y).mean(), brute)
 
 
 def test_families_recover_planted_prototypes():

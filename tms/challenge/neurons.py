@@ -95,6 +95,17 @@ def _agreement(total: np.ndarray, target: np.ndarray) -> np.ndarray:
     return ((total > 0) == target).mean(-1)
 
 
+def _best_cut(v: np.ndarray, y: np.ndarray) -> float:
+    """The threshold c maximising the agreement of [v > c] with y (exact, over midpoints of sorted v)."""
+    order = np.argsort(v, kind="stable")
+    vs, ys = v[order], y[order]
+    # predictions 0 for the first k sorted points, 1 for the rest (k = 0..N)
+    score = np.concatenate([[0], np.cumsum(~ys)]) + np.concatenate([[ys.sum()], ys.sum() - np.cumsum(ys)])
+    valid = np.concatenate([[True], vs[1:] != vs[:-1], [True]])
+    k = int(np.argmax(np.where(valid, score, -1)))
+    return float(vs[0] - 1.0 if k == 0 else (vs[-1] + 1.0 if k == len(vs) else (vs[k - 1] + vs[k]) / 2))
+
+
 def neuron_subset_search(contrib, target, rest=None, max_k: int = 8, swap_passes: int = 2) -> SubsetSearch:
     """Small neuron sets whose summed contribution reproduces binary labels ``target`` (N,).
 
@@ -103,6 +114,8 @@ def neuron_subset_search(contrib, target, rest=None, max_k: int = 8, swap_passes
     inputs of rest + the neurons outside S (i.e. all other terms mean-ablated). For k = 1..max_k: greedy
     forward selection, then ``swap_passes`` passes of single-neuron swaps (each member replaced by the best
     outsider while that improves). A heuristic: the agreement is a lower bound on the best k-set's.
+    Table columns: k, neurons, agreement, offset (the constant added to the set's sum), and
+    agreement_best_offset with best_offset_shift: the same set with its threshold re-optimised exactly.
     """
     C = np.asarray(contrib, np.float64)
     if C.ndim != 2:
@@ -146,8 +159,11 @@ def neuron_subset_search(contrib, target, rest=None, max_k: int = 8, swap_passes
             if not improved:
                 break
         best_sets.append(sorted(S))
+        tot = base + Cc[S].sum(0)
+        cut = _best_cut(tot, y)
         rows.append({"k": k, "neurons": tuple(sorted(S)), "agreement": float(score(S)),
-                     "offset": float(base - means[S].sum())})
+                     "offset": float(base - means[S].sum()),
+                     "agreement_best_offset": float(_agreement(tot - cut, y)), "best_offset_shift": -cut})
     return SubsetSearch(pd.DataFrame(rows), best_sets)
 
 

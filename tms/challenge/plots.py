@@ -135,12 +135,14 @@ def resid_mid_figure(explained, proj, pred, thresholds, agreement: float) -> Fig
     return fig
 
 
-def extended_embedding_figure(ext, directions, thresholds=None) -> Figure:
+def extended_embedding_figure(ext, directions, thresholds=None, neurons=()) -> Figure:
     """α and β read off the extended embeddings of x and y, per input value (the additive decomposition
-    resid_mid ≈ E_x[x] + E_y[y] + c under the mean attention pattern)."""
+    resid_mid ≈ E_x[x] + E_y[y] + c under the mean attention pattern); with ``neurons``, a third panel shows
+    those neurons' pre-activation parts N_x[x, n] (solid) and N_y[y, n] (dashed)."""
     d = np.asarray(directions)
-    fig = Figure(figsize=(10, 3.8), layout="constrained")
-    axes = fig.subplots(1, 2)
+    neurons = list(neurons)
+    fig = Figure(figsize=(15 if neurons else 10, 3.8), layout="constrained")
+    axes = fig.subplots(1, 3 if neurons else 2)
     t = np.arange(ext.x.shape[0])
     for ax, name, i in ((axes[0], "α", 0), (axes[1], "β", 1)):
         ax.plot(t, ext.x @ d[i], label=f"{name}·E_x[x] (vs x)")
@@ -152,6 +154,16 @@ def extended_embedding_figure(ext, directions, thresholds=None) -> Figure:
         ax.set_ylabel(f"projection on {name}")
         ax.set_title(f"extended embeddings along {name}")
         ax.legend(fontsize=7)
+    if neurons:
+        ax = axes[2]
+        for j, n in enumerate(neurons):
+            c = f"C{j}"
+            ax.plot(t, ext.neuron_x[:, n], color=c, label=f"neuron {n}: x part")
+            ax.plot(t, ext.neuron_y[:, n], color=c, ls="--", label=f"neuron {n}: y part")
+        ax.set_xlabel("input value")
+        ax.set_ylabel("pre-activation contribution")
+        ax.set_title("extended embeddings through W_in")
+        ax.legend(fontsize=6, ncol=2)
     return fig
 
 

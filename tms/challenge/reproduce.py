@@ -48,6 +48,15 @@ ROWS = (  # (key, description) of the markdown table
 )
 
 
+AND_VARIANCE = 0.98  # the AND search runs in the top PCs holding this fraction of resid_mid's variance
+WIDE = 16  # principal components of the "wide" AND search reported beside it
+
+
+def n_components_for(explained, fraction: float = AND_VARIANCE) -> int:
+    """Smallest number (at least 2) of leading components whose explained variance reaches ``fraction``."""
+    return max(2, int(np.searchsorted(np.cumsum(explained), fraction) + 1))
+
+
 def _params_of(weights):
     if isinstance(weights, (str, Path)):
         from tms.challenge import weights as W
@@ -132,8 +141,17 @@ def diagnose(weights, out_dir="figures/challenge", seed: int = 0, figures: bool 
     pc = Dr.pca(full.resid_mid)
     res["resid_mid_pca_explained_top4"] = pc.explained[:4].round(4).tolist()
     k1, k2 = jax.random.split(key)
-    rule = Dr.fit_and_rule(full.resid_mid, full.pred, k1, polarity="both", **and_kw)
-    rule_fa = Dr.fit_and_rule(fa.run.resid_mid, fa.run.pred, k2, polarity="both", **and_kw)
+    # α, β are sought in the top principal components that hold AND_VARIANCE of resid_mid's variance (a
+    # search over more, low-variance components fits slightly better but is not causal: see the resampling
+    # of the "wide" rule below)
+    k_main = n_components_for(pc.explained)
+    rule = Dr.fit_and_rule(full.resid_mid, full.pred, k1, n_components=k_main, polarity="both", **and_kw)
+    k_fa = n_components_for(Dr.pca(fa.run.resid_mid).explained)
+    rule_fa = Dr.fit_and_rule(fa.run.resid_mid, fa.run.pred, k2, n_components=k_fa, polarity="both", **and_kw)
+    rule_wide = None if quick else Dr.fit_and_rule(full.resid_mid, full.pred, jax.random.fold_in(key, 3),
+                                                   n_components=WIDE, polarity="both")
+    res.update(and_n_components=k_main, and_wide_n_components=WIDE,
+               and_wide_agreement_full=np.nan if quick else rule_wide.agreement)
     res.update(and_agreement_full=rule.agreement, and_agreement_fixed_attention=rule_fa.agreement,
                and_full_rule_on_fixed_attention=float((Dr.and_predict(rule, fa.run.resid_mid) == fa.run.pred).mean()),
                and_accuracy_full=float((Dr.and_predict(rule, full.resid_mid) == truth).mean()),
@@ -151,8 +169,6 @@ def diagnose(weights, out_dir="figures/challenge", seed: int = 0, figures: bool 
 
     # 5. extended embeddings
     ext = N.extended_embeddings(params, fa.mean_pattern)
-    if figures:
-        figs["extended_embeddings"] = P.extended_embedding_figure(ext, rule.directions, rule.thresholds)
 
     # 6. neurons
     C = N.neuron_contributions(params, full.post)
@@ -161,6 +177,7 @@ def diagnose(weights, out_dir="figures/challenge", seed: int = 0, figures: bool 
     sub.table.to_csv(out / "neuron_subsets.csv", index=False)
     for _, row in sub.table.iterrows():
         res[f"neurons_{int(row['k'])}_agreement"] = row["agreement"]
+        res[f"neurons_{int(row['k'])}_agreement_best_offset"] = row["agreement_best_offset"]
     k4 = min(4, max_k) - 1
     res["neurons_best_4"] = [int(n) for n in sub.neurons[k4]]
     res["neurons_4_accuracy"] = float(((C[:, sub.neurons[k4]].sum(1) + sub.table["offset"].iloc[k4] > 0) == truth).mean())
@@ -171,6 +188,8 @@ def diagnose(weights, out_dir="figures/challenge", seed: int = 0, figures: bool 
     rms = fam["rms"].to_numpy()
     res["neurons_for_half_rms"] = int(np.searchsorted(np.cumsum(np.sort(rms)[::-1]) / rms.sum(), 0.5) + 1)
     if figures:
+        figs["extended_embeddings"] = P.extended_embedding_figure(ext, rule.directions, rule.thresholds,
+                                                                  neurons=res["neurons_best_4"])
         figs["subsets"] = P.subset_figure(sub.table)
         figs["neuron_maps"] = P.value_map_figure(
             {f"neuron {n}": Dg.as_grid(C[:, n]) for n in sub.neurons[k4]},
@@ -203,6 +222,10 @@ def diagnose(weights, out_dir="figures/challenge", seed: int = 0, figures: bool 
     for _, row in rs.iterrows():
         res[f"resampling_{row['variant']}"] = row["agreement"]
     res["resampling_agreement"] = res["resampling_both"]
+    if rule_wide is not None:
+        rw = Dg.resample_ablation(params, full.resid_mid, full.pred, rule_wide, seed=seed, repeats=1)
+        for _, row in rw.iterrows():
+            res[f"resampling_wide_{row['variant']}"] = row["agreement"]
     if figures:
         figs["resampling"] = P.resampling_figure(rs)
         if history is not None:
