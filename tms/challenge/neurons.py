@@ -86,7 +86,7 @@ def direct_contribution(params, resid_mid) -> np.ndarray:
 
 
 class SubsetSearch(NamedTuple):
-    table: pd.DataFrame  # k, neurons (tuple), agreement, offset
+    table: pd.DataFrame  # k, neurons (tuple), agreement, offset, agreement_best_offset, best_offset_shift
     neurons: list  # best set found for each k
 
 

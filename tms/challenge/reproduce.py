@@ -184,7 +184,8 @@ def diagnose(weights, out_dir="figures/challenge", seed: int = 0, figures: bool 
     fam = N.neuron_families(C)
     fam.to_csv(out / "neuron_families.csv", index=False)
     res["neuron_family_sizes"] = fam[fam["family"] >= 0]["family"].value_counts().sort_index().tolist()
-    res["neurons_dead"] = int((fam["family"] < 0).sum())
+    res["neurons_negligible"] = int((fam["family"] < 0).sum())  # RMS contribution < 1e-3 of the largest
+    res["neurons_never_active"] = int((np.asarray(full.post).max(0) <= 0).sum())
     rms = fam["rms"].to_numpy()
     res["neurons_for_half_rms"] = int(np.searchsorted(np.cumsum(np.sort(rms)[::-1]) / rms.sum(), 0.5) + 1)
     if figures:
@@ -283,6 +284,9 @@ def run(out_dir="figures/challenge", weights=None, retrain: bool = False, epochs
         params, history = T.train(M.Config(), tcfg, jax.random.PRNGKey(seed), progress=progress)
         weights = W.save(out / "weights.npz", params, M.Config(), meta={"epochs": tcfg.epochs, "seed": seed})
         history.to_csv(out / "history.csv", index=False)
+    if history is None:  # a history saved beside the weights (the shipped model has one)
+        hpath = Path(weights).with_name(Path(weights).stem + "_history.csv")
+        history = pd.read_csv(hpath) if hpath.is_file() else None
     res = diagnose(weights, out, seed=seed, history=history)
     res["weights"] = str(weights)
     res["total_seconds"] = round(time.perf_counter() - t0, 1)
