@@ -11,6 +11,7 @@ Grid axes, in this order everywhere: ``(sparsity S, importance I, lr L, seed K)`
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -30,10 +31,12 @@ def seed_keys(seeds: Iterable[int]) -> jax.Array:
     return jnp.stack([jax.random.PRNGKey(int(s)) for s in seeds])
 
 
+@functools.lru_cache(maxsize=32)
 def make_grid_fn(static: StaticConfig, devices: int = 1):
     """``f(hp: Hparams with leading (C,), keys: (K, 2)) -> TrainOutput with leading (K, C)``, jitted.
 
     With ``devices > 1`` the cell axis is sharded over that many local devices (C must be divisible by it).
+    Cached per (static, devices), so every grid of the same shapes in a process shares one compilation.
     """
     cells = make_train_cells(static)  # cells share the seed's key
 
