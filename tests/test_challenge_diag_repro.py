@@ -76,3 +76,28 @@ def test_diagnose_shipped_model(tmp_path):
     agree = [res[f"neurons_{k}_agreement"] for k in range(1, 9)]
     assert all(b >= a - 1 / 12769 for a, b in zip(agree, agree[1:]))
     assert res["diagnose_seconds"] < 600
+
+
+@pytest.mark.slow
+def test_diagnose_an_original_layout_checkpoint(tmp_path):
+    torch = pytest.importorskip("torch")
+    from tms.challenge import weights as W
+
+    path = W.shipped_weights_path()
+    if path is None:
+        pytest.skip("no shipped trained weights")
+    p, cfg = W.load(path)
+    h, e, d = p["W_Q"].shape[0], p["W_Q"].shape[2], p["W_Q"].shape[1]
+    state = {  # the challenge's original (TransformerLens) layout, written by torch
+        "embed.W_E": p["W_E"].T, "pos_embed.W_pos": p["W_pos"],
+        "blocks.0.attn.W_Q": p["W_Q"].transpose(0, 2, 1), "blocks.0.attn.W_K": p["W_K"].transpose(0, 2, 1),
+        "blocks.0.attn.W_V": p["W_V"].transpose(0, 2, 1), "blocks.0.attn.W_O": p["W_O"].reshape(h * e, d).T,
+        "blocks.0.mlp.W_in": p["W_in"].T, "blocks.0.mlp.b_in": p["b_in"], "blocks.0.mlp.W_out": p["W_out"].T,
+        "blocks.0.mlp.b_out": p["b_out"], "unembed.W_U": p["W_U"],
+    }
+    pt = tmp_path / "transformer_model.pt"
+    torch.save({"model": {k: torch.tensor(np.ascontiguousarray(v)) for k, v in state.items()}}, pt)
+    res_pt = R.diagnose(pt, tmp_path / "pt", quick=True, figures=False)
+    res_np = R.diagnose(path, tmp_path / "np", quick=True, figures=False)
+    for k in ("accuracy_full", "fixed_attention_agreement", "neurons_1_agreement", "resampling_random"):
+        np.testing.assert_allclose(res_pt[k], res_np[k], atol=1e-4)
