@@ -19,7 +19,7 @@ def test_diagnose_smoke_on_a_small_random_model(tmp_path):
     assert res["figures"] == []
     saved = json.loads((tmp_path / "summary.json").read_text())
     np.testing.assert_allclose(saved["accuracy_full"], Dg.accuracy_table(Dg.run_grid(params).pred)["accuracy"][2])
-    md = (tmp_path / "summary.md").read_text().strip().splitlines()
+    md = (tmp_path / "summary.md").read_text().strip().split("\n\n")[0].splitlines()
     assert len(md) == 2 + len(R.ROWS)
     assert "| 92.9% |" in md[5] and "fixed attention" in md[5]
 

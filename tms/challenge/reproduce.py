@@ -24,8 +24,8 @@ from tms.challenge import model as M
 from tms.challenge import neurons as N
 from tms.challenge import plots as P
 
-# Published figures for the original challenge model (Heimersheim & Hobbhahn's and the second solution's
-# write-ups of Casper's challenge #2; the label agreement from the shared reference file).
+# Published figures for the original challenge model, as quoted in issue 5 from the published solutions of
+# Casper's challenge #2; the accuracies are those of the original model's labels in the shared reference file.
 PUBLISHED = {
     "accuracy_full": 0.9864, "accuracy_train": 0.9970, "accuracy_test": 0.9757,
     "fixed_attention_agreement": 0.929, "fixed_attention_accuracy": 0.927,
@@ -257,6 +257,26 @@ def summary_markdown(res: dict) -> str:
         ours = res.get(key)
         ours_s = "n/a" if ours is None or (isinstance(ours, float) and np.isnan(ours)) else f"{100 * ours:.1f}%"
         lines.append(f"| {desc} | {ours_s} | {100 * PUBLISHED[key]:.1f}% |")
+    extra = [("errors_n", "mistakes on the full grid", "{:.0f}"),
+             ("errors_frac_d_min_le_2", "mistakes within 2 units of a boundary", "{:.1%}"),
+             ("all_frac_d_min_le_2", "all inputs within 2 units of a boundary", "{:.1%}"),
+             ("errors_frac_nearest_curved", "mistakes whose nearest boundary is curved", "{:.1%}"),
+             ("original_errors_frac_d_min_le_2", "original model's mistakes within 2 units", "{:.1%}"),
+             ("and_n_components", "principal components searched for α, β", "{:.0f}"),
+             ("resampling_others", "resampling: other directions only", "{:.1%}"),
+             ("resampling_alpha_beta", "resampling: α/β within their sides only", "{:.1%}"),
+             ("resampling_random", "resampling control: a random input's resid_mid", "{:.1%}"),
+             ("and_wide_agreement_full", "AND searched in 16 PCs: agreement", "{:.1%}"),
+             ("resampling_wide_both", "AND searched in 16 PCs: resampling, both", "{:.1%}"),
+             ("neurons_4_agreement_best_offset", "best 4 neurons, threshold re-optimised", "{:.1%}"),
+             ("neurons_8_agreement", "best 8 neurons", "{:.1%}"),
+             ("neurons_for_half_rms", "neurons carrying half the total RMS contribution", "{:.0f}"),
+             ("neurons_never_active", "neurons never active on any input", "{:.0f}")]
+    lines += ["", "| other measures of this model | value |", "|---|---|"]
+    for key, desc, fmt in extra:
+        v = res.get(key)
+        if v is not None and not (isinstance(v, float) and np.isnan(v)):
+            lines.append(f"| {desc} | {fmt.format(v)} |")
     return "\n".join(lines) + "\n"
 
 
