@@ -66,3 +66,17 @@ def test_default_training_reaches_97_percent():
     ref = D.load_reference()
     if ref is not None:
         assert ev["agree_original_full"] >= 0.97, ev
+
+
+def test_bench_torch_twins_match_jax():
+    torch = pytest.importorskip("torch")
+    from tms.challenge import bench
+
+    params = M.init_params(SMALL, jax.random.key(5))
+    toks = D.tokens(D.all_pairs()[::51])
+    ref = np.asarray(M.forward(params, toks)[0][:, -1])
+    for last_only in (False, True):
+        net = bench._torch_model(torch, SMALL, params, last_only)
+        with torch.no_grad():
+            out = net(torch.tensor(toks, dtype=torch.long)).numpy()
+        np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)

@@ -4,8 +4,9 @@ Same model (challenge transformer, default Config), same data (the 6,384-example
 train half, full batch), same optimiser (AdamW, betas (0.9, 0.98), weight decay
 1.0, lr 1e-3, no warm-up in the timed region). PyTorch is timed two ways:
 "torch-full" runs the whole forward pass (all three positions, as the original
-challenge training did); "torch-last" uses the same last-position-only
-computation as our JAX step, so the ratio against it isolates the framework.
+challenge training did); "torch-last" uses the same algorithm as our JAX step
+(per-token key/value/query tables, attention and MLP at the last position only,
+see model.forward_last), so the ratio against it isolates the framework.
 
     python -m tms.challenge.bench [--epochs 20] [--repeats 3] [--no-torch]
 
@@ -50,19 +51,24 @@ def _torch_model(torch, cfg: M.Config, params: dict, last_only: bool):
         def __init__(self):
             super().__init__()
             for k, v in params.items():
-                setattr(self, k, nn.Parameter(torch.as_tensor(np.asarray(v)).clone()))
+                setattr(self, k, nn.Parameter(torch.tensor(np.array(v))))
             self.register_buffer("mask", torch.tril(torch.ones(cfg.n_ctx, cfg.n_ctx, dtype=torch.bool)))
 
         def forward(self, tokens):
-            x = self.W_E[tokens] + self.W_pos[None]
-            k = torch.einsum("bpd,hde->bphe", x, self.W_K)
-            v = torch.einsum("bpd,hde->bphe", x, self.W_V)
-            if last_only:
-                last = x[:, -1]
-                q = torch.einsum("bd,hde->bhe", last, self.W_Q)
-                a = torch.softmax(torch.einsum("bhe,bkhe->bhk", q, k) / math.sqrt(cfg.d_head), -1)
-                mid = last + torch.einsum("bhk,bkhe,hed->bd", a, v, self.W_O)
+            if last_only:  # the same algorithm as model.forward_last: per-token K/V/Q tables, last position
+                n, e = tokens.shape[1], cfg.d_head
+                table = self.W_E[None] + self.W_pos[:n, None]  # (p, v, d)
+                kv = torch.einsum("pvd,hdf->pvhf", table, torch.cat([self.W_K, self.W_V], -1))
+                kv = kv[torch.arange(n)[None, :], tokens]  # (b, p, h, 2e)
+                k, v = kv[..., :e], kv[..., e:]
+                q = torch.einsum("vd,hde->vhe", table[-1], self.W_Q)[tokens[:, -1]]
+                a = torch.softmax((q[:, None] * k).sum(-1) / math.sqrt(e), 1)  # (b, p, h)
+                z = (a[..., None] * v).sum(1).reshape(tokens.shape[0], -1)
+                mid = table[-1][tokens[:, -1]] + z @ self.W_O.reshape(-1, cfg.d_model)
             else:
+                x = self.W_E[tokens] + self.W_pos[None]
+                k = torch.einsum("bpd,hde->bphe", x, self.W_K)
+                v = torch.einsum("bpd,hde->bphe", x, self.W_V)
                 q = torch.einsum("bpd,hde->bphe", x, self.W_Q)
                 s = torch.einsum("bqhe,bkhe->bhqk", q, k) / math.sqrt(cfg.d_head)
                 a = torch.softmax(s.masked_fill(~self.mask, -1e10), -1)
@@ -80,8 +86,8 @@ def bench_torch(epochs: int = 20, repeats: int = 3, cfg: M.Config = M.Config(), 
 
     torch.manual_seed(0)
     train_b, _ = T.challenge_batches()
-    tokens = torch.as_tensor(np.asarray(train_b.tokens), dtype=torch.long)
-    labels = torch.as_tensor(np.asarray(train_b.labels), dtype=torch.long)
+    tokens = torch.tensor(np.array(train_b.tokens), dtype=torch.long)
+    labels = torch.tensor(np.array(train_b.labels), dtype=torch.long)
     net = _torch_model(torch, cfg, M.init_params(cfg, jax.random.key(0)), last_only)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3, betas=(0.9, 0.98), weight_decay=1.0)
 
