@@ -165,3 +165,14 @@ def test_sharded_backend_equals_single_device(tmp_path):
     two = load(tmp_path / "two")
     for k, v in one.arrays.items():
         np.testing.assert_allclose(two.arrays[k], v, rtol=1e-5, atol=1e-6)
+
+
+def test_plot_cli_draws_what_fits_a_folder(tmp_path):
+    from tms.cli import main
+
+    assert main(["train", "-n", "5", "-m", "2", "--sparsity", "0", "0.9", "--steps", "50", "--batch-size", "64",
+                 "--snapshots", "4", "--log-every", "10", "--out", str(tmp_path / "run")]) == 0
+    assert main(["plot", str(tmp_path / "run"), "--format", "svg"]) == 0
+    names = sorted(p.name for p in (tmp_path / "run" / "figures").iterdir())
+    assert names == ["census.svg", "dynamics.svg", "vectors.svg"]
+    assert main(["plot", str(tmp_path / "nothing")]) == 2
