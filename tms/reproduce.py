@@ -28,7 +28,7 @@ FIGURE_SETS = {
     "phase_n3m2": ["phase_n3m2"],
     "feature_geometry": ["feature_geometry"],
     "dynamics": ["dynamics"],
-    "census": ["feature_geometry", "intro"],
+    "census": ["feature_geometry"],
     "challenge": [],
 }
 
