@@ -1,7 +1,6 @@
 """The paper's results on the shipped sweeps (issue 4 acceptance), at reduced cost where possible."""
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -1,6 +1,5 @@
 """Sweep files, the results store, resuming and backends (issue 4)."""
 
-import json
 import os
 import signal
 import subprocess
@@ -11,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tms.sweep import SpecError, load, load_spec, parse_spec, run_sweep, show
+from tms.sweep import SpecError, load, load_spec, run_sweep, show
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,7 @@ keeps the lowest loss). A non-finite loss never wins; if every restart diverged 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 import jax
