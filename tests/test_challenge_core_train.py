@@ -70,7 +70,7 @@ def test_default_training_reaches_97_percent():
 
 def test_bench_torch_twins_match_jax():
     torch = pytest.importorskip("torch")
-    from tms.challenge import bench
+    from tms.bench import challenge as bench
 
     params = M.init_params(SMALL, jax.random.key(5))
     toks = D.tokens(D.all_pairs()[::51])

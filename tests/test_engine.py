@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tms import data as tdata
-from tms import models
-from tms.grid import Grid, make_grid_fn, seed_keys
-from tms.results import Results, train_grid
-from tms.train import StaticConfig, hparams, make_train
+from tms.engine import data as tdata
+from tms.engine import models
+from tms.runs.grid import Grid, make_grid_fn, seed_keys
+from tms.runs.results import Results, train_grid
+from tms.engine.config import StaticConfig, hparams
+from tms.engine.train import make_train
 
 
 # ------------------------------------------------------------------------------------------ models
@@ -170,7 +171,7 @@ def test_optimizers_and_schedules_lower_the_loss(optimizer, schedule):
 
 
 def test_schedule_factors_match_closed_forms():
-    from tms.train import lr_factor
+    from tms.engine.optim import lr_factor
 
     t = np.arange(0, 1000, 37)
     T = 1000
@@ -300,7 +301,7 @@ def test_intro_setting_dedicated_at_dense_and_pentagon_at_sparse():
 
 
 def test_dense_per_instance_path_equals_unrolled_path(monkeypatch):
-    import tms.train as T
+    import tms.engine.train as T
 
     static = StaticConfig(**{**SMALL, "steps": 100})
     kw = dict(sparsity=[0.0, 0.8], importance=0.9 ** np.arange(5), progress=False)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tms import geometry as geo
+from tms import analysis as geo
 
 RNG = np.random.default_rng(0)
 
@@ -304,7 +304,7 @@ def test_kgon_labels_and_angles():
 
 
 def test_kgon_labels_of_theory_critical_points():
-    theory = pytest.importorskip("tms.theory")
+    theory = pytest.importorskip("tms.analysis.theory")
     for k, n_plus in [(5, 1), (4, 2), (6, 0)]:
         W, b = theory.kgon_params(6, k, n_plus, length=1.0, bias=-0.1, bias_plus=0.05)
         assert geo.kgon_label(W, b) == str(k) + "+" * n_plus
@@ -325,7 +325,7 @@ def test_phase_codes_n2m1():
 
 
 def test_phases_agree_with_theory_configurations():
-    theory = pytest.importorskip("tms.theory")
+    theory = pytest.importorskip("tms.analysis.theory")
     assert geo.PHASES == theory.PHASES
     for config in theory.N3M2_CONFIGS:
         W, _ = theory.n3m2_params(config, 0.3, 1.0, antipodal="zero_bias")
@@ -338,7 +338,7 @@ def test_phases_agree_with_theory_configurations():
 def test_trained_intro_models_have_the_papers_geometry():
     """Elhage et al. 2022, intro figure: n=5, m=2, importance 0.9^i. Dense: 2 orthogonal features;
     S=0.7: two antipodal pairs (4 features); S=0.9: a pentagon (all 5, D_i ≈ 2/5)."""
-    from tms.results import train_grid
+    from tms.runs.results import train_grid
 
     res = train_grid(n_features=5, n_hidden=2, steps=5000, restarts=3, sparsity=[0.0, 0.7, 0.9],
                      importance=0.9 ** np.arange(5), seeds=(0,), progress=False)

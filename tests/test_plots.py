@@ -12,12 +12,12 @@ import pytest
 from matplotlib.collections import QuadMesh
 from matplotlib.quiver import Quiver
 
-from tms import data as tdata
+from tms.engine import data as tdata
 from tms import plots
-from tms.grid import Grid
-from tms.plots_phase import phase_colours, relative_importance
-from tms.results import Results, train_grid
-from tms.train import StaticConfig
+from tms.runs.grid import Grid
+from tms.plots.phase import phase_colours, relative_importance
+from tms.runs.results import Results, best_models, train_grid
+from tms.engine.config import StaticConfig
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -78,7 +78,7 @@ def test_best_models_picks_lowest_finite_loss_over_lr_and_seed():
     rng = np.random.default_rng(0)
     W = rng.normal(size=(2, 1, 2, 3, 2, 4))
     loss = np.array([[[[0.5, np.nan, 0.2], [0.3, 0.9, 0.8]]], [[[np.inf, 0.4, 0.6], [0.7, 0.05, 0.1]]]])
-    best = plots.best_models(fake_results(W, loss=loss))
+    best = best_models(fake_results(W, loss=loss))
     np.testing.assert_array_equal(best.lr_index, [[0], [1]])
     np.testing.assert_array_equal(best.seed_index, [[2], [1]])
     np.testing.assert_allclose(best.loss, [[0.2], [0.05]])
@@ -383,7 +383,7 @@ def test_n2m1_phase_diagram_matches_theory(tmp_path):
                      importance_params={"extra_importance": rel}, progress=False)
     fig = plots.phase_diagram_figure(res)
     fig.savefig(tmp_path / "phase_n2m1.png")
-    from tms.plots_phase import theory_diagram
+    from tms.plots.phase import theory_diagram
 
     agreement = plots.phase_agreement(res, theory_diagram(res))
     print(f"n=2, m=1 10x10 diagram: agreement {agreement:.3f}")

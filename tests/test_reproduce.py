@@ -5,16 +5,17 @@ import dataclasses
 import numpy as np
 import pytest
 
-from tms import theory
-from tms.geometry import phase, polytope_census
-from tms.reproduce import SWEEPS_DIR, quick_spec, reproduce
-from tms.sweep import load_spec, run_sweep
+from tms.analysis import theory
+from tms.analysis import phase, polytope_census
+from tms.experiments.registry import shipped_spec
+from tms.experiments.reproduce import quick_spec, reproduce
+from tms.runs.store import run_sweep
 
 
 def test_intro_sweep_census(tmp_path):
     """Shipped intro sweep with 4000 steps (of 10,000) and 4 restarts (of 8): the classification the paper
     shows: 2 dedicated at S=0, 2 antipodal pairs + 1 dropped in S ∈ [0.6, 0.85], a pentagon at S=0.9."""
-    spec = load_spec(SWEEPS_DIR / "intro.toml")
+    spec = shipped_spec("intro")
     spec = dataclasses.replace(spec, static=dataclasses.replace(spec.static, steps=4000, restarts=4))
     res = run_sweep(spec, tmp_path / "intro", progress=False)
     census = polytope_census(res.W[:, 0, 0, 0], res.b[:, 0, 0, 0])
@@ -36,7 +37,7 @@ def _agreement(res, diagram):
 def test_n2m1_phase_diagram_agrees_with_theory_on_a_subgrid(tmp_path):
     """The shipped n=2, m=1 sweep's settings on every third density and importance (10×10 of its 30×30
     cells): ≥ 90% of cells match the theoretical diagram (the full grid is the slow test below)."""
-    spec = load_spec(SWEEPS_DIR / "phase_n2m1.toml")
+    spec = shipped_spec("phase_n2m1")
     g = spec.grid
     grid = dataclasses.replace(g, sparsity=g.sparsity[::3], importance=g.importance[::3],
                                importance_params={k: v[::3] for k, v in g.importance_params.items()})
@@ -48,21 +49,21 @@ def test_n2m1_phase_diagram_agrees_with_theory_on_a_subgrid(tmp_path):
 @pytest.mark.slow
 def test_n2m1_phase_diagram_agrees_with_theory(tmp_path):
     """The shipped 30×30 n=2, m=1 sweep at full cost: ≥ 90% of cells match the theoretical diagram."""
-    res = run_sweep(load_spec(SWEEPS_DIR / "phase_n2m1.toml"), tmp_path / "n2m1", progress=False)
+    res = run_sweep(shipped_spec("phase_n2m1"), tmp_path / "n2m1", progress=False)
     assert _agreement(res, theory.n2m1_diagram) >= 0.90
 
 
 @pytest.mark.slow
 def test_n3m2_phase_diagram_agreement(tmp_path):
-    res = run_sweep(load_spec(SWEEPS_DIR / "phase_n3m2.toml"), tmp_path / "n3m2", progress=False)
+    res = run_sweep(shipped_spec("phase_n3m2"), tmp_path / "n3m2", progress=False)
     assert _agreement(res, theory.n3m2_diagram) >= 0.90  # the bar the issue sets for n=2, m=1
 
 
 def test_quick_reproduce_draws_figures(tmp_path):
     summary = reproduce("intro", figures=tmp_path / "fig", runs=tmp_path / "runs", quick=True, progress=False)
     assert (tmp_path / "fig" / "quick" / "intro.png").stat().st_size > 10_000
-    assert set(summary["intro"]["census"]) == {f"S={s:g}" for s in quick_spec(load_spec(SWEEPS_DIR / "intro.toml")).grid.sparsity}
-    with pytest.raises(ValueError, match="unknown figure set"):
+    assert set(summary["intro"]["census"]) == {f"S={s:g}" for s in quick_spec(shipped_spec("intro")).grid.sparsity}
+    with pytest.raises(ValueError, match="unknown experiment"):
         reproduce("intros", figures=tmp_path, runs=tmp_path)
 
 

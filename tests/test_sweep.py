@@ -5,14 +5,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tms.sweep import SpecError, load, load_spec, run_sweep, show
+from tms.runs.spec import SpecError, load_spec
+from tms.runs.store import load, run_sweep, show
 
-ROOT = Path(__file__).resolve().parents[1]
 
 TINY = """
 name = "tiny"
@@ -40,11 +39,13 @@ def write(tmp_path, text, name="spec.toml"):
 
 
 def test_shipped_sweep_files_validate():
-    files = sorted((ROOT / "sweeps").glob("*.toml"))
-    assert len(files) >= 7
-    for f in files:
-        spec = load_spec(f)
-        assert spec.grid.n_cells >= 1 and spec.name == f.stem
+    from tms.experiments.registry import shipped_spec, shipped_sweeps
+
+    names = shipped_sweeps()
+    assert len(names) >= 7
+    for name in names:
+        spec = shipped_spec(name)
+        assert spec.grid.n_cells >= 1 and spec.name == name
 
 
 def test_spec_expansion(tmp_path):

@@ -226,7 +226,7 @@ def geometry_table(objects: dict[str, np.ndarray], key_seed: int = 0, relative_t
     median_norm, mean_dimensionality, median_dimensionality, mean_superposition, max_abs_cosine (mean over
     features of the largest |cos| with another feature), effective_rank, n_represented, census (polytope census label).
     """
-    from tms import geometry as G
+    from tms import analysis as G
 
     rng = np.random.default_rng(key_seed)
     rows = []

@@ -206,7 +206,7 @@ def diagnose(weights, out_dir="figures/challenge", seed: int = 0, figures: bool 
     geo.to_csv(out / "geometry.csv", index=False)
     res["geometry"] = geo.round(4).to_dict(orient="records")
     if figures:
-        from tms import geometry as G
+        from tms.analysis import measures as G
 
         objs = N.geometry_objects(params, ext)
         rng = np.random.default_rng(seed)

@@ -284,3 +284,9 @@ def import_original(path, cfg: Config = Config()) -> dict[str, np.ndarray]:
     if not isinstance(obj, dict):
         raise ValueError(f"{path}: expected a dict with a 'model' state dict; got {type(obj).__name__}")
     return from_original(obj, cfg)
+
+
+def load_any(path):
+    """params from our .npz or from an original-layout .pt checkpoint (by the file's suffix)."""
+    path = Path(path)
+    return import_original(path) if path.suffix in (".pt", ".pth") else load(path)[0]

@@ -12,7 +12,6 @@ Grid axes, in this order everywhere: ``(sparsity S, importance I, lr L, seed K)`
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -20,8 +19,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import data as tdata
-from .train import Hparams, StaticConfig, TrainOutput, check_lr, check_weight_decay, make_train_cells
+from ..engine import data as tdata
+from ..engine.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, Hparams, StaticConfig, check_lr, check_weight_decay
+from ..engine.train import TrainOutput, make_train_cells
+from .progress import Progress
 
 AXES = ("sparsity", "importance", "lr", "seed")
 
@@ -44,7 +45,8 @@ def make_grid_fn(static: StaticConfig, devices: int = 1):
         return jax.lax.map(lambda k: cells(hp, k), keys)  # vmap over seeds would break the fast layout
     if devices <= 1:
         return jax.jit(seeds)
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+    from jax.sharding import Mesh, NamedSharding
+    from jax.sharding import PartitionSpec as P
 
     mesh = Mesh(np.array(jax.local_devices()[:devices]), ("cells",))
     cell_sharded = NamedSharding(mesh, P("cells"))
@@ -65,12 +67,12 @@ class Grid:
     importance: np.ndarray
     lr: np.ndarray
     seeds: np.ndarray
-    weight_decay: float = 0.01
+    weight_decay: float = DEFAULT_WEIGHT_DECAY
     importance_params: dict = field(default_factory=dict)
 
     @staticmethod
-    def make(n_features: int, sparsity=None, density=None, importance=None, lr=1e-3, seeds=(0,),
-             weight_decay=0.01, importance_params=None) -> "Grid":
+    def make(n_features: int, sparsity=None, density=None, importance=None, lr=DEFAULT_LR, seeds=(0,),
+             weight_decay=DEFAULT_WEIGHT_DECAY, importance_params=None) -> "Grid":
         s = tdata.sparsity_from(sparsity=sparsity, density=density).reshape(-1)
         imp = tdata.check_importance(np.ones(n_features) if importance is None else importance, n_features)
         lr = check_lr(lr).reshape(-1)
@@ -148,40 +150,6 @@ def run_chunk(fn, static: StaticConfig, grid: Grid, index: np.ndarray, chunk_siz
         "loss_curve": take(out.loss_curve), "snapshots_W": take(out.snapshots.W),
         "snapshots_b": take(out.snapshots.b),
     }
-
-
-class Progress:
-    """A tqdm bar over cells (a line per chunk without tqdm): cells done, model-samples/s and ETA."""
-
-    def __init__(self, total_cells: int, samples_per_cell: int, enabled: bool = True, desc="train"):
-        self.total, self.done, self.enabled = total_cells, 0, enabled
-        self.work_per_cell = samples_per_cell
-        self.t0 = time.perf_counter()
-        self.bar = None
-        if enabled:
-            try:
-                from tqdm.auto import tqdm
-
-                self.bar = tqdm(total=total_cells, desc=desc, unit="cell", dynamic_ncols=True)
-            except ImportError:  # pragma: no cover
-                self.bar = None
-
-    def update(self, cells: int, skipped: bool = False):
-        self.done += cells
-        if not self.enabled:
-            return
-        dt = time.perf_counter() - self.t0
-        rate = self.done * self.work_per_cell / max(dt, 1e-9)
-        if self.bar is not None:
-            self.bar.update(cells)
-            self.bar.set_postfix_str(f"{rate:.3g} model-samples/s" + (" (resumed)" if skipped else ""))
-        else:  # pragma: no cover
-            eta = dt / max(self.done, 1) * (self.total - self.done)
-            print(f"{self.done}/{self.total} cells, {rate:.3g} model-samples/s, ETA {eta:.0f}s", flush=True)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
 
 
 def run_grid(static: StaticConfig, grid: Grid, chunk_size: int | None = None, progress: bool = True,

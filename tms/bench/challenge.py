@@ -8,7 +8,7 @@ challenge training did); "torch-last" uses the same algorithm as our JAX step
 (per-token key/value/query tables, attention and MLP at the last position only,
 see model.forward_last), so the ratio against it isolates the framework.
 
-    python -m tms.challenge.bench [--epochs 20] [--repeats 3] [--no-torch]
+    python -m tms.bench.challenge [--epochs 20] [--repeats 3] [--no-torch]
 
 torch is an optional dependency (extra "bench"); without it only JAX is timed.
 """
@@ -108,7 +108,7 @@ def bench_torch(epochs: int = 20, repeats: int = 3, cfg: M.Config = M.Config(), 
 
 
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(prog="python -m tms.challenge.bench", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m tms.bench.challenge", description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=20, help="epochs per timed repeat (>= 1)")
     ap.add_argument("--repeats", type=int, default=3, help="timed repeats; the best is reported (>= 1)")
     ap.add_argument("--no-torch", action="store_true", help="time only JAX")

@@ -1,4 +1,4 @@
-"""CLI commands for sweeps, plots and reproduction (registered by :mod:`tms.cli`)."""
+"""CLI commands for sweeps, plots and reproduction (registered by :mod:`tms.cli.main`)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,21 @@ def register(sub):
     r = ss.add_parser("run", help="run a sweep (resumes if interrupted)",
                       description="Expand a sweep file into its grid and train it in compiled chunks, with a "
                                   "progress bar. Launched again with the same command, it skips finished chunks.")
-    r.add_argument("spec", help="sweep file, e.g. sweeps/intro.toml")
+    r.add_argument("spec", help="sweep file (e.g. my_sweep.toml) or the name of a shipped sweep (e.g. intro)")
     r.add_argument("--out", required=True, help="results folder")
     r.add_argument("--dry-run", action="store_true", help="print cells, chunks and an estimated time; train nothing")
     r.add_argument("--overwrite", action="store_true", help="discard a different sweep already in --out")
     r.add_argument("--devices", type=int, default=1,
                    help="shard each chunk's cells over this many local JAX devices (default 1)")
     r.set_defaults(func=cmd_sweep_run)
+    i = ss.add_parser("init", help="copy a shipped sweep file out for editing",
+                      description="Copy a shipped sweep (tms sweep list) to DEST (default ./NAME.toml).")
+    i.add_argument("name", help="shipped sweep name (tms sweep list)")
+    i.add_argument("dest", nargs="?", default=None, help="file or folder to write (default ./NAME.toml)")
+    i.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    i.set_defaults(func=cmd_sweep_init)
+    ls = ss.add_parser("list", help="list the shipped sweep files")
+    ls.set_defaults(func=cmd_sweep_list)
     s = ss.add_parser("show", help="print a summary table of a results folder")
     s.add_argument("dir")
     s.set_defaults(func=cmd_sweep_show)
@@ -29,11 +37,12 @@ def register(sub):
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("reproduce", help="run shipped sweeps and draw the paper's figures into figures/",
-                       description="tms reproduce all | intro | varying_sparsity | phase_n2m1 | phase_n3m2 | "
-                                   "feature_geometry | dynamics | census | challenge")
-    p.add_argument("name", help="which figure set (or 'all'; 'list' prints them)")
-    p.add_argument("--figures", default="figures", help="output folder for figures (default figures/)")
-    p.add_argument("--runs", default="runs", help="folder for the sweep results (default runs/)")
+                       description="tms reproduce NAME | all | list: run the shipped sweeps of a named experiment "
+                                   "and draw its figures (OUT/figures) from its results (OUT/runs).")
+    p.add_argument("name", help="which experiment (or 'all'; 'list' prints them)")
+    p.add_argument("--out", default=".", help="folder for figures/ and runs/ (default: the current folder)")
+    p.add_argument("--figures", default=None, help="output folder for figures (default OUT/figures)")
+    p.add_argument("--runs", default=None, help="folder for the sweep results (default OUT/runs)")
     p.add_argument("--format", default="png", choices=["png", "svg", "pdf"])
     p.add_argument("--quick", action="store_true", help="reduced cost (fewer steps/cells), for smoke tests")
     p.add_argument("--shipped", action="store_true",
@@ -42,10 +51,21 @@ def register(sub):
     p.set_defaults(func=cmd_reproduce)
 
 
-def cmd_sweep_run(a) -> int:
-    from .sweep import load_spec, run_sweep
+def _spec(name_or_path):
+    from pathlib import Path
 
-    spec = load_spec(a.spec)
+    from ..experiments.registry import shipped_spec, shipped_sweeps
+    from ..runs.spec import load_spec
+
+    if not Path(name_or_path).exists() and name_or_path in shipped_sweeps():
+        return shipped_spec(name_or_path)
+    return load_spec(name_or_path)
+
+
+def cmd_sweep_run(a) -> int:
+    from ..runs.store import run_sweep
+
+    spec = _spec(a.spec)
     if a.dry_run:
         s = spec.static
         print(f"{spec.name}: {spec.grid.n_cells} cells x {len(spec.grid.seeds)} seed(s) x {s.restarts} restart(s) "
@@ -61,15 +81,30 @@ def cmd_sweep_run(a) -> int:
     return 0
 
 
+def cmd_sweep_init(a) -> int:
+    from ..experiments.registry import init_sweep
+
+    print(f"wrote {init_sweep(a.name, a.dest, overwrite=a.overwrite)}")
+    return 0
+
+
+def cmd_sweep_list(a) -> int:
+    from ..experiments.registry import shipped_spec, shipped_sweeps
+
+    for name in shipped_sweeps():
+        print(f"{name:26s} {shipped_spec(name).description}")
+    return 0
+
+
 def cmd_sweep_show(a) -> int:
-    from .sweep import show
+    from ..runs.store import show
 
     print(show(a.dir))
     return 0
 
 
 def cmd_plot(a) -> int:
-    from .reproduce import plot_folder
+    from ..experiments.reproduce import plot_folder
 
     for path in plot_folder(a.dir, a.out, fmt=a.format):
         print(f"wrote {path}")
@@ -77,7 +112,7 @@ def cmd_plot(a) -> int:
 
 
 def cmd_reproduce(a) -> int:
-    from .reproduce import reproduce
+    from ..experiments.reproduce import reproduce
 
-    reproduce(a.name, figures=a.figures, runs=a.runs, fmt=a.format, quick=a.quick, shipped=a.shipped)
+    reproduce(a.name, out=a.out, figures=a.figures, runs=a.runs, fmt=a.format, quick=a.quick, shipped=a.shipped)
     return 0

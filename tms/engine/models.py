@@ -87,8 +87,8 @@ def batch_loss(params: Params, X: jax.Array, importance: jax.Array, kind: str = 
 
 # ------------------------------------------------------------------------------ many instances at once
 #
-# Training keeps many models side by side on a trailing **instance axis** ``I``: ``W: (m, n, I)``,
-# ``b: (n, I)``, data ``X: (n, batch, I)``. For the toy models' tiny ``m × n`` matrices, the contractions
+# Training keeps many models side by side on a trailing **instance axis** ``instances``: ``W: (m, n, instances)``,
+# ``b: (n, instances)``, data ``X: (n, batch, instances)``. For the toy models' tiny ``m × n`` matrices, the contractions
 # are unrolled into elementwise multiply-adds over the instance axis, which XLA fuses and vectorises (a
 # vmapped batched matmul of 2×5 matrices is ~8× slower on CPU; see README, "Performance").
 # The result equals :func:`batch_loss` per instance (tested against float64 NumPy).
@@ -97,14 +97,14 @@ UNROLL_LIMIT = 64  # unroll when n·m is at most this; larger models use dense m
 
 
 def instance_loss(W: jax.Array, b: jax.Array, X: jax.Array, importance: jax.Array, kind: str = "relu") -> jax.Array:
-    """Per-instance training loss ``(I,)`` (batch mean of Σ_i I_i (x_i − x'_i)²).
+    """Per-instance training loss ``(instances,)`` (batch mean of Σ_i I_i (x_i − x'_i)²).
 
-    ``W: (m, n, I)``, ``b: (n, I)``, ``X: (n, batch, I)``, ``importance: (n, I)``.
+    ``W: (m, n, instances)``, ``b: (n, instances)``, ``X: (n, batch, instances)``, ``importance: (n, instances)``.
     """
     m, n = W.shape[0], W.shape[1]
     act = jax.nn.relu if kind == "relu" else (lambda y: y)
     if m * n <= UNROLL_LIMIT:
-        h = [sum(W[j, i][None, :] * X[i] for i in range(n)) for j in range(m)]  # m × (batch, I)
+        h = [sum(W[j, i][None, :] * X[i] for i in range(n)) for j in range(m)]  # m × (batch, instances)
         total = 0.0
         for i in range(n):
             y = sum(W[j, i][None, :] * h[j] for j in range(m)) + b[i][None, :]

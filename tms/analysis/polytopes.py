@@ -1,28 +1,16 @@
-"""Geometry of trained weights: feature norms, superposition, dimensionality, polytopes and phases.
+"""Polytopes of trained weights: tegum factors, named polytopes, the census, and k-gon labels.
 
-Axis names: ``W: (..., m, n)`` has m hidden dimensions and n features (feature i is the column W_i), with
-any number of leading grid axes ``...``; ``b: (..., n)``. Inputs are converted to float64 NumPy (this is
-analysis, not training), and every function is vectorised over the leading axes or returns a tidy
-``pandas.DataFrame`` with one row per model (or per model and feature).
+Axis names as in :mod:`tms.analysis.measures`: ``W: (..., m, n)``, ``b: (..., n)``.
 
-Measures (Elhage et al. 2022, "Toy Models of Superposition", sections on superposition and feature
-dimensionality), with Ŵ_i = W_i / ‖W_i‖ (taken as 0 for a zero column, so nothing divides by zero):
-
-- ‖W_i‖ (:func:`feature_norms`); ‖W‖_F² (:func:`frobenius_count`), a soft count of represented features;
-  D* = m / ‖W‖_F² (:func:`dims_per_feature`), dimensions per feature;
-- interference Ŵ_i·W_j (:func:`interference`) and superposition Σ_{j≠i} (Ŵ_i·W_j)² (:func:`superposition`);
-- D_i = ‖W_i‖² / Σ_j (Ŵ_i·W_j)² (:func:`feature_dimensionality`), 1 for a dedicated dimension, 1/2 for an
-  antipodal pair, r/k for the k features of any equal-norm tight frame in r dimensions, 0 if W_i = 0.
-
-Polytopes (:func:`classify`, :func:`polytope_census`). A feature is *represented* when ‖W_i‖ exceeds
-``norm_threshold`` (absolute, default 0.5: the toy models' kept features have norm ≈ 1 and dropped ones
+A feature is *represented* when ‖W_i‖ exceeds ``norm_threshold`` (absolute, default 0.5: the toy models' kept features have norm ≈ 1 and dropped ones
 ≈ 0; with ``relative=True`` the threshold is a fraction of the model's largest norm, for weights of any
 scale). Represented features are joined when their cosine |Ŵ_i·Ŵ_j| exceeds ``interference_threshold``
 (default 0.2); the connected components are the *tegum factors*. 0.2 sits well below the weakest coupling
 that holds every named polytope together (each must stay connected: 1/3 in the tetrahedron, whose pairs all
 have cosine −1/3; ≥ 0.5 in triangle, pentagon and antiprism spanning trees) and well above the stray
-cosines between orthogonal factors of a trained model (≤ 0.013 in the n=5, m=2 intro models). Each factor gets k (features), r (numerical rank:
-singular values above ``rank_tol`` times the largest) and a candidate name from (k, r):
+cosines between orthogonal factors of a trained model (≤ 0.013 in the n=5, m=2 intro models). Each factor
+gets k (features), r (numerical rank: singular values above ``rank_tol`` times the largest) and a candidate
+name from (k, r):
 
     (1, 1) dedicated   (2, 1) digon   (3, 2) triangle   (4, 3) tetrahedron   (5, 2) pentagon
     (k ≥ 4, 2) kgon    (8, 3) square_antiprism          otherwise irregular
@@ -36,176 +24,42 @@ factors are named ``irregular``. The ideal square antiprism is the unit-norm tig
 rotated by 45° at heights ±1/√3; D_i = 3/8), which is the shape the paper reports; the equal-edge
 (Archimedean) antiprism is not a tight frame (D_i ≈ 0.366) and fails the test at the default tolerance.
 
-Phases (:func:`phase`) of one chosen feature, codes shared with ``tms.theory``: 0 not represented,
-1 dedicated (represented, superposition ≤ ``superposition_threshold``), 2 superposition.
+k-gon labels (Chen et al. 2023, m = 2): the number k of represented features followed by one ``+`` per
+unrepresented feature with a positive bias (``"5"``, ``"5+"``, ``"4++"``).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-PHASES = ("not_represented", "dedicated", "superposition")
+from .measures import (
+    as_bias,
+    as_weights,
+    check_range,
+    cosines,
+    dims_per_feature,
+    feature_dimensionality,
+    index_frame,
+    norm_cutoff,
+    sq_norms,
+)
+
 POLYTOPES = ("dedicated", "digon", "triangle", "tetrahedron", "pentagon", "kgon", "square_antiprism", "irregular")
+
+
 _LABEL_ORDER = ("square_antiprism", "kgon", "pentagon", "tetrahedron", "triangle", "digon", "dedicated",
                 "irregular")
+
+
 _NAMED = {(1, 1): "dedicated", (2, 1): "digon", (3, 2): "triangle", (4, 3): "tetrahedron", (5, 2): "pentagon",
           (8, 3): "square_antiprism"}
 
 
-# ----------------------------------------------------------------------------------------------- input checks
-def _weights(W) -> np.ndarray:
-    try:
-        arr = np.asarray(W, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"W must be a real numeric array of shape (..., m, n); got {type(W).__name__}") from err
-    if arr.ndim < 2:
-        raise ValueError(f"W must have shape (..., m, n) with ndim >= 2; got shape {arr.shape}")
-    if arr.shape[-2] < 1 or arr.shape[-1] < 1:
-        raise ValueError(f"W needs m >= 1 hidden dims and n >= 1 features; got shape {arr.shape}")
-    bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-    if bad:
-        raise ValueError(f"W must be finite; it has {bad} NaN/inf entries")
-    return arr
-
-
-def _bias(b, W: np.ndarray) -> np.ndarray | None:
-    if b is None:
-        return None
-    shape = W.shape[:-2] + W.shape[-1:]
-    try:
-        arr = np.broadcast_to(np.asarray(b, dtype=np.float64), shape)
-    except ValueError as err:
-        raise ValueError(f"b must have shape (..., n) = {shape} to match W {W.shape}; got "
-                         f"{np.shape(b)}") from err
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("b must be finite; it has NaN/inf entries")
-    return arr
-
-
-def _check_range(name: str, value: float, lo: float, hi: float, lo_open=False, hi_open=False) -> float:
-    value = float(value)
-    ok = (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi)
-    if not ok:
-        raise ValueError(f"{name} must lie in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}; "
-                         f"got {value}")
-    return value
-
-
-def _threshold(norms: np.ndarray, norm_threshold: float, relative: bool) -> np.ndarray:
-    """Per-model threshold ``(..., 1)`` on ‖W_i‖ (relative: a fraction of the model's largest norm)."""
-    if relative:
-        _check_range("norm_threshold (relative)", norm_threshold, 0.0, 1.0, hi_open=True)
-        return norm_threshold * norms.max(axis=-1, keepdims=True)
-    _check_range("norm_threshold", norm_threshold, 0.0, np.inf, hi_open=True)
-    return np.full(norms.shape[:-1] + (1,), float(norm_threshold))
-
-
-# ------------------------------------------------------------------------------------------------- measures
-def _sq_norms(W: np.ndarray) -> np.ndarray:
-    return np.einsum("...mn,...mn->...n", W, W)
-
-
-def _inverse(x: np.ndarray) -> np.ndarray:
-    return np.divide(1.0, x, out=np.zeros_like(x), where=x > 0)
-
-
-def feature_norms(W) -> np.ndarray:
-    """‖W_i‖: ``(..., m, n) -> (..., n)``."""
-    return np.sqrt(_sq_norms(_weights(W)))
-
-
-def frobenius_count(W) -> np.ndarray:
-    """‖W‖_F²: ``(..., m, n) -> (...)``."""
-    return _sq_norms(_weights(W)).sum(axis=-1)
-
-
-def dims_per_feature(W) -> np.ndarray:
-    """D* = m / ‖W‖_F²: ``(..., m, n) -> (...)``; ``inf`` for an all-zero W."""
-    W = _weights(W)
-    fro = _sq_norms(W).sum(axis=-1)
-    return np.divide(float(W.shape[-2]), fro, out=np.full_like(fro, np.inf), where=fro > 0)
-
-
-def interference(W) -> np.ndarray:
-    """Ŵ_i·W_j: ``(..., m, n) -> (..., n, n)`` (row i, column j); row i is 0 when W_i = 0."""
-    W = _weights(W)
-    gram = np.swapaxes(W, -1, -2) @ W
-    return _inverse(np.sqrt(_sq_norms(W)))[..., :, None] * gram
-
-
-def cosines(W) -> np.ndarray:
-    """Ŵ_i·Ŵ_j: ``(..., m, n) -> (..., n, n)``; rows and columns of zero features are 0."""
-    W = _weights(W)
-    inv = _inverse(np.sqrt(_sq_norms(W)))
-    return inv[..., :, None] * (np.swapaxes(W, -1, -2) @ W) * inv[..., None, :]
-
-
-def superposition(W) -> np.ndarray:
-    """Σ_{j≠i} (Ŵ_i·W_j)²: ``(..., m, n) -> (..., n)``."""
-    W = _weights(W)
-    total = (interference(W) ** 2).sum(axis=-1)
-    return np.maximum(total - _sq_norms(W), 0.0)
-
-
-def feature_dimensionality(W) -> np.ndarray:
-    """D_i = ‖W_i‖² / Σ_j (Ŵ_i·W_j)²: ``(..., m, n) -> (..., n)``; 0 for a zero feature."""
-    W = _weights(W)
-    denom = (interference(W) ** 2).sum(axis=-1)
-    return np.divide(_sq_norms(W), denom, out=np.zeros_like(denom), where=denom > 0)
-
-
-# ------------------------------------------------------------------------------------------- tidy frames
-def _index_frame(lead: tuple[int, ...], axes) -> pd.DataFrame:
-    """One row per model (C order) with a column per leading axis: its index, or ``axes[name]`` values."""
-    if axes is None:
-        names, coords = [f"axis{k}" for k in range(len(lead))], [None] * len(lead)
-    elif isinstance(axes, Mapping):
-        names = [str(k) for k in axes]
-        coords = [np.asarray(v) for v in axes.values()]
-    elif isinstance(axes, Sequence) and not isinstance(axes, str):
-        names, coords = [str(a) for a in axes], [None] * len(lead)
-    else:
-        raise ValueError(f"axes must be a sequence of names or a mapping name -> values; got {axes!r}")
-    if len(names) != len(lead):
-        raise ValueError(f"axes must name each of the {len(lead)} leading axes of W {lead}; got {names}")
-    grids = np.meshgrid(*[np.arange(s) for s in lead], indexing="ij") if lead else []
-    cols = {}
-    for name, size, c, g in zip(names, lead, coords, grids):
-        if c is not None and (c.ndim != 1 or len(c) != size):
-            raise ValueError(f"axes[{name!r}] must hold {size} values (one per index); got shape {c.shape}")
-        cols[name] = g.reshape(-1) if c is None else c[g.reshape(-1)]
-    return pd.DataFrame(cols, index=pd.RangeIndex(int(np.prod(lead, dtype=int))))
-
-
-def feature_frame(W, b=None, axes=None, *, norm_threshold: float = 0.5, relative: bool = False) -> pd.DataFrame:
-    """One row per (model, feature): index columns, feature, norm, superposition, dimensionality,
-    represented, bias and bias_sign (−1/0/+1; NA and NaN when ``b`` is None)."""
-    W = _weights(W)
-    b = _bias(b, W)
-    lead, n = W.shape[:-2], W.shape[-1]
-    norms = np.sqrt(_sq_norms(W))
-    idx = _index_frame(lead, axes)
-    df = idx.loc[idx.index.repeat(n)].reset_index(drop=True)
-    df["feature"] = np.tile(np.arange(n), len(idx))
-    df["norm"] = norms.reshape(-1)
-    df["superposition"] = superposition(W).reshape(-1)
-    df["dimensionality"] = feature_dimensionality(W).reshape(-1)
-    df["represented"] = (norms > _threshold(norms, norm_threshold, relative)).reshape(-1)
-    if b is None:
-        df["bias"] = np.nan
-        df["bias_sign"] = pd.array([pd.NA] * len(df), dtype="Int8")
-    else:
-        df["bias"] = b.reshape(-1)
-        df["bias_sign"] = pd.array(np.sign(b).reshape(-1).astype(np.int8), dtype="Int8")
-    return df
-
-
-# ------------------------------------------------------------------------------------------------ polytopes
 def polytope_vectors(name: str, k: int | None = None) -> np.ndarray:
     """Unit vectors ``(r, k)`` of the ideal polytope ``name`` (``k`` is needed only for ``"kgon"``)."""
     if name == "dedicated":
@@ -256,10 +110,10 @@ class Thresholds(NamedTuple):
     norm_rtol: float = 0.1
 
     def checked(self) -> "Thresholds":
-        _check_range("interference_threshold", self.interference_threshold, 0.0, 1.0, hi_open=True)
-        _check_range("rank_tol", self.rank_tol, 0.0, 1.0, lo_open=True, hi_open=True)
-        _check_range("gram_tol", self.gram_tol, 0.0, 2.0, lo_open=True)
-        _check_range("norm_rtol", self.norm_rtol, 0.0, 1.0)
+        check_range("interference_threshold", self.interference_threshold, 0.0, 1.0, hi_open=True)
+        check_range("rank_tol", self.rank_tol, 0.0, 1.0, lo_open=True, hi_open=True)
+        check_range("gram_tol", self.gram_tol, 0.0, 2.0, lo_open=True)
+        check_range("norm_rtol", self.norm_rtol, 0.0, 1.0)
         return self
 
 
@@ -328,11 +182,11 @@ def _classify_one(W: np.ndarray, norms: np.ndarray, dims: np.ndarray, cos: np.nd
 
 
 def _prepare(W, b, t: Thresholds):
-    W = _weights(W)
-    b = _bias(b, W)
+    W = as_weights(W)
+    b = as_bias(b, W)
     t = t.checked()
-    norms = np.sqrt(_sq_norms(W))
-    rep = norms > _threshold(norms, t.norm_threshold, t.relative)
+    norms = np.sqrt(sq_norms(W))
+    rep = norms > norm_cutoff(norms, t.norm_threshold, t.relative)
     return W, b, t, norms, feature_dimensionality(W), cosines(W), rep
 
 
@@ -380,7 +234,7 @@ def polytope_census(W, b=None, axes=None, **thresholds) -> pd.DataFrame:
     represented features, and a text label like ``"pentagon + digon + 1 dropped"``."""
     W, b, t, norms, dims, cos, rep = _prepare(W, b, _thresholds(thresholds))
     lead, (m, n) = W.shape[:-2], W.shape[-2:]
-    idx = _index_frame(lead, axes)
+    idx = index_frame(lead, axes)
     flat = [a.reshape((-1,) + a.shape[len(lead):]) for a in (W, norms, dims, cos, rep)]
     bflat = None if b is None else b.reshape(-1, n)
     rows = []
@@ -404,20 +258,19 @@ def polytope_census(W, b=None, axes=None, **thresholds) -> pd.DataFrame:
     return df[census_columns(list(idx.columns))]
 
 
-# ------------------------------------------------------------------------------------- k-gons (m = 2)
 def kgon_labels(W, b, *, norm_threshold: float = 0.5, relative: bool = False,
                 bias_threshold: float = 0.0) -> np.ndarray:
     """Chen et al. (2023) labels for ``W: (..., 2, n)``, ``b: (..., n)`` -> ``(...)`` strings: the number k
     of represented features (nominally a k-gon, see :func:`kgon_angle_error`) followed by one ``+`` per
     unrepresented feature with bias > ``bias_threshold`` (e.g. ``"5"``, ``"5+"``, ``"4++"``)."""
-    W = _weights(W)
+    W = as_weights(W)
     if W.shape[-2] != 2:
         raise ValueError(f"kgon labels need m = 2 hidden dims; W has shape {W.shape}")
     if b is None:
         raise ValueError("kgon labels need the bias b: (..., n) to count '+' features")
-    b = _bias(b, W)
-    norms = np.sqrt(_sq_norms(W))
-    rep = norms > _threshold(norms, norm_threshold, relative)
+    b = as_bias(b, W)
+    norms = np.sqrt(sq_norms(W))
+    rep = norms > norm_cutoff(norms, norm_threshold, relative)
     k = rep.sum(axis=-1)
     plus = (~rep & (b > float(bias_threshold))).sum(axis=-1)
     out = np.array([f"{ki}{'+' * pi}" for ki, pi in zip(k.reshape(-1), plus.reshape(-1))], dtype=str)
@@ -435,11 +288,11 @@ def kgon_label(W, b, **kwargs) -> str:
 def kgon_angle_error(W, *, norm_threshold: float = 0.5, relative: bool = False) -> np.ndarray:
     """``(..., 2, n) -> (...)``: max |gap − 2π/k| (radians) between angularly adjacent represented features;
     0 for a regular k-gon, NaN when no feature is represented."""
-    W = _weights(W)
+    W = as_weights(W)
     if W.shape[-2] != 2:
         raise ValueError(f"kgon angles need m = 2 hidden dims; W has shape {W.shape}")
-    norms = np.sqrt(_sq_norms(W))
-    rep = norms > _threshold(norms, norm_threshold, relative)
+    norms = np.sqrt(sq_norms(W))
+    rep = norms > norm_cutoff(norms, norm_threshold, relative)
     angle = np.arctan2(W[..., 1, :], W[..., 0, :])
     angle, rep = angle.reshape(-1, W.shape[-1]), rep.reshape(-1, W.shape[-1])
     err = np.full(len(angle), np.nan)
@@ -449,44 +302,3 @@ def kgon_angle_error(W, *, norm_threshold: float = 0.5, relative: bool = False) 
             gaps = np.diff(np.append(a, a[0] + 2 * np.pi))
             err[i] = np.max(np.abs(gaps - 2 * np.pi / a.size))
     return err.reshape(W.shape[:-2])
-
-
-# ------------------------------------------------------------------------------------------------- phases
-class Phase(NamedTuple):
-    """Phase of one feature per model: ``code: (...)`` int (index into ``PHASES``), ``norm: (...)`` ‖W_i‖,
-    ``superposition: (...)`` Σ_{j≠i} (Ŵ_i·W_j)²."""
-
-    code: np.ndarray
-    norm: np.ndarray
-    superposition: np.ndarray
-
-
-def phase(W, feature: int = -1, *, norm_threshold: float = 0.5, superposition_threshold: float = 0.25,
-          relative: bool = False) -> Phase:
-    """Phase of feature ``feature`` (default the last, the "extra" feature of the paper's n=2, m=1 and
-    n=3, m=2 diagrams) of each model ``W: (..., m, n)``: 0 not represented (‖W_i‖ ≤ norm_threshold),
-    1 dedicated (superposition ≤ superposition_threshold), 2 superposition. The default 0.25 = 0.5² is the
-    superposition a perfectly aligned partner at the representation threshold causes; so with m = 1 (where
-    every partner is aligned) phase 2 holds exactly when another feature is represented too."""
-    W = _weights(W)
-    n = W.shape[-1]
-    if not isinstance(feature, (int, np.integer)) or not -n <= feature < n:
-        raise ValueError(f"feature must be an integer in [{-n}, {n}); got {feature!r}")
-    _check_range("superposition_threshold", superposition_threshold, 0.0, np.inf, hi_open=True)
-    norms = np.sqrt(_sq_norms(W))
-    rep = (norms > _threshold(norms, norm_threshold, relative))[..., feature]
-    sup = superposition(W)[..., feature]
-    code = np.where(rep, np.where(sup > superposition_threshold, 2, 1), 0).astype(np.int64)
-    return Phase(code=code, norm=norms[..., feature], superposition=sup)
-
-
-def phase_frame(W, feature: int = -1, axes=None, **kwargs) -> pd.DataFrame:
-    """One row per model: index columns, norm, superposition, phase (code) and phase_name of ``feature``."""
-    W = _weights(W)
-    p = phase(W, feature, **kwargs)
-    df = _index_frame(W.shape[:-2], axes)
-    df["norm"] = p.norm.reshape(-1)
-    df["superposition"] = p.superposition.reshape(-1)
-    df["phase"] = p.code.reshape(-1)
-    df["phase_name"] = np.asarray(PHASES, dtype=object)[p.code.reshape(-1)]
-    return df

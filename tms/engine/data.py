@@ -20,12 +20,11 @@ a key share their draws (common random numbers): each cell thresholds the same u
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 
 # ----------------------------------------------------------------------------------------- validation
 
@@ -54,7 +53,7 @@ def sparsity_from(sparsity=None, density=None) -> np.ndarray:
 
 
 def check_importance(importance, n_features: int, field: str = "importance") -> np.ndarray:
-    """Return importance as an ``(I, n)`` float64 array (a single ``(n,)`` vector becomes ``(1, n)``)."""
+    """Return importance as an ``(settings, n)`` float64 array (a single ``(n,)`` vector becomes ``(1, n)``)."""
     a = np.asarray(importance, dtype=np.float64)
     if a.ndim == 1:
         a = a[None, :]
@@ -88,6 +87,44 @@ def importance_extra(n_features: int, relative: float) -> np.ndarray:
     a = np.ones(n_features)
     a[-1] = relative
     return a
+
+
+class ImportanceKind(NamedTuple):
+    """A named importance schedule: ``make(n_features, value) -> (n,)``, the table column that records the
+    value, and the ``tms train`` flag that sets it."""
+
+    make: Callable[[int, float], np.ndarray]
+    column: str
+    flag: str
+    help: str
+
+
+# Importance schedules by name (the sweep files' ``data.importance = { <kind> = ... }``, the CLI's flags).
+# ``values`` (an explicit vector) is the one kind without a scalar parameter; see :func:`importance_settings`.
+IMPORTANCE_KINDS: dict[str, ImportanceKind] = {
+    "constant": ImportanceKind(importance_constant, "importance_constant", "--importance-constant",
+                               "every feature importance c, one setting per value"),
+    "decay": ImportanceKind(importance_geometric, "importance_decay", "--importance-decay",
+                            "geometric importance I_i = r^i, one setting per value"),
+    "extra": ImportanceKind(importance_extra, "extra_importance", "--extra-importance",
+                            "all features importance 1 except the last, with this relative importance"),
+}
+IMPORTANCE_VALUES = "values"
+
+
+def importance_settings(kind: str, values, n_features: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Importance settings ``(settings, n)`` and their describing table columns for one named kind.
+
+    ``kind`` is a key of ``IMPORTANCE_KINDS`` (``values``: one scalar parameter per setting) or
+    ``"values"`` (``values`` is an explicit ``(n,)`` or ``(settings, n)`` array; no describing column).
+    """
+    if kind == IMPORTANCE_VALUES:
+        return check_importance(values, n_features), {}
+    if kind not in IMPORTANCE_KINDS:
+        raise ValueError(f"importance kind must be one of {(*IMPORTANCE_KINDS, IMPORTANCE_VALUES)}; got {kind!r}")
+    entry = IMPORTANCE_KINDS[kind]
+    vals = np.asarray(values, dtype=np.float64).reshape(-1)
+    return np.stack([entry.make(n_features, v) for v in vals]), {entry.column: vals}
 
 
 # ------------------------------------------------------------------------------------ feature sets
@@ -159,7 +196,7 @@ def draw(key: jax.Array, batch: int, n_features: int, sets: FeatureSets = Featur
 def features(draws: Draws, sparsity: jax.Array, sets: FeatureSets = FeatureSets()) -> jax.Array:
     """Threshold shared draws at each instance's sparsity.
 
-    ``sparsity: (n, I)`` (one column per model instance) -> ``X: (n, batch, I)``.
+    ``sparsity: (n, instances)`` (one column per model instance) -> ``X: (n, batch, instances)``.
     """
     n = draws.value.shape[0]
     density = (1.0 - sparsity)[:, None, :]

@@ -21,8 +21,8 @@ import numpy as np
 def bench_tms(instances: int, steps: int, batch: int, repeats: int = 2) -> dict:
     import jax
 
-    from .grid import Grid, make_grid_fn, seed_keys
-    from .train import StaticConfig
+    from ..runs.grid import Grid, make_grid_fn, seed_keys
+    from ..engine.config import StaticConfig
 
     static = StaticConfig(n_features=5, n_hidden=2, batch_size=batch, steps=steps)
     grid = Grid.make(5, density=np.geomspace(1, 0.01, instances), importance=0.9 ** np.arange(5))

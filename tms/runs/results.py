@@ -14,16 +14,16 @@ On disk, a results folder holds ``config.json`` (static config + grid values), `
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from ..engine.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, StaticConfig
+from .atomic import atomic_write, write_json
 from .grid import Grid, run_grid
-from .train import StaticConfig
 
 ARRAY_NAMES = ("W", "b", "final_loss", "restart_losses", "best_restart", "loss_curve", "snapshots_W",
                "snapshots_b")
@@ -80,7 +80,7 @@ class Results:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write(folder / "arrays.npz", lambda f: np.savez(f, **self.arrays), binary=True)
-        atomic_write(folder / "config.json", lambda f: json.dump(self.config(), f, indent=1))
+        write_json(folder / "config.json", self.config())
         atomic_write(folder / "table.csv", lambda f: self.to_frame().to_csv(f, index=False))
         return folder
 
@@ -108,24 +108,9 @@ class Results:
         return lines
 
 
-def atomic_write(path: Path, write, binary: bool = False):
-    """Write through a temporary file in the same folder and rename it into place."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def train_grid(static: StaticConfig | None = None, *, sparsity=None, density=None, importance=None, lr=1e-3,
-               seeds=(0,), weight_decay=0.01, importance_params=None, chunk_size=None, progress=True,
+def train_grid(static: StaticConfig | None = None, *, sparsity=None, density=None, importance=None,
+               lr=DEFAULT_LR, seeds=(0,), weight_decay=DEFAULT_WEIGHT_DECAY, importance_params=None,
+               chunk_size=None, progress=True,
                devices=1, **static_kwargs) -> Results:
     """Train a sparsity × importance × lr × seed grid; returns :class:`Results`.
 
@@ -142,3 +127,44 @@ def train_grid(static: StaticConfig | None = None, *, sparsity=None, density=Non
                      seeds=seeds, weight_decay=weight_decay, importance_params=importance_params)
     arrays = run_grid(static, grid, chunk_size=chunk_size, progress=progress, devices=devices)
     return Results(static, grid, arrays)
+
+
+class BestModels(NamedTuple):
+    """One model per (sparsity, importance) cell, the lowest-loss one over lr × seed.
+
+    ``W: (S, I, m, n)``, ``b: (S, I, n)``, ``loss: (S, I)`` (inf where every model was non-finite),
+    ``lr_index``, ``seed_index: (S, I)`` (which lr and seed were kept).
+    """
+
+    W: np.ndarray
+    b: np.ndarray
+    loss: np.ndarray
+    lr_index: np.ndarray
+    seed_index: np.ndarray
+
+
+def check_results(res, who: str, n_features=None, n_hidden=None):
+    """Raise a ValueError unless ``res`` is a Results with the required sizes (``None``: any)."""
+    for name in ("static", "grid", "arrays"):
+        if not hasattr(res, name):
+            raise ValueError(f"{who}: expected a tms.results.Results; got {type(res).__name__}")
+    st = res.static
+    if n_features is not None and st.n_features not in np.atleast_1d(n_features):
+        raise ValueError(f"{who}: needs n_features in {list(np.atleast_1d(n_features))}; "
+                         f"got n_features={st.n_features}")
+    if n_hidden is not None and st.n_hidden not in np.atleast_1d(n_hidden):
+        raise ValueError(f"{who}: needs n_hidden in {list(np.atleast_1d(n_hidden))}; got n_hidden={st.n_hidden}")
+
+
+def best_models(res) -> BestModels:
+    """Reduce the lr and seed axes of ``res`` to the lowest-final-loss finite model per cell."""
+    W, b = np.asarray(res.W, np.float64), np.asarray(res.b, np.float64)
+    loss = np.where(res.nonfinite, np.inf, np.asarray(res.final_loss, np.float64))
+    S, I, L, K = loss.shape
+    m, n = W.shape[-2:]
+    flat = loss.reshape(S, I, L * K)
+    j = np.argmin(flat, axis=-1)  # (S, I)
+    pick = lambda a: np.take_along_axis(a, j.reshape((S, I, 1) + (1,) * (a.ndim - 3)), axis=2)[:, :, 0]  # noqa
+    return BestModels(W=pick(W.reshape(S, I, L * K, m, n)), b=pick(b.reshape(S, I, L * K, n)),
+                      loss=np.take_along_axis(flat, j[..., None], axis=-1)[..., 0],
+                      lr_index=j // K, seed_index=j % K)

@@ -2,8 +2,7 @@
 
 The paper's n=2, m=1 and n=3, m=2 diagrams (Elhage et al. 2022, "Phase changes"): x = density 1 − S of
 all features (log), y = relative importance r of the extra feature (log), colour = the phase of the extra
-feature, codes shared with :mod:`tms.geometry` and :mod:`tms.theory`: ``PHASES = ("not_represented",
-"dedicated", "superposition")``. A cell whose kept model is non-finite gets phase −1 ("non_finite") and
+feature, codes from :data:`tms.analysis.phases.PHASES` (shared with the theory). A cell whose kept model is non-finite gets phase −1 ("non_finite") and
 counts as a disagreement.
 """
 
@@ -15,21 +14,15 @@ from matplotlib import colors
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from . import geometry as geo
+from ..analysis import theory
+from ..analysis.phases import PHASES, phase_frame
+from ..runs.results import best_models, check_results
 
-PHASES = ("not_represented", "dedicated", "superposition")
 PHASE_COLOURS = ("#9e9e9e", "#1f6fb4", "#d7301f")  # grey, blue, red
 PHASE_LABELS = ("extra feature not represented", "extra feature in a dedicated dimension",
                 "extra feature in superposition")
 NON_FINITE = -1
 _MATCH_RTOL = 1e-6
-
-
-def _base():
-    """:mod:`tms.plots` (imported late: it re-exports this module's functions)."""
-    from . import plots
-
-    return plots
 
 
 def relative_importance(res, feature: int = -1) -> np.ndarray:
@@ -49,13 +42,13 @@ def empirical_phases(res, feature: int = -1, **phase_kwargs) -> pd.DataFrame:
     Columns: sparsity_index, importance_index, sparsity, density, relative_importance, lr, seed, final_loss,
     norm, superposition, phase, phase_name. ``phase_kwargs`` go to :func:`tms.geometry.phase_frame`.
     """
-    _base().check_results(res, "empirical_phases")
+    check_results(res, "empirical_phases")
     rel = relative_importance(res, feature)
-    best = _base().best_models(res)
+    best = best_models(res)
     S, I, m, n = best.W.shape
     bad = ~np.isfinite(best.loss) | ~np.all(np.isfinite(best.W), axis=(-2, -1))
     W = np.where(bad[..., None, None], 0.0, best.W).reshape(S * I, m, n)
-    ph = geo.phase_frame(W, feature=feature, **phase_kwargs).reset_index(drop=True)
+    ph = phase_frame(W, feature=feature, **phase_kwargs).reset_index(drop=True)
     s_idx, i_idx = (a.ravel() for a in np.meshgrid(np.arange(S), np.arange(I), indexing="ij"))
     df = pd.DataFrame({"sparsity_index": s_idx, "importance_index": i_idx,
                        "sparsity": res.grid.sparsity[s_idx], "density": 1.0 - res.grid.sparsity[s_idx],
@@ -116,17 +109,11 @@ def phase_agreement(empirical, theory, column: str = "phase", theory_column: str
 
 def theory_diagram(res, feature: int = -1) -> pd.DataFrame:
     """The theoretical diagram on ``res``'s grid: :mod:`tms.theory`'s n2m1 or n3m2 diagram."""
-    from . import theory
-
     st = res.static
-    size = (st.n_features, st.n_hidden)
-    fn = {(2, 1): "n2m1_diagram", (3, 2): "n3m2_diagram"}.get(size)
-    if fn is None or not hasattr(theory, fn):
-        raise ValueError(f"no theoretical phase diagram for n_features={st.n_features}, n_hidden={st.n_hidden} "
-                         "(known: n=2, m=1 and n=3, m=2); pass theory= explicitly")
+    diagram = theory.diagram_for(st.n_features, st.n_hidden)
     if (feature % st.n_features) != st.n_features - 1:
         raise ValueError(f"the theoretical diagrams describe the last feature; got feature={feature}")
-    return getattr(theory, fn)(np.unique(res.density), np.unique(relative_importance(res, feature)))
+    return diagram(np.unique(res.density), np.unique(relative_importance(res, feature)))
 
 
 def _edges(v: np.ndarray) -> np.ndarray:
@@ -187,7 +174,7 @@ def phase_diagram_figure(res, theory: pd.DataFrame | None = None, feature: int =
     (default: :func:`theory_diagram`). Empirical cells are lighter where the extra feature is weaker (see
     :func:`phase_colours`); cells where the two diagrams disagree are marked with a black dot.
     """
-    _base().check_results(res, "phase_diagram_figure")
+    check_results(res, "phase_diagram_figure")
     emp = empirical_phases(res, feature)
     if theory is None:
         theory = theory_diagram(res, feature)

@@ -1,12 +1,10 @@
 """`tms challenge ...`: train, import, evaluate, diagnose and benchmark the challenge transformer.
 
-A thin shell: every command calls an importable function of tms.challenge.
-Registered by the lead's tms.cli through `register(subparsers)`.
+A thin shell: every command calls an importable function of :mod:`tms.challenge` (or :mod:`tms.bench`).
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 
@@ -92,25 +90,18 @@ def cmd_import(a) -> int:
     from tms.challenge import weights as W
 
     params = W.import_original(a.checkpoint)
-    W.save(a.out, params, meta={"imported_from": str(a.checkpoint)})
+    W.save(a.out, params, meta={"imported_from": Path(a.checkpoint).name})
     print(f"wrote {a.out}")
     return 0
 
 
-def load_any(path):
-    """params from our .npz or from an original-layout .pt checkpoint."""
-    from tms.challenge import weights as W
-
-    path = Path(path)
-    return W.import_original(path) if path.suffix in (".pt", ".pth") else W.load(path)[0]
-
-
 def cmd_eval(a) -> int:
     from tms.challenge import train as T
+    from tms.challenge import weights as W
 
     path = _weights_or_shipped(a.weights)
     print(f"{path}:")
-    for k, v in T.evaluate(load_any(path)).items():
+    for k, v in T.evaluate(W.load_any(path)).items():
         print(f"  {k:>26}: {v:.4f}" if isinstance(v, float) else f"  {k:>26}: {v}")
     return 0
 
@@ -129,21 +120,8 @@ def cmd_diagnose(a) -> int:
 
 
 def cmd_bench(a) -> int:
-    from tms.challenge import bench
+    from tms.bench import challenge as bench
 
     argv = ["--epochs", str(a.epochs), "--repeats", str(a.repeats)] + (["--no-torch"] if a.no_torch else [])
     bench.main(argv)
     return 0
-
-
-def main(argv=None) -> int:
-    """Standalone entry (python -m tms.challenge.cli ...), for use before the lead wires it in."""
-    ap = argparse.ArgumentParser(prog="tms")
-    sub = ap.add_subparsers(dest="command", required=True)
-    register(sub)
-    a = ap.parse_args(argv)
-    return a.func(a)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

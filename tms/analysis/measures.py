@@ -1,0 +1,170 @@
+"""Measures of trained weights: feature norms, superposition, interference and dimensionality.
+
+Axis names: ``W: (..., m, n)`` has m hidden dimensions and n features (feature i is the column W_i), with
+any number of leading grid axes ``...``; ``b: (..., n)``. Inputs are converted to float64 NumPy (this is
+analysis, not training), and every function is vectorised over the leading axes or returns a tidy
+``pandas.DataFrame`` with one row per model (or per model and feature).
+
+Measures (Elhage et al. 2022, "Toy Models of Superposition", sections on superposition and feature
+dimensionality), with Ŵ_i = W_i / ‖W_i‖ (taken as 0 for a zero column, so nothing divides by zero):
+
+- ‖W_i‖ (:func:`feature_norms`); ‖W‖_F² (:func:`frobenius_count`), a soft count of represented features;
+  D* = m / ‖W‖_F² (:func:`dims_per_feature`), dimensions per feature;
+- interference Ŵ_i·W_j (:func:`interference`) and superposition Σ_{j≠i} (Ŵ_i·W_j)² (:func:`superposition`);
+- D_i = ‖W_i‖² / Σ_j (Ŵ_i·W_j)² (:func:`feature_dimensionality`), 1 for a dedicated dimension, 1/2 for an
+  antipodal pair, r/k for the k features of any equal-norm tight frame in r dimensions, 0 if W_i = 0.
+
+Polytopes are in :mod:`tms.analysis.polytopes`, phases in :mod:`tms.analysis.phases`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def as_weights(W) -> np.ndarray:
+    try:
+        arr = np.asarray(W, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"W must be a real numeric array of shape (..., m, n); got {type(W).__name__}") from err
+    if arr.ndim < 2:
+        raise ValueError(f"W must have shape (..., m, n) with ndim >= 2; got shape {arr.shape}")
+    if arr.shape[-2] < 1 or arr.shape[-1] < 1:
+        raise ValueError(f"W needs m >= 1 hidden dims and n >= 1 features; got shape {arr.shape}")
+    bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+    if bad:
+        raise ValueError(f"W must be finite; it has {bad} NaN/inf entries")
+    return arr
+
+
+def as_bias(b, W: np.ndarray) -> np.ndarray | None:
+    if b is None:
+        return None
+    shape = W.shape[:-2] + W.shape[-1:]
+    try:
+        arr = np.broadcast_to(np.asarray(b, dtype=np.float64), shape)
+    except ValueError as err:
+        raise ValueError(f"b must have shape (..., n) = {shape} to match W {W.shape}; got "
+                         f"{np.shape(b)}") from err
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("b must be finite; it has NaN/inf entries")
+    return arr
+
+
+def check_range(name: str, value: float, lo: float, hi: float, lo_open=False, hi_open=False) -> float:
+    value = float(value)
+    ok = (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi)
+    if not ok:
+        raise ValueError(f"{name} must lie in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}; "
+                         f"got {value}")
+    return value
+
+
+def norm_cutoff(norms: np.ndarray, norm_threshold: float, relative: bool) -> np.ndarray:
+    """Per-model threshold ``(..., 1)`` on ‖W_i‖ (relative: a fraction of the model's largest norm)."""
+    if relative:
+        check_range("norm_threshold (relative)", norm_threshold, 0.0, 1.0, hi_open=True)
+        return norm_threshold * norms.max(axis=-1, keepdims=True)
+    check_range("norm_threshold", norm_threshold, 0.0, np.inf, hi_open=True)
+    return np.full(norms.shape[:-1] + (1,), float(norm_threshold))
+
+
+def sq_norms(W: np.ndarray) -> np.ndarray:
+    return np.einsum("...mn,...mn->...n", W, W)
+
+
+def _inverse(x: np.ndarray) -> np.ndarray:
+    return np.divide(1.0, x, out=np.zeros_like(x), where=x > 0)
+
+
+def feature_norms(W) -> np.ndarray:
+    """‖W_i‖: ``(..., m, n) -> (..., n)``."""
+    return np.sqrt(sq_norms(as_weights(W)))
+
+
+def frobenius_count(W) -> np.ndarray:
+    """‖W‖_F²: ``(..., m, n) -> (...)``."""
+    return sq_norms(as_weights(W)).sum(axis=-1)
+
+
+def dims_per_feature(W) -> np.ndarray:
+    """D* = m / ‖W‖_F²: ``(..., m, n) -> (...)``; ``inf`` for an all-zero W."""
+    W = as_weights(W)
+    fro = sq_norms(W).sum(axis=-1)
+    return np.divide(float(W.shape[-2]), fro, out=np.full_like(fro, np.inf), where=fro > 0)
+
+
+def interference(W) -> np.ndarray:
+    """Ŵ_i·W_j: ``(..., m, n) -> (..., n, n)`` (row i, column j); row i is 0 when W_i = 0."""
+    W = as_weights(W)
+    gram = np.swapaxes(W, -1, -2) @ W
+    return _inverse(np.sqrt(sq_norms(W)))[..., :, None] * gram
+
+
+def cosines(W) -> np.ndarray:
+    """Ŵ_i·Ŵ_j: ``(..., m, n) -> (..., n, n)``; rows and columns of zero features are 0."""
+    W = as_weights(W)
+    inv = _inverse(np.sqrt(sq_norms(W)))
+    return inv[..., :, None] * (np.swapaxes(W, -1, -2) @ W) * inv[..., None, :]
+
+
+def superposition(W) -> np.ndarray:
+    """Σ_{j≠i} (Ŵ_i·W_j)²: ``(..., m, n) -> (..., n)``."""
+    W = as_weights(W)
+    total = (interference(W) ** 2).sum(axis=-1)
+    return np.maximum(total - sq_norms(W), 0.0)
+
+
+def feature_dimensionality(W) -> np.ndarray:
+    """D_i = ‖W_i‖² / Σ_j (Ŵ_i·W_j)²: ``(..., m, n) -> (..., n)``; 0 for a zero feature."""
+    W = as_weights(W)
+    denom = (interference(W) ** 2).sum(axis=-1)
+    return np.divide(sq_norms(W), denom, out=np.zeros_like(denom), where=denom > 0)
+
+
+def index_frame(lead: tuple[int, ...], axes) -> pd.DataFrame:
+    """One row per model (C order) with a column per leading axis: its index, or ``axes[name]`` values."""
+    if axes is None:
+        names, coords = [f"axis{k}" for k in range(len(lead))], [None] * len(lead)
+    elif isinstance(axes, Mapping):
+        names = [str(k) for k in axes]
+        coords = [np.asarray(v) for v in axes.values()]
+    elif isinstance(axes, Sequence) and not isinstance(axes, str):
+        names, coords = [str(a) for a in axes], [None] * len(lead)
+    else:
+        raise ValueError(f"axes must be a sequence of names or a mapping name -> values; got {axes!r}")
+    if len(names) != len(lead):
+        raise ValueError(f"axes must name each of the {len(lead)} leading axes of W {lead}; got {names}")
+    grids = np.meshgrid(*[np.arange(s) for s in lead], indexing="ij") if lead else []
+    cols = {}
+    for name, size, c, g in zip(names, lead, coords, grids):
+        if c is not None and (c.ndim != 1 or len(c) != size):
+            raise ValueError(f"axes[{name!r}] must hold {size} values (one per index); got shape {c.shape}")
+        cols[name] = g.reshape(-1) if c is None else c[g.reshape(-1)]
+    return pd.DataFrame(cols, index=pd.RangeIndex(int(np.prod(lead, dtype=int))))
+
+
+def feature_frame(W, b=None, axes=None, *, norm_threshold: float = 0.5, relative: bool = False) -> pd.DataFrame:
+    """One row per (model, feature): index columns, feature, norm, superposition, dimensionality,
+    represented, bias and bias_sign (−1/0/+1; NA and NaN when ``b`` is None)."""
+    W = as_weights(W)
+    b = as_bias(b, W)
+    lead, n = W.shape[:-2], W.shape[-1]
+    norms = np.sqrt(sq_norms(W))
+    idx = index_frame(lead, axes)
+    df = idx.loc[idx.index.repeat(n)].reset_index(drop=True)
+    df["feature"] = np.tile(np.arange(n), len(idx))
+    df["norm"] = norms.reshape(-1)
+    df["superposition"] = superposition(W).reshape(-1)
+    df["dimensionality"] = feature_dimensionality(W).reshape(-1)
+    df["represented"] = (norms > norm_cutoff(norms, norm_threshold, relative)).reshape(-1)
+    if b is None:
+        df["bias"] = np.nan
+        df["bias_sign"] = pd.array([pd.NA] * len(df), dtype="Int8")
+    else:
+        df["bias"] = b.reshape(-1)
+        df["bias_sign"] = pd.array(np.sign(b).reshape(-1).astype(np.int8), dtype="Int8")
+    return df

@@ -1,0 +1,3 @@
+from .toy import main
+
+main()

@@ -1,0 +1,173 @@
+"""Training one cell: ``make_train(static) -> train(hparams, key)``.
+
+Everything that fixes array shapes (n, m, batch, steps, restarts, recording) lives in the frozen
+:class:`~tms.engine.config.StaticConfig` and is closed over; what a sweep varies (sparsity, importance, lr,
+weight decay) is the traced :class:`~tms.engine.config.Hparams`, so one compilation serves every value (see
+:mod:`tms.runs.grid` for the compiled grid).
+
+Within a cell, ``R`` restarts (different initialisations, the same data) are trained side by side and the
+one with the lowest loss on a fixed evaluation batch is kept (the paper fits each model several times and
+keeps the lowest loss). A non-finite loss never wins; if every restart diverged the cell is flagged.
+
+Axis names: ``C`` cells, ``R`` restarts, ``instances = C · R`` models side by side on a trailing axis
+(instance ``c · R + r``), ``n`` features, ``m`` hidden dimensions.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from . import data as tdata
+from .config import Hparams, StaticConfig
+from .models import UNROLL_LIMIT, Params, init_params, instance_loss, single_loss
+from .optim import make_optimizer
+
+
+class TrainOutput(NamedTuple):
+    """What ``train`` returns for one cell (the best restart unless noted).
+
+    ``params``: best :class:`Params`; ``final_loss: ()`` its loss on the evaluation batch;
+    ``restart_losses: (R,)`` every restart's evaluation loss; ``best_restart: ()``;
+    ``loss_curve: (n_logs,)`` mean training loss per block; ``snapshots``: Params with a leading
+    ``(n_snapshots,)`` axis.
+    """
+
+    params: Params
+    final_loss: jax.Array
+    restart_losses: jax.Array
+    best_restart: jax.Array
+    loss_curve: jax.Array
+    snapshots: Params
+
+
+def make_step_grads(static: StaticConfig):
+    """``grads(params, draws, sparsity, importance) -> (Params grads, losses (instances,))`` for one step.
+
+    Small models (n·m <= ``UNROLL_LIMIT``) use the unrolled instance-last loss; larger ones map a dense
+    single-model loss over the instances one at a time (see :func:`tms.engine.models.single_loss`).
+    """
+    sets = static.sets
+
+    def total_loss(params, X, importance):
+        per = instance_loss(params.W, params.b, X, importance, static.kind)
+        return jnp.sum(per), per
+
+    unrolled_grad = jax.grad(total_loss, has_aux=True)
+    single_grad = jax.value_and_grad(lambda W, b, X, imp: single_loss(W, b, X, imp, static.kind), argnums=(0, 1))
+
+    def grads(params, draws, sparsity, importance):
+        if static.n_features * static.n_hidden <= UNROLL_LIMIT:
+            return unrolled_grad(params, tdata.features(draws, sparsity, sets), importance)
+
+        def one(args):
+            W, b, s, imp = args
+            X = tdata.features(draws, s[:, None], sets)[:, :, 0]
+            return single_grad(W, b, X, imp)
+
+        loss, (gW, gb) = jax.lax.map(one, (jnp.moveaxis(params.W, -1, 0), params.b.T, sparsity.T, importance.T))
+        return Params(W=jnp.moveaxis(gW, 0, -1), b=gb.T), loss
+
+    return grads
+
+
+def init_instances(static: StaticConfig, key: jax.Array, n_cells: int) -> Params:
+    """``W: (m, n, instances)``, ``b: (n, instances)``: restart ``r`` starts from the same W in every cell."""
+    n, m, R = static.n_features, static.n_hidden, static.restarts
+    p0 = jax.vmap(lambda k: init_params(k, n, m))(jax.random.split(key, R))  # (R, m, n), (R, n)
+    return Params(W=jnp.transpose(jnp.tile(p0.W, (n_cells, 1, 1)), (1, 2, 0)), b=jnp.tile(p0.b, (n_cells, 1)).T)
+
+
+def record_snapshot(static: StaticConfig, snaps: Params, params: Params, step) -> Params:
+    """Write ``params`` into the snapshot slot whose step is ``step`` (no-op when none is)."""
+    if not static.n_snapshots:
+        return snaps
+    hit = jnp.asarray(static.snapshot_steps, jnp.int32) == step
+    return jax.tree.map(lambda s, p: jnp.where(hit.reshape((-1,) + (1,) * p.ndim), p[None], s), snaps, params)
+
+
+def run_steps(static: StaticConfig, step_fn, carry):
+    """Scan ``step_fn`` over all steps; returns the final carry and the loss curve ``(n_logs, instances)``."""
+    if not static.log_every:
+        carry, _ = jax.lax.scan(lambda c, s: (step_fn(c, s)[0], None), carry, jnp.arange(static.steps))
+        n_inst = carry[0].b.shape[-1]
+        return carry, jnp.zeros((0, n_inst), jnp.float32)
+
+    def block(carry, b):
+        steps = b * static.log_every + jnp.arange(static.log_every)
+        carry, losses = jax.lax.scan(step_fn, carry, steps)
+        return carry, jnp.mean(losses, axis=0)
+
+    return jax.lax.scan(block, carry, jnp.arange(static.n_logs))
+
+
+def select_best(final: jax.Array, params: Params, curve: jax.Array, snaps: Params) -> TrainOutput:
+    """Keep each cell's lowest-loss finite restart. ``final: (C, R)`` evaluation losses."""
+    C, R = final.shape
+    best = jnp.argmin(jnp.where(jnp.isfinite(final), final, jnp.inf), axis=1)  # (C,)
+    pick = jnp.arange(C) * R + best  # instance index of each cell's best restart
+
+    def take(a):  # (..., instances) -> (C, ...)
+        return jnp.moveaxis(jnp.take(a, pick, axis=-1), -1, 0)
+
+    return TrainOutput(
+        params=Params(W=take(params.W), b=take(params.b)),
+        final_loss=jnp.take_along_axis(final, best[:, None], axis=1)[:, 0],
+        restart_losses=final,
+        best_restart=best,
+        loss_curve=take(curve),
+        snapshots=Params(W=take(snaps.W), b=take(snaps.b)),
+    )
+
+
+def make_train_cells(static: StaticConfig):
+    """Return ``train_cells(hparams, key) -> TrainOutput`` for ``C`` cells that share one key.
+
+    ``hparams`` has a leading cell axis ``(C,)``; the output too. All cells and restarts share the key's
+    initialisations (restart ``r`` starts from the same W in every cell) and per-step draws (common random
+    numbers); each cell thresholds them at its own sparsity. Internally the ``C · R`` models sit on a
+    trailing instance axis (see :func:`tms.engine.models.instance_loss`).
+    """
+    n, R, sets = static.n_features, static.restarts, static.sets
+    step_grads = make_step_grads(static)
+
+    def train_cells(hp: Hparams, key: jax.Array) -> TrainOutput:
+        C = hp.lr.shape[0]
+        per_instance = lambda a: jnp.repeat(a, R, axis=0)  # (C, ...) -> (C·R, ...)  # noqa: E731
+        sparsity, importance = per_instance(hp.sparsity).T, per_instance(hp.importance).T  # (n, instances)
+        init_key, data_key, eval_key = jax.random.split(key, 3)
+        params = init_instances(static, init_key, C)
+        opt = make_optimizer(static, per_instance(hp.lr), per_instance(hp.weight_decay))
+        snaps = jax.tree.map(lambda p: jnp.zeros((static.n_snapshots,) + p.shape, jnp.float32), params)
+
+        def step_fn(carry, step):
+            params, opt_state, snaps = carry
+            snaps = record_snapshot(static, snaps, params, step)
+            draws = tdata.draw(jax.random.fold_in(data_key, step), static.batch_size, n, sets)
+            grads, loss = step_grads(params, draws, sparsity, importance)
+            if not static.bias:
+                grads = grads._replace(b=jnp.zeros_like(grads.b))
+            updates, opt_state = opt.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state, snaps), loss
+
+        (params, _, snaps), curve = run_steps(static, step_fn, (params, opt.init(params), snaps))
+        snaps = record_snapshot(static, snaps, params, static.steps)
+        X_eval = tdata.features(tdata.draw(eval_key, static.eval_batch, n, sets), sparsity, sets)
+        final = instance_loss(params.W, params.b, X_eval, importance, static.kind).reshape(C, R)
+        return select_best(final, params, curve, snaps)
+
+    return train_cells
+
+
+def make_train(static: StaticConfig):
+    """Return ``train(hparams, key) -> TrainOutput`` for one cell (pure; jit it, or use :mod:`tms.runs.grid`)."""
+    cells = make_train_cells(static)
+
+    def train(hp: Hparams, key: jax.Array) -> TrainOutput:
+        out = cells(jax.tree.map(lambda a: a[None], hp), key)
+        return jax.tree.map(lambda a: a[0], out)
+
+    return train

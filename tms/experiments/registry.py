@@ -1,0 +1,105 @@
+"""Named experiments: the shipped sweep files and the figures and numbers each experiment draws from them.
+
+An :class:`Experiment` names the sweeps it needs (files in this package's ``sweeps/`` folder) and a ``draw``
+function that turns their results into figures and a dict of numbers worth quoting. Adding an experiment
+is one :func:`register` call; ``tms reproduce NAME`` and ``tms reproduce list`` read this registry.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Callable
+
+from ..runs.results import Results
+from ..runs.spec import SpecError, SweepSpec, parse_spec
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a draw function gets: the results of its sweeps by name, the output folder and options."""
+
+    results: dict[str, Results]
+    out: Path
+    fmt: str = "png"
+    quick: bool = False
+    progress: bool = True
+    retrain: bool = False
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named figure set: its sweeps, what it draws, and whether it has a reduced-cost (``--quick``) version."""
+
+    name: str
+    sweeps: tuple[str, ...]
+    draw: Callable[[Context], tuple[list[Path], dict]]
+    description: str
+    quick: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register(name: str, sweeps=(), description: str = "", quick: bool = True):
+    """Decorator: register ``draw(ctx) -> (files, numbers)`` as experiment ``name``."""
+
+    def wrap(draw):
+        if name in EXPERIMENTS:
+            raise ValueError(f"experiment {name!r} is registered twice")
+        EXPERIMENTS[name] = Experiment(name, tuple(sweeps), draw, description, quick)
+        return draw
+
+    return wrap
+
+
+def get(name: str) -> Experiment:
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; choose one of: all, list, {', '.join(EXPERIMENTS)}")
+    return EXPERIMENTS[name]
+
+
+# ------------------------------------------------------------------------------------- shipped sweeps
+
+
+def _sweeps_dir():
+    return resources.files(__package__) / "sweeps"
+
+
+def shipped_sweeps() -> list[str]:
+    """Names of the sweep files shipped with the package (package data), sorted."""
+    return sorted(p.name[:-5] for p in _sweeps_dir().iterdir() if p.name.endswith(".toml"))
+
+
+def sweep_text(name: str) -> str:
+    """The text of shipped sweep ``name`` (without ``.toml``)."""
+    path = _sweeps_dir() / f"{name}.toml"
+    if not path.is_file():
+        raise ValueError(f"no shipped sweep {name!r}; shipped: {', '.join(shipped_sweeps())}")
+    return path.read_text()
+
+
+def shipped_spec(name: str) -> SweepSpec:
+    """The parsed shipped sweep ``name``; errors name the file as ``<name>.toml``."""
+    text = sweep_text(name)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:  # pragma: no cover - shipped files are tested
+        raise SpecError(f"{name}.toml: not valid TOML: {e}") from None
+    return parse_spec(doc, f"{name}.toml", text)
+
+
+def init_sweep(name: str, dest=None, overwrite: bool = False) -> Path:
+    """Copy shipped sweep ``name`` to ``dest`` (default ``./<name>.toml``) for editing; returns the path."""
+    text = sweep_text(name)
+    dest = Path(dest) if dest is not None else Path(f"{name}.toml")
+    if dest.is_dir():
+        dest = dest / f"{name}.toml"
+    if dest.exists() and not overwrite:
+        raise FileExistsError(f"{dest} exists; choose another destination or pass --overwrite")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(text)
+    return dest

@@ -1,0 +1,145 @@
+"""``tms reproduce``: run the shipped sweeps of named experiments and draw their figures.
+
+Sweeps run through the resumable store in ``<out>/runs/NAME`` (a second ``tms reproduce`` reuses finished
+sweeps). The numbers the docs quote go to ``<out>/figures/summary.json``; wall times go to their own file,
+``timings.json``, so that two runs give byte-identical summaries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..analysis import theory
+from ..plots import (
+    census_figure,
+    feature_geometry_figure,
+    intro_figure,
+    phase_diagram_figure,
+    training_dynamics_figure,
+    varying_sparsity_figure,
+)
+from ..runs.atomic import write_json
+from ..runs.grid import Grid
+from ..runs.results import Results
+from ..runs.spec import SweepSpec
+from ..runs.store import load, run_sweep
+from . import paper  # noqa: F401  isort: skip  (registers the paper's experiments first)
+from . import challenge  # noqa: F401  isort: skip
+from .registry import EXPERIMENTS, Context, get, shipped_spec
+from .save import save_figure
+
+
+def quick_spec(spec: SweepSpec) -> SweepSpec:
+    """A reduced-cost version of a spec for smoke tests: fewer steps, at most 6 values per grid axis."""
+    s = spec.static
+    static = dataclasses.replace(s, steps=max(50, s.steps // 40), restarts=min(s.restarts, 2),
+                                 eval_batch=min(s.eval_batch, 4096), batch_size=min(s.batch_size, 256),
+                                 log_every=(10 if s.log_every else 0), n_snapshots=min(s.n_snapshots, 8))
+    if static.log_every and static.steps % static.log_every:
+        static = dataclasses.replace(static, steps=static.steps - static.steps % static.log_every)
+    g = spec.grid
+
+    def sub(a):
+        return np.unique(np.round(np.linspace(0, len(a) - 1, min(len(a), 6))).astype(int))
+
+    si, ii = sub(g.sparsity), sub(g.importance)
+    grid = Grid(g.sparsity[si], g.importance[ii], g.lr, g.seeds[:2], g.weight_decay,
+                {k: v[ii] for k, v in g.importance_params.items()})
+    return dataclasses.replace(spec, static=static, grid=grid, chunk_size=min(spec.chunk_size, grid.n_cells))
+
+
+def run_named_sweep(name: str, runs: Path, quick: bool = False, progress: bool = True) -> Results:
+    """Run (or resume) shipped sweep ``name`` into ``runs/name`` (``runs/quick/name`` with ``quick``)."""
+    spec = shipped_spec(name)
+    if quick:
+        spec = quick_spec(spec)
+        runs = runs / "quick"
+    print(f"[sweep] {name}: {spec.grid.n_cells} cells x {len(spec.grid.seeds)} seed(s) x "
+          f"{spec.static.restarts} restart(s), {spec.static.steps} steps (est. {spec.estimate_seconds():.0f} s)",
+          flush=True)
+    return run_sweep(spec, runs / name, progress=progress, overwrite=quick)
+
+
+def _names(name: str, quick: bool) -> list[str]:
+    if name == "all":  # the challenge has no reduced-cost version: name it to run it
+        return [n for n, e in EXPERIMENTS.items() if e.quick or not quick]
+    get(name)
+    return [name]
+
+
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def reproduce(name: str, out=".", figures=None, runs=None, fmt: str = "png", quick: bool = False,
+              progress: bool = True, shipped: bool = False) -> dict:
+    """Run the sweeps of experiment ``name`` (or ``all``) and draw its figures; prints where the time went.
+
+    Figures go to ``figures`` (default ``<out>/figures``), sweep results to ``runs`` (default ``<out>/runs``).
+    ``shipped``: the challenge diagnoses the shipped model instead of training afresh (``all`` always does).
+    Returns the summary (the numbers, also written to ``summary.json``; ``summary-quick.json`` with ``quick``).
+    """
+    if name == "list":
+        print("\n".join(["all"] + [f"{n:18s} {e.description}" for n, e in EXPERIMENTS.items()]))
+        return {}
+    names = _names(name, quick)
+    figures = Path(figures) if figures is not None else Path(out) / "figures"
+    runs = Path(runs) if runs is not None else Path(out) / "runs"
+    stem = "summary-quick" if quick else "summary"
+    summary, timings = _read(figures / f"{stem}.json"), _read(figures / f"timings{stem[7:]}.json")
+    results: dict[str, Results] = {}
+    t_all, spent = time.perf_counter(), {}
+    for n in names:
+        exp = get(n)
+        for sweep in exp.sweeps:
+            if sweep not in results:
+                t0 = time.perf_counter()
+                results[sweep] = run_named_sweep(sweep, runs, quick=quick, progress=progress)
+                spent[f"sweep {sweep}"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ctx = Context(results, figures / "quick" if quick else figures, fmt, quick, progress,
+                      retrain=(n == "challenge" and name == "challenge" and not shipped))
+        files, numbers = exp.draw(ctx)
+        spent[f"figures {n}"] = time.perf_counter() - t0
+        summary[n] = numbers
+        for f in files:
+            print(f"[figure] {f}", flush=True)
+        for k, v in numbers.items():
+            print(f"[{n}] {k}: {v}", flush=True)
+    total = time.perf_counter() - t_all
+    write_json(figures / f"{stem}.json", dict(sorted(summary.items())))
+    timings.update({k: round(v, 1) for k, v in spent.items()})
+    write_json(figures / f"timings{stem[7:]}.json", dict(sorted(timings.items())))
+    print("where the time went:")
+    for k, v in sorted(spent.items(), key=lambda kv: -kv[1]):
+        print(f"  {v:7.1f} s  {k}")
+    print(f"  {total:7.1f} s  total")
+    return summary
+
+
+def plot_folder(folder, out=None, fmt: str = "png") -> list[Path]:
+    """Draw what fits a results folder (a ``tms train`` or ``tms sweep run`` output)."""
+    folder = Path(folder)
+    res = load(folder)
+    out = Path(out) if out else folder / "figures"
+    s = res.static
+    files = []
+    if s.n_hidden == 2 and s.n_features <= 12:
+        files.append(save_figure(intro_figure(res), out / f"vectors.{fmt}"))
+    if "extra_importance" in res.grid.importance_params and (s.n_features, s.n_hidden) in theory.DIAGRAMS:
+        th = theory.DIAGRAMS[(s.n_features, s.n_hidden)](res.density, res.grid.importance_params["extra_importance"])
+        files.append(save_figure(phase_diagram_figure(res, th), out / f"phase_diagram.{fmt}"))
+    if s.n_snapshots and s.n_hidden == 2:
+        files.append(save_figure(training_dynamics_figure(res), out / f"dynamics.{fmt}"))
+    if s.n_features >= 50:
+        files.append(save_figure(feature_geometry_figure(res), out / f"feature_geometry.{fmt}"))
+    if s.n_features > 2:
+        files.append(save_figure(census_figure(res), out / f"census.{fmt}"))
+    if 12 < s.n_features < 50:
+        files.append(save_figure(varying_sparsity_figure(res), out / f"weights.{fmt}"))
+    return files
