@@ -1,0 +1,61 @@
+"""The model family against float64 NumPy: forward, losses, initialisation."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from tms.engine import models
+
+
+def np_forward(W, b, X, kind):
+    y = X @ W.T @ W + b
+    return np.maximum(y, 0) if kind == "relu" else y
+
+
+
+def np_loss(W, b, X, imp, kind):
+    e = X - np_forward(W, b, X, kind)
+    return np.mean(np.sum(imp * e * e, axis=1))
+
+
+
+@pytest.mark.parametrize("kind", ["relu", "linear"])
+def test_forward_and_loss_match_float64_numpy(kind):
+    rng = np.random.default_rng(0)
+    m, n, B = 3, 7, 64
+    W, b = rng.normal(size=(m, n)), rng.normal(size=n) * 0.3
+    X, imp = rng.uniform(size=(B, n)), rng.uniform(0.1, 1, size=n)
+    p = models.Params(jnp.asarray(W, jnp.float32), jnp.asarray(b, jnp.float32))
+    one = jax.vmap(lambda x: models.forward(p, x, kind))(jnp.asarray(X, jnp.float32))
+    np.testing.assert_allclose(one, np_forward(W, b, X, kind), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(models.batch_forward(p, jnp.asarray(X, jnp.float32), kind),
+                               np_forward(W, b, X, kind), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(models.batch_loss(p, jnp.asarray(X, jnp.float32), jnp.asarray(imp, jnp.float32), kind),
+                               np_loss(W, b, X, imp, kind), rtol=1e-5)
+    ex = [float(models.example_loss(p, jnp.asarray(x, jnp.float32), jnp.asarray(imp, jnp.float32), kind)) for x in X]
+    np.testing.assert_allclose(np.mean(ex), np_loss(W, b, X, imp, kind), rtol=1e-5)
+
+
+
+@pytest.mark.parametrize("m,n", [(2, 5), (8, 40)])  # unrolled path and einsum path (n·m > UNROLL_LIMIT)
+@pytest.mark.parametrize("kind", ["relu", "linear"])
+def test_instance_loss_matches_float64_numpy(m, n, kind):
+    assert (m * n <= models.UNROLL_LIMIT) == (n == 5)
+    rng = np.random.default_rng(1)
+    I, B = 4, 32
+    W, b = rng.normal(size=(I, m, n)) * 0.5, rng.normal(size=(I, n)) * 0.2
+    X, imp = rng.uniform(size=(I, B, n)), rng.uniform(0.1, 1, size=(I, n))
+    got = models.instance_loss(jnp.asarray(W.transpose(1, 2, 0), jnp.float32), jnp.asarray(b.T, jnp.float32),
+                               jnp.asarray(X.transpose(2, 1, 0), jnp.float32), jnp.asarray(imp.T, jnp.float32), kind)
+    want = [np_loss(W[k], b[k], X[k], imp[k], kind) for k in range(I)]
+    np.testing.assert_allclose(got, want, rtol=2e-5)
+
+
+
+def test_init_is_xavier_normal():
+    W = models.init_params(jax.random.PRNGKey(0), 400, 100).W
+    assert W.shape == (100, 400)
+    np.testing.assert_allclose(np.std(W), np.sqrt(2 / 500), rtol=0.02)
+    np.testing.assert_allclose(np.mean(W), 0, atol=0.003)
+
