@@ -15,12 +15,41 @@ Example (trains 3 models of 5 features in 2 dimensions in one compiled call, a f
     ['2×dedicated + 3 dropped', '2×digon + 1 dropped', 'pentagon']
 """
 
-from .analysis import (PHASES, POLYTOPES, classify, dims_per_feature, feature_dimensionality, feature_frame,
-                       feature_norms, frobenius_count, interference, kgon_label, kgon_labels, phase, phase_frame,
-                       polytope_census, superposition)
-from .engine import (FeatureSets, Hparams, Params, StaticConfig, batch_forward, batch_loss, forward, hparams,
-                     importance_constant, importance_extra, importance_geometric, init_params, make_train,
-                     make_train_cells, sample, sparsity_from)
+from .analysis import (
+                       PHASES,
+                       POLYTOPES,
+                       classify,
+                       dims_per_feature,
+                       feature_dimensionality,
+                       feature_frame,
+                       feature_norms,
+                       frobenius_count,
+                       interference,
+                       kgon_label,
+                       kgon_labels,
+                       phase,
+                       phase_frame,
+                       polytope_census,
+                       superposition,
+)
+from .engine import (
+                       FeatureSets,
+                       Hparams,
+                       Params,
+                       StaticConfig,
+                       batch_forward,
+                       batch_loss,
+                       forward,
+                       hparams,
+                       importance_constant,
+                       importance_extra,
+                       importance_geometric,
+                       init_params,
+                       make_train,
+                       make_train_cells,
+                       sample,
+                       sparsity_from,
+)
 from .runs import Grid, Results, load, load_spec, make_grid_fn, run_sweep, train_grid
 
 __version__ = "0.1.0"

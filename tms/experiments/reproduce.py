@@ -28,6 +28,7 @@ from ..runs.grid import Grid
 from ..runs.results import Results
 from ..runs.spec import SweepSpec
 from ..runs.store import load, run_sweep
+
 from . import paper  # noqa: F401  isort: skip  (registers the paper's experiments first)
 from . import challenge  # noqa: F401  isort: skip
 from .registry import EXPERIMENTS, Context, get, shipped_spec
@@ -90,8 +91,9 @@ def reproduce(name: str, out=".", figures=None, runs=None, fmt: str = "png", qui
     names = _names(name, quick)
     figures = Path(figures) if figures is not None else Path(out) / "figures"
     runs = Path(runs) if runs is not None else Path(out) / "runs"
-    stem = "summary-quick" if quick else "summary"
-    summary, timings = _read(figures / f"{stem}.json"), _read(figures / f"timings{stem[7:]}.json")
+    suffix = "-quick" if quick else ""
+    summary_path, timings_path = figures / f"summary{suffix}.json", figures / f"timings{suffix}.json"
+    summary, timings = _read(summary_path), _read(timings_path)
     results: dict[str, Results] = {}
     t_all, spent = time.perf_counter(), {}
     for n in names:
@@ -112,9 +114,9 @@ def reproduce(name: str, out=".", figures=None, runs=None, fmt: str = "png", qui
         for k, v in numbers.items():
             print(f"[{n}] {k}: {v}", flush=True)
     total = time.perf_counter() - t_all
-    write_json(figures / f"{stem}.json", dict(sorted(summary.items())))
+    write_json(summary_path, dict(sorted(summary.items())))
     timings.update({k: round(v, 1) for k, v in spent.items()})
-    write_json(figures / f"timings{stem[7:]}.json", dict(sorted(timings.items())))
+    write_json(timings_path, dict(sorted(timings.items())))
     print("where the time went:")
     for k, v in sorted(spent.items(), key=lambda kv: -kv[1]):
         print(f"  {v:7.1f} s  {k}")

@@ -15,8 +15,15 @@ Modules: :mod:`.vectors` (intro, varying sparsity), :mod:`.geometry` (feature ge
 
 from .dynamics import training_dynamics_figure
 from .geometry import census_colour, census_counts, census_figure, feature_geometry_figure
-from .phase import (empirical_phases, match_cells, phase_agreement, phase_colours, phase_diagram_figure,
-                    relative_importance, theory_diagram)
+from .phase import (
+                    empirical_phases,
+                    match_cells,
+                    phase_agreement,
+                    phase_colours,
+                    phase_diagram_figure,
+                    relative_importance,
+                    theory_diagram,
+)
 from .vectors import intro_figure, varying_sparsity_figure
 
 __all__ = [
