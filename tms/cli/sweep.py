@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from ..experiments.save import FORMATS
+
 
 def register(sub):
     p = sub.add_parser("sweep", help="run or inspect a sweep file (TOML)")
@@ -33,7 +35,7 @@ def register(sub):
     p = sub.add_parser("plot", help="draw the figures that fit a results folder")
     p.add_argument("dir")
     p.add_argument("--out", default=None, help="folder for the figures (default: DIR/figures)")
-    p.add_argument("--format", default="png", choices=["png", "svg", "pdf"])
+    p.add_argument("--format", default=FORMATS[0], choices=FORMATS)
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("reproduce", help="run shipped sweeps and draw the paper's figures into figures/",
@@ -43,7 +45,7 @@ def register(sub):
     p.add_argument("--out", default=".", help="folder for figures/ and runs/ (default: the current folder)")
     p.add_argument("--figures", default=None, help="output folder for figures (default OUT/figures)")
     p.add_argument("--runs", default=None, help="folder for the sweep results (default OUT/runs)")
-    p.add_argument("--format", default="png", choices=["png", "svg", "pdf"])
+    p.add_argument("--format", default=FORMATS[0], choices=FORMATS)
     p.add_argument("--quick", action="store_true", help="reduced cost (fewer steps/cells), for smoke tests")
     p.add_argument("--shipped", action="store_true",
                    help="challenge: diagnose the shipped trained model instead of training afresh "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 DPI = 130
+FORMATS = ("png", "svg", "pdf")  # figure formats the command line offers (the first is the default)
 
 
 def save_figure(fig, path: Path, dpi: int = DPI) -> Path:
