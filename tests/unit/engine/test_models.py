@@ -13,11 +13,9 @@ def np_forward(W, b, X, kind):
     return np.maximum(y, 0) if kind == "relu" else y
 
 
-
 def np_loss(W, b, X, imp, kind):
     e = X - np_forward(W, b, X, kind)
     return np.mean(np.sum(imp * e * e, axis=1))
-
 
 
 @pytest.mark.parametrize("kind", ["relu", "linear"])
@@ -37,20 +35,18 @@ def test_forward_and_loss_match_float64_numpy(kind):
     np.testing.assert_allclose(np.mean(ex), np_loss(W, b, X, imp, kind), rtol=1e-5)
 
 
-
 @pytest.mark.parametrize("m,n", [(2, 5), (8, 40)])  # unrolled path and einsum path (n·m > UNROLL_LIMIT)
 @pytest.mark.parametrize("kind", ["relu", "linear"])
 def test_instance_loss_matches_float64_numpy(m, n, kind):
     assert (m * n <= models.UNROLL_LIMIT) == (n == 5)
     rng = np.random.default_rng(1)
-    I, B = 4, 32
-    W, b = rng.normal(size=(I, m, n)) * 0.5, rng.normal(size=(I, n)) * 0.2
-    X, imp = rng.uniform(size=(I, B, n)), rng.uniform(0.1, 1, size=(I, n))
+    inst, B = 4, 32
+    W, b = rng.normal(size=(inst, m, n)) * 0.5, rng.normal(size=(inst, n)) * 0.2
+    X, imp = rng.uniform(size=(inst, B, n)), rng.uniform(0.1, 1, size=(inst, n))
     got = models.instance_loss(jnp.asarray(W.transpose(1, 2, 0), jnp.float32), jnp.asarray(b.T, jnp.float32),
                                jnp.asarray(X.transpose(2, 1, 0), jnp.float32), jnp.asarray(imp.T, jnp.float32), kind)
-    want = [np_loss(W[k], b[k], X[k], imp[k], kind) for k in range(I)]
+    want = [np_loss(W[k], b[k], X[k], imp[k], kind) for k in range(inst)]
     np.testing.assert_allclose(got, want, rtol=2e-5)
-
 
 
 def test_init_is_xavier_normal():

@@ -1,4 +1,9 @@
-"""Grids: one compiled function for every cell, cells equal to cells trained alone, checked values."""
+"""Grids: one compiled function for every cell, cells equal to cells trained alone, checked values, and the
+sharded backend equal to one device."""
+
+import os
+import subprocess
+import sys
 
 import jax
 import numpy as np
@@ -8,6 +13,8 @@ from tms.engine.config import StaticConfig, hparams
 from tms.engine.train import make_train
 from tms.runs.grid import Grid, make_grid_fn, seed_keys
 from tms.runs.results import train_grid
+from tms.runs.spec import load_spec
+from tms.runs.store import load, run_sweep
 
 SMALL = dict(n_features=5, n_hidden=2, batch_size=256, steps=300, restarts=2, eval_batch=2048)
 
@@ -28,7 +35,6 @@ def test_grid_cell_equals_cell_trained_alone():
     assert not np.allclose(res.W[2, 0, 0, 0], res.W[2, 0, 0, 1])
 
 
-
 def test_no_recompilation_for_new_values():
     static = StaticConfig(**SMALL)
     fn = make_grid_fn(static)
@@ -39,7 +45,6 @@ def test_no_recompilation_for_new_values():
     b = fn(g2.cell_hparams(5, np.arange(2)), keys)
     assert fn._cache_size() == 1
     assert not np.allclose(a.params.W, b.params.W)
-
 
 
 def test_bad_grid_values_fail_before_compiling():
@@ -53,4 +58,48 @@ def test_bad_grid_values_fail_before_compiling():
         train_grid(n_features=3, lr=[0])
     with pytest.raises(ValueError, match="seeds"):
         train_grid(n_features=3, seeds=[1, 1])
+
+
+# ------------------------------------------------------------------------------------ backends
+
+TINY = """
+name = "tiny"
+[model]
+n_features = 4
+n_hidden = 2
+[data]
+density = { log = [1.0, 0.05], num = 5 }
+importance = { decay = [0.9, 0.7] }
+[train]
+steps = 60
+batch_size = 64
+restarts = 2
+seeds = [0, 3]
+eval_batch = 256
+[run]
+chunk_size = 3
+"""
+
+
+def write(tmp_path, text, name="spec.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def _cli(*args, env=None, **kw):
+    return subprocess.Popen([sys.executable, "-m", "tms.cli", *args], env={**os.environ, **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_sharded_backend_equals_single_device(tmp_path):
+    spec_path = write(tmp_path, TINY.replace("chunk_size = 3", "chunk_size = 4"))
+    env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    p = _cli("sweep", "run", str(spec_path), "--out", str(tmp_path / "two"), "--devices", "2", env=env)
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err
+    one = run_sweep(load_spec(spec_path), tmp_path / "one", progress=False)
+    two = load(tmp_path / "two")
+    for k, v in one.arrays.items():
+        np.testing.assert_allclose(two.arrays[k], v, rtol=1e-5, atol=1e-6)
 

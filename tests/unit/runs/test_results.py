@@ -20,7 +20,6 @@ def test_best_restart_is_lowest_loss_and_nan_is_flagged():
     assert "NON-FINITE" in res.summary_lines()[1]
 
 
-
 def test_results_round_trip(tmp_path):
     static = StaticConfig(**{**SMALL, "steps": 20, "log_every": 10, "n_snapshots": 3})
     res = train_grid(static, density=[1.0, 0.1], importance=np.stack([np.ones(5), 0.8 ** np.arange(5)]),
