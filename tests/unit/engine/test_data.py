@@ -22,7 +22,6 @@ def test_zero_fraction_and_uniform_values():
         assert nz.min() >= 0 and nz.max() <= 1
 
 
-
 def test_correlated_sets_share_zero_pattern_and_anticorrelated_sets_exclusive():
     n, B, S = 7, 40_000, 0.6
     sets = tdata.FeatureSets.make(n, correlated=[(0, 1, 2)], anticorrelated=[(3, 4), (5, 6)])
@@ -41,13 +40,11 @@ def test_correlated_sets_share_zero_pattern_and_anticorrelated_sets_exclusive():
         assert abs(share - 0.5) < 5 * np.sqrt(0.25 / (active == 1).sum())
 
 
-
 def test_bad_feature_sets():
     with pytest.raises(ValueError, match="outside"):
         tdata.FeatureSets.make(3, correlated=[(0, 5)])
     with pytest.raises(ValueError, match="more than one set"):
         tdata.FeatureSets.make(4, correlated=[(0, 1)], anticorrelated=[(1, 2)])
-
 
 
 def test_density_and_sparsity_conversion():

@@ -20,7 +20,6 @@ def test_optimizers_and_schedules_lower_the_loss(optimizer, schedule):
     assert curve[-1] < 0.8 * curve[0]
 
 
-
 def test_schedule_factors_match_closed_forms():
     from tms.engine.optim import lr_factor
 
@@ -31,7 +30,6 @@ def test_schedule_factors_match_closed_forms():
         st = StaticConfig(steps=T, schedule=schedule, decay_every=300, decay_factor=0.5, warmup_steps=50)
         got = lr_factor(st, jnp.asarray(t))
         np.testing.assert_allclose(got, want * np.minimum(1, (t + 1) / 50), rtol=1e-5, atol=1e-6)
-
 
 
 def test_adamw_without_decay_is_adam_and_decay_shrinks_weights():

@@ -25,7 +25,6 @@ def test_recording_snapshots_and_no_bias():
     np.testing.assert_array_equal(res.loss_curve.shape[-1], 3)
 
 
-
 def test_linear_model_learns_pca_solution():
     # With dense features of equal importance and no ReLU, the optimum is a rank-m projection: W^T W has
     # m eigenvalues near 1 (the top principal subspace of the centred data, as b absorbs the mean).
@@ -37,11 +36,9 @@ def test_linear_model_learns_pca_solution():
     np.testing.assert_allclose(res.b[0, 0, 0, 0], 0.5 * (np.eye(4) - W.T @ W).sum(axis=1), atol=0.05)
 
 
-
 def _angles(W):
     a = np.sort(np.degrees(np.arctan2(W[1], W[0])) % 360)
     return np.diff(np.concatenate([a, a[:1] + 360]))
-
 
 
 def test_intro_setting_dedicated_at_dense_and_pentagon_at_sparse():
@@ -63,7 +60,6 @@ def test_intro_setting_dedicated_at_dense_and_pentagon_at_sparse():
     norms9 = np.linalg.norm(W9, axis=0)
     assert np.all(norms9 > 0.8)
     np.testing.assert_allclose(_angles(W9), 72.0, atol=4.0)
-
 
 
 def test_dense_per_instance_path_equals_unrolled_path(monkeypatch):
