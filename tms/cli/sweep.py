@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from ..experiments.save import FORMATS
+from ..runs.backends import BACKENDS
 
 
 def register(sub):
@@ -18,7 +19,19 @@ def register(sub):
     r.add_argument("--dry-run", action="store_true", help="print cells, chunks and an estimated time; train nothing")
     r.add_argument("--overwrite", action="store_true", help="discard a different sweep already in --out")
     r.add_argument("--devices", type=int, default=1,
-                   help="shard each chunk's cells over this many local JAX devices (default 1)")
+                   help="shard each chunk's cells over this many local JAX devices (default 1; local backend)")
+    r.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0],
+                   help="who trains the chunks: local (this process) or ray (a Ray cluster; pip install "
+                        "'tms[ray]'); the results folder is the same either way (default local)")
+    r.add_argument("--address", default=None,
+                   help="ray: the cluster: 'auto' (the one this machine joined with ray start), HOST:PORT or "
+                        "ray://HOST:PORT of its head (default: start a local cluster with this machine's cores)")
+    r.add_argument("--workers", type=int, default=None,
+                   help="ray: worker processes, each compiling once and training one chunk at a time "
+                        "(default: as many as the cluster's CPUs (or GPUs) allow)")
+    r.add_argument("--cpus-per-worker", type=float, default=1.0, help="ray: CPUs each worker requests (default 1)")
+    r.add_argument("--gpus-per-worker", type=float, default=0.0,
+                   help="ray: GPUs each worker requests (default 0; fractions share a GPU)")
     r.set_defaults(func=cmd_sweep_run)
     i = ss.add_parser("init", help="copy a shipped sweep file out for editing",
                       description="Copy a shipped sweep (tms sweep list) to DEST (default ./NAME.toml).")
@@ -65,9 +78,12 @@ def _spec(name_or_path):
 
 
 def cmd_sweep_run(a) -> int:
+    from ..runs.backends import make_backend
     from ..runs.store import run_sweep
 
     spec = _spec(a.spec)
+    backend = make_backend(a.backend, devices=a.devices, address=a.address, workers=a.workers,
+                           cpus_per_worker=a.cpus_per_worker, gpus_per_worker=a.gpus_per_worker)
     if a.dry_run:
         s = spec.static
         print(f"{spec.name}: {spec.grid.n_cells} cells x {len(spec.grid.seeds)} seed(s) x {s.restarts} restart(s) "
@@ -76,7 +92,8 @@ def cmd_sweep_run(a) -> int:
               f"{spec.estimate_seconds():.0f} s on a 2-core CPU")
         return 0
     t0 = time.perf_counter()
-    res = run_sweep(spec, a.out, overwrite=a.overwrite, devices=a.devices)
+    with backend:  # connects first: an unreachable cluster fails before anything is written
+        res = run_sweep(spec, a.out, overwrite=a.overwrite, backend=backend)
     for line in res.summary_lines()[:50]:
         print(line)
     print(f"wrote {a.out} in {time.perf_counter() - t0:.1f} s")

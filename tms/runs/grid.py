@@ -11,6 +11,7 @@ Grid axes, in this order everywhere: ``(sparsity S, importance I, lr L, seed K)`
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -154,35 +155,43 @@ def run_chunk(fn, static: StaticConfig, grid: Grid, index: np.ndarray, chunk_siz
 
 def run_grid(static: StaticConfig, grid: Grid, chunk_size: int | None = None, progress: bool = True,
              devices: int = 1, done: Callable[[int], dict | None] | None = None,
-             on_chunk: Callable[[int, dict], None] | None = None) -> dict:
+             on_chunk: Callable[[int, dict], None] | None = None, backend=None) -> dict:
     """Train every cell of ``grid`` in chunks; returns arrays with leading grid axes ``(S, I, L, K)``.
 
     ``done(chunk_id)`` may return the stored arrays of a finished chunk (resume: it is not retrained);
-    ``on_chunk(chunk_id, arrays)`` is called after each newly trained chunk (e.g. to store it).
+    ``on_chunk(chunk_id, arrays)`` is called after each newly trained chunk (e.g. to store it), in the order
+    the backend finishes them. ``backend`` (:mod:`tms.runs.backends`) trains the pending chunks; default
+    ``LocalBackend(devices)``, this process. Every backend gives the same arrays.
     """
+    from .backends import LocalBackend
+
+    if backend is None:
+        backend = LocalBackend(devices)
+    elif devices != 1:
+        raise ValueError("devices: give it to the backend (LocalBackend(devices)), not beside one")
     C = grid.n_cells
-    if devices < 1 or devices > jax.local_device_count():
-        raise ValueError(f"devices must lie in [1, {jax.local_device_count()}] (local JAX devices); got {devices}")
     chunk_size = min(chunk_size or C, C)
-    if devices > 1 and chunk_size % devices:
-        chunk_size += devices - chunk_size % devices
+    if backend.devices > 1 and chunk_size % backend.devices:
+        chunk_size += backend.devices - chunk_size % backend.devices
     parts = chunks(C, chunk_size)
-    keys = seed_keys(grid.seeds)
-    fn = None
-    bar = Progress(C, len(grid.seeds) * static.restarts * static.steps * static.batch_size, enabled=progress)
-    results = []
+    results: list[dict | None] = [None] * len(parts)
+    for cid in range(len(parts)):
+        results[cid] = done(cid) if done is not None else None
+    pending = [cid for cid, r in enumerate(results) if r is None]
+    if pending:
+        backend.open()
+    bar = Progress(C, len(grid.seeds) * static.restarts * static.steps * static.batch_size, enabled=progress,
+                   desc=backend.label)
     try:
-        for cid, index in enumerate(parts):
-            arrays = done(cid) if done is not None else None
-            if arrays is None:
-                fn = fn or make_grid_fn(static, devices)
-                arrays = run_chunk(fn, static, grid, index, chunk_size, keys)
+        for cid, r in enumerate(results):
+            if r is not None:
+                bar.update(len(parts[cid]), skipped=True)
+        with contextlib.closing(backend.map_chunks(static, grid, parts, pending, chunk_size)) as trained:
+            for cid, arrays in trained:
+                results[cid] = arrays
                 if on_chunk is not None:
                     on_chunk(cid, arrays)
-                bar.update(len(index))
-            else:
-                bar.update(len(index), skipped=True)
-            results.append(arrays)
+                bar.update(len(parts[cid]))
     finally:
         bar.close()
     S, I, L, K = grid.shape

@@ -1,0 +1,183 @@
+"""Backends: the driver's handling of chunks finished in any order, options refused where they do not
+apply, Ray imported lazily and said how to install, an unreachable cluster failing fast, and one quick
+local Ray cluster (2 CPUs) whose results equal the local backend's bit for bit.
+
+Longer Ray runs (the CLI, a killed worker, a killed driver) are in tests/acceptance/test_ray.py.
+"""
+
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from tms.runs.backends import BACKENDS, BackendError, LocalBackend, RayBackend, import_ray, make_backend
+from tms.runs.grid import run_grid
+from tms.runs.spec import load_spec
+from tms.runs.store import run_sweep
+
+TINY = """
+name = "tiny"
+[model]
+n_features = 4
+n_hidden = 2
+[data]
+density = { log = [1.0, 0.05], num = 5 }
+importance = { decay = [0.9, 0.7] }
+[train]
+steps = 60
+batch_size = 64
+restarts = 2
+seeds = [0, 3]
+eval_batch = 256
+[run]
+chunk_size = 3
+"""
+
+
+def write(tmp_path, text=TINY, name="spec.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def assert_same_arrays(a: dict, b: dict):
+    assert sorted(a) == sorted(b)
+    for k in a:
+        assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape, k
+        assert np.array_equal(a[k], b[k], equal_nan=True), k
+
+
+def assert_same_store(a, b):
+    """Two results folders hold the same files: byte-equal text, equal arrays in every chunk and merged."""
+    files = lambda d: sorted(p.relative_to(d).as_posix() for p in d.rglob("*") if p.is_file())  # noqa: E731
+    assert files(a) == files(b)
+    for name in files(a):
+        if name.endswith(".npz"):
+            with np.load(a / name) as za, np.load(b / name) as zb:
+                assert_same_arrays(dict(za), dict(zb))
+        else:
+            assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+class Reversed(LocalBackend):
+    """Finishes the pending chunks last first: what a cluster's out-of-order completion looks like."""
+
+    def map_chunks(self, static, grid, parts, pending, chunk_size):
+        yield from super().map_chunks(static, grid, parts, list(reversed(pending)), chunk_size)
+
+
+def test_chunks_finished_in_any_order_give_the_same_arrays_and_store(tmp_path):
+    spec = load_spec(write(tmp_path))
+    ref = run_sweep(spec, tmp_path / "ref", progress=False)
+    got = run_sweep(spec, tmp_path / "rev", progress=False, backend=Reversed())
+    assert_same_arrays(got.arrays, ref.arrays)
+    assert_same_store(tmp_path / "rev", tmp_path / "ref")
+    # resumed with chunks from another run order: the finished ones are read, not retrained
+    assert run_sweep(spec, tmp_path / "mix", progress=False, stop_after=2, backend=Reversed()) is None
+    assert sorted(p.name for p in (tmp_path / "mix" / "chunks").glob("*.npz")) == ["00002.npz", "00003.npz"]
+    assert_same_arrays(run_sweep(spec, tmp_path / "mix", progress=False).arrays, ref.arrays)
+
+
+def test_run_grid_refuses_devices_beside_a_backend():
+    from tms.engine.config import StaticConfig
+    from tms.runs.grid import Grid
+
+    with pytest.raises(ValueError, match="devices"):
+        run_grid(StaticConfig(n_features=2, n_hidden=1), Grid.make(2, sparsity=[0.5]), devices=2,
+                 backend=LocalBackend())
+
+
+def test_make_backend_names_and_foreign_options():
+    assert BACKENDS == ("local", "ray")
+    assert isinstance(make_backend("local"), LocalBackend)
+    assert isinstance(make_backend("ray", workers=2), RayBackend)  # nothing started until opened
+    with pytest.raises(ValueError, match="one of local, ray"):
+        make_backend("dask")
+    with pytest.raises(ValueError, match="address, workers: only for the ray backend"):
+        make_backend("local", address="auto", workers=2)
+    with pytest.raises(ValueError, match="gpus_per_worker: only for the ray backend"):
+        make_backend("local", gpus_per_worker=1)
+    with pytest.raises(ValueError, match="one device per worker"):
+        make_backend("ray", devices=2)
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        RayBackend(workers=0)
+    with pytest.raises(ValueError, match="needs CPUs or GPUs"):
+        RayBackend(cpus_per_worker=0)
+
+
+def test_tms_imports_without_ray():
+    code = ("import sys; sys.modules['ray'] = None\n"  # any 'import ray' would now fail
+            "import tms, tms.runs, tms.runs.backends, tms.runs.store\n"
+            "from tms.cli.main import build_parser\n"
+            "build_parser()\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+
+
+def test_ray_backend_without_ray_says_how_to_install(tmp_path, monkeypatch, capsys):
+    from tms.cli.main import main
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(BackendError, match=r"pip install 'tms\[ray\]'"):
+        import_ray()
+    assert main(["sweep", "run", str(write(tmp_path)), "--out", str(tmp_path / "o"), "--backend", "ray"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'tms[ray]'" in err and "ray[default]" in err
+    assert not (tmp_path / "o").exists()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("scheme", ["ray://", ""])
+def test_unreachable_address_fails_fast_naming_it(tmp_path, capsys, scheme):
+    pytest.importorskip("ray")
+    from tms.cli.main import main
+
+    address = f"{scheme}127.0.0.1:{free_port()}"
+    t0 = time.perf_counter()
+    code = main(["sweep", "run", str(write(tmp_path)), "--out", str(tmp_path / "o"), "--backend", "ray",
+                 "--address", address])
+    assert code == 2 and time.perf_counter() - t0 < 20
+    assert f"cannot reach the Ray cluster at {address}" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_refuses_ray_options_on_the_local_backend(tmp_path, capsys):
+    from tms.cli.main import main
+
+    assert main(["sweep", "run", str(write(tmp_path)), "--out", str(tmp_path / "o"), "--workers", "2"]) == 2
+    assert "only for the ray backend" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    ray = pytest.importorskip("ray")
+    ray.init(address="local", num_cpus=2, include_dashboard=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_backend_equals_local_bit_for_bit(tmp_path, ray_cluster):
+    """A local Ray cluster with 2 CPUs, 2 workers: the same arrays, chunk files and merged files as the
+    local backend; a sweep started locally resumes on Ray, and one compilation per worker is reused."""
+    spec = load_spec(write(tmp_path))
+    ref = run_sweep(spec, tmp_path / "local", progress=False)
+    with RayBackend(workers=2) as backend:
+        assert backend.label == "train [ray, 2 workers]"
+        got = run_sweep(spec, tmp_path / "ray", progress=False, backend=backend)
+        assert_same_arrays(got.arrays, ref.arrays)
+        assert_same_store(tmp_path / "ray", tmp_path / "local")
+        assert run_sweep(spec, tmp_path / "mixed", progress=False, stop_after=1) is None
+        mixed = run_sweep(spec, tmp_path / "mixed", progress=False, backend=backend)
+        assert_same_arrays(mixed.arrays, ref.arrays)
+        # the same two workers served both sweeps (7 chunks), each compiling the shape at most once
+        compiled = ray_cluster.get([a.compilations.remote() for a in backend._actors])
+        assert len(compiled) == 2 and all(c <= 1 for c in compiled) and sum(compiled) >= 1
+    assert backend._actors == [] and ray_cluster.is_initialized()  # a cluster it joined is left running

@@ -1,0 +1,316 @@
+"""Backends: who trains the pending chunks of a grid. The driver (:func:`tms.runs.grid.run_grid`) keeps the
+order, the progress bar and the store; a backend only turns chunks into arrays.
+
+- :class:`LocalBackend` (``devices``): this process, one chunk after another, each chunk's cells sharded
+  over ``devices`` local JAX devices when > 1. The reference every other backend must equal.
+- :class:`RayBackend` (``address``, ``workers``, ``cpus_per_worker``, ``gpus_per_worker``): a Ray cluster.
+  One Ray *actor* per worker; each pending chunk is one actor task that trains it and returns its arrays;
+  the driver writes them into the store as they arrive (in whatever order they finish).
+
+Why actors rather than tasks with a worker-level cache: an actor is a process whose lifetime the driver
+owns, so ``workers=N`` is exactly N processes, each compiling a grid shape once (the
+:func:`~tms.runs.grid.make_grid_fn` cache lives in the actor's process) and holding its CPUs/GPUs for the
+whole sweep. Plain tasks land on whichever pooled worker process is idle: on a large node a task can meet a
+fresh process and compile again, the parallelism is not N, and GPU tasks are not reused at all (Ray gives
+them ``max_calls=1``, a new process per task). Faults use Ray's own retry: an actor whose process dies is
+restarted (``max_restarts``) and the call it was running is resubmitted (``max_task_retries``); retrying
+is safe because a chunk's arrays depend only on its cells' settings and seeds.
+
+A backend's :meth:`map_chunks` yields ``(chunk_id, arrays)`` for each pending chunk, ``arrays`` as
+:func:`~tms.runs.grid.run_chunk` returns them: numpy arrays with leading ``(K, len(chunk))``. Ray is
+imported only when a :class:`RayBackend` is opened; ``tms`` imports without it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from ..engine.config import StaticConfig
+
+BACKENDS = ("local", "ray")
+"""Backend names accepted by :func:`make_backend` and ``tms sweep run --backend``."""
+
+RAY_INSTALL = "pip install 'tms[ray]'"
+DEFAULT_RETRIES = 3
+"""Restarts of a worker whose process died, and resubmissions of the chunk it was training (Ray's default
+for tasks)."""
+
+
+class BackendError(ValueError):
+    """A backend that cannot start: its extra is not installed, or its cluster cannot be reached."""
+
+
+class LocalBackend:
+    """Chunks trained in this process, one after another (the reference backend).
+
+    ``devices``: shard each chunk's cells over this many local JAX devices (chunks are rounded up to a
+    multiple of it).
+    """
+
+    name = "local"
+
+    def __init__(self, devices: int = 1):
+        import jax
+
+        if devices < 1 or devices > jax.local_device_count():
+            raise ValueError(f"devices must lie in [1, {jax.local_device_count()}] (local JAX devices); got {devices}")
+        self.devices = devices
+
+    @property
+    def label(self) -> str:
+        return "train"
+
+    def open(self) -> "LocalBackend":
+        return self
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self.open()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def map_chunks(self, static: StaticConfig, grid, parts: Sequence[np.ndarray], pending: Sequence[int],
+                   chunk_size: int) -> Iterator[tuple[int, dict]]:
+        from .grid import make_grid_fn, run_chunk, seed_keys
+
+        if not pending:
+            return
+        fn = make_grid_fn(static, self.devices)
+        keys = seed_keys(grid.seeds)
+        for cid in pending:
+            yield cid, run_chunk(fn, static, grid, parts[cid], chunk_size, keys)
+
+
+class ChunkWorker:
+    """One Ray worker (made a Ray actor by :class:`RayBackend`): trains chunks on its first JAX device.
+
+    Its process keeps one compiled grid function per shape (``make_grid_fn``'s cache), reused across
+    chunks and across sweeps of the same shape while the backend is open.
+    """
+
+    def __init__(self):
+        self._fns = {}  # static config -> its compiled grid function, for :meth:`compilations`
+
+    def ready(self) -> dict:
+        """Import JAX (the worker's start-up cost) and say where the worker runs."""
+        import jax
+
+        return {"pid": os.getpid(), "host": socket.gethostname(), "device": str(jax.local_devices()[0])}
+
+    def train(self, static: StaticConfig, grid, index: np.ndarray, chunk_size: int) -> dict:
+        from .grid import make_grid_fn, run_chunk, seed_keys
+
+        fn = self._fns[static] = make_grid_fn(static, 1)
+        return run_chunk(fn, static, grid, index, chunk_size, seed_keys(grid.seeds))
+
+    def compilations(self) -> int:
+        """XLA compilations this worker made (one per grid shape it trained, however many chunks)."""
+        return sum(fn._cache_size() for fn in self._fns.values())
+
+
+def import_ray():
+    """``ray``, or a :class:`BackendError` that says how to install it."""
+    try:
+        import ray
+    except ImportError as e:
+        raise BackendError(f"the Ray backend needs Ray, which is not installed: {RAY_INSTALL} "
+                           f"(or pip install {_ray_requirement()!r}); import failed: {e}") from None
+    return ray
+
+
+def _ray_requirement() -> str:
+    """The ``ray`` requirement of the ``tms[ray]`` extra, read from the installed package's metadata."""
+    try:
+        from importlib.metadata import requires
+
+        for r in requires("tms") or []:
+            if r.startswith("ray") and "extra == \"ray\"" in r:
+                return r.split(";")[0].strip()
+    except Exception:  # noqa: BLE001 - metadata missing (e.g. a source tree on sys.path)
+        pass
+    return "ray[default]"
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    """``(host, port)`` of ``ray://host:port`` or ``host:port``; None for ``auto`` or other forms."""
+    rest = address.split("://", 1)[1] if "://" in address else address
+    host, sep, port = rest.rstrip("/").rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast (a :class:`BackendError` naming ``address``) when nothing listens at a ``host:port``."""
+    hp = _host_port(address)
+    if hp is None:
+        return
+    try:
+        socket.create_connection(hp, timeout=timeout).close()
+    except OSError as e:
+        raise BackendError(f"cannot reach the Ray cluster at {address}: {e}. Is a Ray head running there "
+                           f"(ray start --head) and is the port open from this machine?") from None
+
+
+class RayBackend:
+    """Chunks trained on a Ray cluster by ``workers`` actors, each holding its compiled grid function.
+
+    ``address``: None starts a local Ray cluster with this machine's cores; ``"auto"`` joins the cluster
+    this machine is part of (``ray start``); ``"host:port"`` or ``"ray://host:port"`` a remote head.
+    ``workers``: actors (default: as many as fit, CPUs / ``cpus_per_worker`` and GPUs / ``gpus_per_worker``,
+    never more than the pending chunks). ``cpus_per_worker`` / ``gpus_per_worker``: the resources each actor
+    requests (fractional GPUs share a device). ``retries``: restarts of a dead worker and resubmissions of
+    its chunk. Connects on :meth:`open` (or the first :meth:`map_chunks`); :meth:`close` kills the actors and
+    shuts Ray down if this backend started it.
+    """
+
+    name = "ray"
+    devices = 1  # one JAX device per worker: a chunk is never sharded, more workers is the way to scale
+
+    def __init__(self, address: str | None = None, workers: int | None = None, cpus_per_worker: float = 1.0,
+                 gpus_per_worker: float = 0.0, retries: int = DEFAULT_RETRIES):
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be >= 1; got {workers}")
+        if cpus_per_worker < 0 or gpus_per_worker < 0 or cpus_per_worker + gpus_per_worker <= 0:
+            raise ValueError(f"a worker needs CPUs or GPUs: cpus_per_worker={cpus_per_worker}, "
+                             f"gpus_per_worker={gpus_per_worker}")
+        if retries < 0:
+            raise ValueError(f"retries must be >= 0; got {retries}")
+        self.address, self.workers = address, workers
+        self.cpus_per_worker, self.gpus_per_worker, self.retries = float(cpus_per_worker), float(gpus_per_worker), retries
+        self._ray = None
+        self._started = False
+        self._actors: list = []
+
+    # ------------------------------------------------------------------------------ connection
+
+    def open(self) -> "RayBackend":
+        """Connect to (or start) the cluster and settle the number of workers. Idempotent."""
+        if self._ray is not None:
+            return self
+        ray = import_ray()
+        if not ray.is_initialized():
+            # no address: RAY_ADDRESS (set by `ray job submit`), else a new local cluster, never one that
+            # happens to run on this machine (Ray's own rule for address=None would join it)
+            address = self.address or os.environ.get("RAY_ADDRESS") or "local"
+            where = "a new local cluster" if address == "local" else address
+            if address not in ("auto", "local"):
+                check_reachable(address)
+            try:
+                ray.init(address=address)
+            except Exception as e:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ... here
+                raise BackendError(f"cannot connect to the Ray cluster at {where}: {e}") from None
+            self._started = True
+        self._ray = ray
+        total = ray.cluster_resources()
+        cpus, gpus = total.get("CPU", 0.0), total.get("GPU", 0.0)
+        fit = [int(cpus // self.cpus_per_worker)] if self.cpus_per_worker else []
+        if self.gpus_per_worker:
+            fit.append(int(gpus // self.gpus_per_worker))
+        fits = min(fit)
+        if self.workers is None:
+            self.workers = max(1, fits)
+        if self.workers > fits:
+            print(f"tms: {self.workers} Ray worker(s) of {self.cpus_per_worker:g} CPU / {self.gpus_per_worker:g} GPU "
+                  f"requested; the cluster has {cpus:g} CPU / {gpus:g} GPU now, room for {fits}: the others wait "
+                  f"for resources (an autoscaler, or Ctrl-C)", file=sys.stderr)
+        return self
+
+    def close(self) -> None:
+        """Kill the workers; shut Ray down if :meth:`open` started or joined it."""
+        if self._ray is None:
+            return
+        self._kill_actors()
+        if self._started:
+            self._ray.shutdown()
+        self._ray, self._started = None, False
+
+    def __enter__(self):
+        return self.open()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def label(self) -> str:
+        return f"train [ray, {self.workers} worker{'s' if self.workers != 1 else ''}]"
+
+    # ------------------------------------------------------------------------------ workers
+
+    def _actor_class(self):
+        options = dict(num_cpus=self.cpus_per_worker, num_gpus=self.gpus_per_worker,
+                       max_restarts=self.retries, max_task_retries=self.retries)
+        if 0 < self.gpus_per_worker < 1 and "XLA_PYTHON_CLIENT_MEM_FRACTION" not in os.environ:
+            # workers sharing a GPU: each may take its share of the memory, not JAX's default 75% of it
+            frac = f"{0.75 * self.gpus_per_worker:.3f}"
+            options["runtime_env"] = {"env_vars": {"XLA_PYTHON_CLIENT_MEM_FRACTION": frac}}
+        return self._ray.remote(**options)(ChunkWorker)
+
+    def _kill_actors(self) -> None:
+        for a in self._actors:
+            try:
+                self._ray.kill(a, no_restart=True)
+            except Exception:  # noqa: BLE001 - already dead
+                pass
+        self._actors = []
+
+    def map_chunks(self, static: StaticConfig, grid, parts: Sequence[np.ndarray], pending: Sequence[int],
+                   chunk_size: int) -> Iterator[tuple[int, dict]]:
+        """Train the pending chunks on the workers; yield ``(chunk_id, arrays)`` as each one finishes.
+
+        A worker is handed a chunk once it is up (its ``ready`` call returned) and the next one when it
+        returns a chunk, so a slow or late worker never holds chunks others could train.
+        """
+        if not pending:
+            return
+        self.open()
+        ray = self._ray
+        want = min(self.workers, len(pending))
+        if len(self._actors) < want:
+            cls = self._actor_class()
+            self._actors += [cls.remote() for _ in range(want - len(self._actors))]
+        static_ref, grid_ref = ray.put(static), ray.put(grid)
+        queue = list(reversed(pending))
+        inflight = {a.ready.remote(): (a, None) for a in self._actors}
+        finished = False
+        try:
+            while inflight:
+                (ref,), _ = ray.wait(list(inflight), num_returns=1)
+                actor, cid = inflight.pop(ref)
+                result = ray.get(ref)  # raises the worker's error; a dead worker was already retried
+                if queue:
+                    nxt = queue.pop()
+                    inflight[actor.train.remote(static_ref, grid_ref, parts[nxt], chunk_size)] = (actor, nxt)
+                if cid is not None:
+                    yield cid, {k: np.array(v) for k, v in result.items()}  # own the memory, not the object store's
+            finished = True
+        finally:
+            if not finished:  # stopped early (an error, Ctrl-C, the caller stopped): drop half-trained chunks
+                self._kill_actors()
+
+
+def make_backend(name: str = "local", *, devices: int = 1, address: str | None = None, workers: int | None = None,
+                 cpus_per_worker: float = 1.0, gpus_per_worker: float = 0.0):
+    """A backend by name (:data:`BACKENDS`); options of another backend are refused, not ignored."""
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {name!r}")
+    if name == "local":
+        given = [f for f, v in (("address", address), ("workers", workers)) if v is not None]
+        given += ["gpus_per_worker"] if gpus_per_worker else []
+        given += ["cpus_per_worker"] if cpus_per_worker != 1.0 else []
+        if given:
+            raise ValueError(f"{', '.join(given)}: only for the ray backend (--backend ray)")
+        return LocalBackend(devices)
+    if devices != 1:
+        raise ValueError("devices: the ray backend trains each chunk on one device per worker; "
+                         "scale with workers (and gpus_per_worker) instead")
+    return RayBackend(address=address, workers=workers, cpus_per_worker=cpus_per_worker,
+                      gpus_per_worker=gpus_per_worker)

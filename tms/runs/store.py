@@ -1,0 +1,109 @@
+"""The resumable results store of a sweep: one folder, atomic writes, resume from finished chunks.
+
+Store layout of ``tms sweep run SPEC --out DIR``::
+
+    DIR/spec.toml          the file as written
+    DIR/resolved.json      the resolved configuration (what "the same spec" means on resume)
+    DIR/chunks/NNNNN.npz   one file per finished chunk (written atomically: a chunk file exists only once
+                           complete, so the chunk files are the record of what finished)
+    DIR/config.json, arrays.npz, table.csv   the merged results (:class:`tms.runs.results.Results`)
+
+Launching again into DIR with the same spec skips the finished chunks; since a cell's result depends only
+on its own settings and seed, the merged results equal those of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_write, write_json
+from .grid import run_grid
+from .results import Results
+from .spec import SweepSpec
+
+
+def _same(a: dict, b: dict) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def run_sweep(spec: SweepSpec, out, overwrite: bool = False, progress: bool = True, devices: int = 1,
+              stop_after: int | None = None, backend=None) -> Results | None:
+    """Run (or resume) ``spec`` into folder ``out``; returns the merged :class:`Results`.
+
+    ``backend`` (:mod:`tms.runs.backends`; default local on ``devices`` devices) trains the pending chunks;
+    this process writes every file, so the store is the same whichever backend trained it, and a sweep
+    started on one backend may be resumed on another.
+    ``stop_after``: stop after training that many new chunks and return None (for tests of resuming).
+    """
+    out = Path(out)
+    resolved = spec.resolved()
+    rpath = out / "resolved.json"
+    if rpath.exists():
+        old = json.loads(rpath.read_text())
+        if not _same(old, resolved):
+            if not overwrite:
+                raise FileExistsError(f"{out} holds a different sweep ('{old.get('name')}', other settings); "
+                                      f"choose another --out or pass --overwrite to discard it")
+            shutil.rmtree(out)
+    elif out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} exists and is not a sweep folder; choose another --out or pass --overwrite")
+    elif out.exists() and overwrite:
+        shutil.rmtree(out)
+    (out / "chunks").mkdir(parents=True, exist_ok=True)
+    if not rpath.exists():
+        atomic_write(out / "spec.toml", lambda f: f.write(spec.source))
+        write_json(rpath, resolved)
+
+    trained = 0
+
+    class Stop(Exception):
+        pass
+
+    def done(cid):
+        p = out / "chunks" / f"{cid:05d}.npz"
+        if not p.exists():
+            return None
+        with np.load(p) as z:
+            return {k: z[k] for k in z.files}
+
+    def on_chunk(cid, arrays):
+        nonlocal trained
+        atomic_write(out / "chunks" / f"{cid:05d}.npz", lambda f: np.savez(f, **arrays), binary=True)
+        trained += 1
+        if stop_after is not None and trained >= stop_after:
+            raise Stop
+
+    try:
+        arrays = run_grid(spec.static, spec.grid, chunk_size=spec.chunk_size, progress=progress,
+                          devices=devices, done=done, on_chunk=on_chunk, backend=backend)
+    except Stop:
+        return None
+    res = Results(spec.static, spec.grid, arrays)
+    res.save(out)
+    return res
+
+
+def load(folder) -> Results:
+    """The merged results of a finished sweep (or a ``tms train`` folder)."""
+    folder = Path(folder)
+    if (folder / "resolved.json").exists() and not (folder / "arrays.npz").exists():
+        n = len(list((folder / "chunks").glob("*.npz")))
+        raise FileNotFoundError(f"{folder}: sweep not finished ({n} chunk(s) done); run it again to resume")
+    return Results.load(folder)
+
+
+def show(folder) -> str:
+    """A summary table of a results folder: settings and per-cell losses."""
+    res = load(folder)
+    s = res.static
+    head = [f"{folder}: n={s.n_features}, m={s.n_hidden}, {s.kind}{'' if s.bias else ' (no bias)'}, "
+            f"{s.steps} steps x batch {s.batch_size}, {s.optimizer}/{s.schedule}, {s.restarts} restart(s)",
+            f"grid: {len(res.grid.sparsity)} sparsity x {len(res.grid.importance)} importance x "
+            f"{len(res.grid.lr)} lr x {len(res.grid.seeds)} seed(s); non-finite cells: {int(res.nonfinite.sum())}"]
+    df = res.to_frame()
+    cols = [c for c in df.columns if c not in ("importance_index", "best_restart")]
+    return "\n".join(head) + "\n" + df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}")
