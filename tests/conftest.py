@@ -1,8 +1,52 @@
 import os
 
+import pytest
+
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import jax  # noqa: E402
 
 # Strictness: silent broadcasting between arrays of different rank is an error in tests.
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+
+# Optional dependencies (torch, transformer_lens, ray, ...) are imported in tests with pytest.importorskip, so a
+# plain `pip install -e '.[test]'` runs the suite and skips what it cannot import. CI installs every extra and
+# sets TMS_REQUIRE_EXTRAS, which turns those skips into failures: a missing extra there is a broken install,
+# not a reason to test less. TMS_REQUIRE_EXTRAS=1 (or true/yes/all) requires every module a test asks for;
+# a comma-separated list of top-level module names ("torch,transformer_lens") requires only those.
+def _required_modules(value: str) -> set[str] | None:
+    """-> None (nothing required), {"*"} (everything) or the set of required top-level module names."""
+    value = value.strip()
+    if value.lower() in ("", "0", "false", "no"):
+        return None
+    if value.lower() in ("1", "true", "yes", "all", "*"):
+        return {"*"}
+    return {name.strip() for name in value.split(",") if name.strip()}
+
+
+_REQUIRED = _required_modules(os.environ.get("TMS_REQUIRE_EXTRAS", ""))
+
+if _REQUIRED is not None:
+    _importorskip = pytest.importorskip
+
+    def _strict_importorskip(modname, *args, **kwargs):
+        __tracebackhide__ = True
+        if not ("*" in _REQUIRED or modname.split(".")[0] in _REQUIRED):
+            return _importorskip(modname, *args, **kwargs)
+        try:
+            return _importorskip(modname, *args, **kwargs)
+        except pytest.skip.Exception as skip:
+            reason = skip.msg
+        pytest.fail(f"TMS_REQUIRE_EXTRAS={os.environ['TMS_REQUIRE_EXTRAS']} requires {modname!r}, "
+                    f"but importorskip would skip: {reason}", pytrace=False)
+
+    # Patched before any test module is imported, so both `pytest.importorskip(...)` and
+    # `from pytest import importorskip` in test modules get the strict version.
+    pytest.importorskip = _strict_importorskip
+
+
+def pytest_report_header(config):
+    if _REQUIRED is None:
+        return "TMS_REQUIRE_EXTRAS unset: tests of missing optional dependencies skip"
+    return f"TMS_REQUIRE_EXTRAS={os.environ['TMS_REQUIRE_EXTRAS']}: importorskip of a missing module fails"
