@@ -1,0 +1,40 @@
+"""Progress of long work between compiled chunks: cells done, throughput and ETA.
+"""
+
+from __future__ import annotations
+
+import time
+
+
+class Progress:
+    """A tqdm bar over cells (a line per chunk without tqdm): cells done, model-samples/s and ETA."""
+
+    def __init__(self, total_cells: int, samples_per_cell: int, enabled: bool = True, desc="train"):
+        self.total, self.done, self.enabled = total_cells, 0, enabled
+        self.work_per_cell = samples_per_cell
+        self.t0 = time.perf_counter()
+        self.bar = None
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(total=total_cells, desc=desc, unit="cell", dynamic_ncols=True)
+            except ImportError:  # pragma: no cover
+                self.bar = None
+
+    def update(self, cells: int, skipped: bool = False):
+        self.done += cells
+        if not self.enabled:
+            return
+        dt = time.perf_counter() - self.t0
+        rate = self.done * self.work_per_cell / max(dt, 1e-9)
+        if self.bar is not None:
+            self.bar.update(cells)
+            self.bar.set_postfix_str(f"{rate:.3g} model-samples/s" + (" (resumed)" if skipped else ""))
+        else:  # pragma: no cover
+            eta = dt / max(self.done, 1) * (self.total - self.done)
+            print(f"{self.done}/{self.total} cells, {rate:.3g} model-samples/s, ETA {eta:.0f}s", flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
