@@ -1,20 +1,34 @@
-"""The paper's results on the shipped sweeps (issue 4 acceptance), at reduced cost where possible."""
+"""The paper's results on the shipped sweeps, at reduced cost, and what ``tms reproduce`` writes.
+
+The full-cost versions of these checks are in tests/acceptance/ (slow).
+"""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
 
-from tms.analysis import theory
-from tms.analysis import phase, polytope_census
+from tms.analysis import phase, polytope_census, theory
 from tms.experiments.registry import shipped_spec
 from tms.experiments.reproduce import quick_spec, reproduce
 from tms.runs.store import run_sweep
 
+# The census the README states for the shipped intro sweep, label by label.
+INTRO_CENSUS = {
+    "S=0": "2×dedicated + 3 dropped",
+    "S=0.5": "2×digon + 1 dropped",
+    "S=0.7": "2×digon + 1 dropped",
+    "S=0.8": "2×digon + 1 dropped",
+    "S=0.9": "pentagon",
+    "S=0.95": "pentagon",
+}
+
 
 def test_intro_sweep_census(tmp_path):
-    """Shipped intro sweep with 4000 steps (of 10,000) and 4 restarts (of 8): the classification the paper
-    shows: 2 dedicated at S=0, 2 antipodal pairs + 1 dropped in S ∈ [0.6, 0.85], a pentagon at S=0.9."""
+    """Shipped intro sweep with 4000 steps (of 10,000) and 4 restarts (of 8): every label the README states
+    for the full sweep (measured: all six match, as they do at full cost; the ``--quick`` version, 250 steps
+    and 2 restarts, does not: it finds irregular 4-gons, so it is not the one tested here)."""
     spec = shipped_spec("intro")
     spec = dataclasses.replace(spec, static=dataclasses.replace(spec.static, steps=4000, restarts=4))
     res = run_sweep(spec, tmp_path / "intro", progress=False)
@@ -22,55 +36,71 @@ def test_intro_sweep_census(tmp_path):
     by_s = dict(zip(np.round(res.grid.sparsity, 3), census.to_dict("records")))
     assert by_s[0.0]["n_dedicated"] == 2 and by_s[0.0]["n_not_represented"] == 3
     mid = [r for s, r in by_s.items() if 0.6 <= s <= 0.85]
-    assert any(r["factors_digon"] == 2 and r["n_not_represented"] == 1 for r in mid)
+    assert all(r["factors_digon"] == 2 and r["n_not_represented"] == 1 for r in mid)
     assert by_s[0.9]["factors_pentagon"] == 1 and by_s[0.9]["n_represented"] == 5
+    got = {f"S={s:g}": label for s, label in zip(res.grid.sparsity, census["label"])}
+    assert got == INTRO_CENSUS
 
 
 def _agreement(res, diagram):
+    """Fraction of cells whose empirical phase matches theory, and that of the best constant prediction."""
     th = diagram(res.density, res.grid.importance_params["extra_importance"])
     emp = phase(res.W[:, :, 0, 0]).code  # (density, importance)
     want = th["phase"].to_numpy().reshape(emp.shape)
-    np.testing.assert_allclose(th["density"].to_numpy().reshape(emp.shape)[:, 0], res.density)
-    return float(np.mean(emp == want))
+    np.testing.assert_allclose(th["density"].to_numpy().reshape(emp.shape)[:, 0], res.density, rtol=1e-12)
+    trivial = max(float(np.mean(want == p)) for p in range(len(theory.PHASES)))
+    return float(np.mean(emp == want)), trivial
 
 
 def test_n2m1_phase_diagram_agrees_with_theory_on_a_subgrid(tmp_path):
     """The shipped n=2, m=1 sweep's settings on every third density and importance (10×10 of its 30×30
-    cells): ≥ 90% of cells match the theoretical diagram (the full grid is the slow test below)."""
+    cells). Measured: 100 of 100 cells match the theoretical diagram; the bar allows 3 misses (0.97).
+    Naming "superposition" everywhere scores 0.74 (the full 30×30 grid is in tests/acceptance/)."""
     spec = shipped_spec("phase_n2m1")
     g = spec.grid
     grid = dataclasses.replace(g, sparsity=g.sparsity[::3], importance=g.importance[::3],
                                importance_params={k: v[::3] for k, v in g.importance_params.items()})
     res = run_sweep(dataclasses.replace(spec, grid=grid, chunk_size=100), tmp_path / "n2m1", progress=False)
     assert res.grid.shape[:2] == (10, 10)
-    assert _agreement(res, theory.n2m1_diagram) >= 0.90
+    agreement, trivial = _agreement(res, theory.n2m1_diagram)
+    print(f"n=2, m=1 10x10 subgrid: agreement {agreement:.3f}, trivial {trivial:.3f}")
+    assert trivial < 0.8
+    assert agreement >= 0.97
 
 
-@pytest.mark.slow
-def test_n2m1_phase_diagram_agrees_with_theory(tmp_path):
-    """The shipped 30×30 n=2, m=1 sweep at full cost: ≥ 90% of cells match the theoretical diagram."""
-    res = run_sweep(shipped_spec("phase_n2m1"), tmp_path / "n2m1", progress=False)
-    assert _agreement(res, theory.n2m1_diagram) >= 0.90
+@pytest.fixture(scope="module")
+def quick_intro(tmp_path_factory):
+    """``reproduce("intro", quick=True, out=...)`` run once; its output folder and summary."""
+    out = tmp_path_factory.mktemp("reproduce_a")
+    return out, reproduce("intro", out=out, quick=True, progress=False)
 
 
-@pytest.mark.slow
-def test_n3m2_phase_diagram_agreement(tmp_path):
-    res = run_sweep(shipped_spec("phase_n3m2"), tmp_path / "n3m2", progress=False)
-    assert _agreement(res, theory.n3m2_diagram) >= 0.90  # the bar the issue sets for n=2, m=1
-
-
-def test_quick_reproduce_draws_figures(tmp_path):
-    summary = reproduce("intro", figures=tmp_path / "fig", runs=tmp_path / "runs", quick=True, progress=False)
-    assert (tmp_path / "fig" / "quick" / "intro.png").stat().st_size > 10_000
+def test_quick_reproduce_draws_figures(quick_intro, tmp_path):
+    out, summary = quick_intro
+    assert (out / "figures" / "quick" / "intro.png").stat().st_size > 10_000
     assert set(summary["intro"]["census"]) == {f"S={s:g}" for s in quick_spec(shipped_spec("intro")).grid.sparsity}
     with pytest.raises(ValueError, match="unknown experiment"):
         reproduce("intros", figures=tmp_path, runs=tmp_path)
 
 
-@pytest.mark.slow
-def test_quick_reproduce_all(tmp_path):
-    summary = reproduce("all", figures=tmp_path / "fig", runs=tmp_path / "runs", quick=True, progress=False)
-    pngs = sorted(p.name for p in (tmp_path / "fig" / "quick").glob("*.png"))
-    assert pngs == sorted(["intro.png", "varying_sparsity.png", "phase_n2m1.png", "phase_n3m2.png",
-                           "feature_geometry.png", "dynamics.png", "census.png"])
-    assert 0 <= summary["phase_n2m1"]["agreement"] <= 1
+def _strict(text: str):
+    """Parse JSON refusing NaN and ±Infinity (which Python writes by default but JSON does not allow)."""
+    def refuse(name):
+        raise ValueError(f"not strict JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_two_quick_reproduce_runs_write_byte_identical_summaries(quick_intro, tmp_path):
+    """Strict JSON, no absolute paths, timings in their own file: a second run writes the same bytes."""
+    first, summary = quick_intro
+    second = tmp_path / "reproduce_b"
+    reproduce("intro", out=second, quick=True, progress=False)
+    a = (first / "figures" / "summary-quick.json").read_bytes()
+    b = (second / "figures" / "summary-quick.json").read_bytes()
+    assert a == b
+    assert _strict(a.decode()) == json.loads(json.dumps(summary))
+    assert str(first) not in a.decode() and str(second) not in b.decode()
+    for out in (first, second):
+        timings = _strict((out / "figures" / "timings-quick.json").read_text())
+        assert any(k.startswith("sweep ") for k in timings)

@@ -1,7 +1,9 @@
 """make_train: snapshots, the linear optimum, the intro geometry, the dense and unrolled paths."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from tms.engine import models
 from tms.engine.config import StaticConfig
@@ -73,3 +75,54 @@ def test_dense_per_instance_path_equals_unrolled_path(monkeypatch):
     np.testing.assert_allclose(dense.W, unrolled.W, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(dense.final_loss, unrolled.final_loss, rtol=1e-4)
 
+
+
+def test_select_best_skips_non_finite_restarts():
+    from tms.engine.train import select_best
+
+    final = jnp.array([[np.nan, 0.3], [0.2, np.inf], [np.nan, np.nan], [0.5, 0.4]], jnp.float32)  # (C, R)
+    C, R = final.shape
+    W = jnp.arange(C * R, dtype=jnp.float32).reshape(1, 1, C * R)  # instance c·R + r holds the value c·R + r
+    params = models.Params(W=W, b=W[0])
+    out = select_best(final, params, jnp.zeros((0, C * R)), models.Params(W=W[None], b=W[0][None]))
+    np.testing.assert_array_equal(out.best_restart, [1, 0, 0, 1])
+    np.testing.assert_array_equal(out.params.W[:, 0, 0], [1, 2, 4, 7])
+    np.testing.assert_allclose(out.final_loss, [0.3, 0.2, np.nan, 0.4], rtol=1e-7, atol=0)
+
+
+@pytest.mark.parametrize("finite_restart", ["trained", "poor"])
+def test_a_diverging_restart_never_wins(finite_restart, monkeypatch, request):
+    """Restart 0 of every cell gets a NaN learning rate, so its weights turn NaN at the first step (a huge
+    learning rate is not a reliable way there: it often ends in a dead ReLU with a finite loss). Restart 1
+    trains normally ("trained"), or starts from weights scaled by 3 with a learning rate of 1e-6 so that its
+    loss stays high ("poor", above that of a model whose output is always 0). Either way the finite restart
+    is kept and no cell is flagged: a model with non-finite weights must never win, however its loss reads.
+    """
+    import tms.engine.train as T
+    from tms.runs.grid import make_grid_fn
+
+    real_opt, real_init = T.make_optimizer, T.init_instances
+
+    def restart_0_diverges(static, lr, weight_decay):  # lr: (instances,), instance c·R + r
+        first = (jnp.arange(lr.shape[0]) % static.restarts) == 0
+        return real_opt(static, jnp.where(first, jnp.nan, lr), weight_decay)
+
+    def scaled_init(static, key, n_cells):
+        p = real_init(static, key, n_cells)
+        return p._replace(W=3.0 * p.W)
+
+    monkeypatch.setattr(T, "make_optimizer", restart_0_diverges)
+    if finite_restart == "poor":
+        monkeypatch.setattr(T, "init_instances", scaled_init)
+    make_grid_fn.cache_clear()  # compile afresh with the patches, and forget that compilation afterwards
+    request.addfinalizer(make_grid_fn.cache_clear)
+    static = StaticConfig(**{**SMALL, "restarts": 2, "steps": 50})
+    lr = [1e-3, 1e-2] if finite_restart == "trained" else [1e-6]
+    res = train_grid(static, sparsity=[0.0, 0.9], lr=lr, seeds=[0, 1], progress=False)
+    rl = res.restart_losses  # (S, I, L, K, R)
+    assert np.all(np.isfinite(rl[..., 1]))
+    np.testing.assert_array_equal(res.best_restart, 1)
+    np.testing.assert_array_equal(res.final_loss, rl[..., 1])
+    assert np.all(np.isfinite(res.W)) and np.all(np.isfinite(res.b))
+    assert not res.nonfinite.any() and not res.to_frame()["nonfinite"].any()
+    assert not any("NON-FINITE" in line for line in res.summary_lines())

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from tms.engine.config import StaticConfig
-from tms.runs.results import Results, train_grid
+from tms.runs.grid import Grid
+from tms.runs.results import Results, best_models, train_grid
 
 SMALL = dict(n_features=5, n_hidden=2, batch_size=256, steps=300, restarts=2, eval_batch=2048)
 
@@ -37,3 +38,28 @@ def test_results_round_trip(tmp_path):
     with pytest.raises(FileNotFoundError, match="config.json"):
         Results.load(tmp_path)
 
+
+
+def hand_results(W, loss):
+    """Results around hand-built ``W: (S, I, L, K, m, n)`` and ``loss: (S, I, L, K)`` (no training)."""
+    S, n_imp, L, K, m, n = W.shape
+    static = StaticConfig(n_features=n, n_hidden=m)
+    grid = Grid.make(n, sparsity=np.linspace(0, 0.9, S), importance=np.ones((n_imp, n)),
+                     lr=np.geomspace(1e-3, 1e-2, L), seeds=np.arange(K))
+    b = np.zeros((S, n_imp, L, K, n))
+    arrays = {"W": W, "b": b, "final_loss": loss, "restart_losses": loss[..., None],
+              "best_restart": np.zeros((S, n_imp, L, K), np.int64), "loss_curve": np.ones((S, n_imp, L, K, 0)),
+              "snapshots_W": np.zeros((S, n_imp, L, K, 0, m, n)), "snapshots_b": np.zeros((S, n_imp, L, K, 0, n))}
+    return Results(static, grid, arrays)
+
+
+def test_best_models_picks_lowest_finite_loss_over_lr_and_seed():
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(2, 1, 2, 3, 2, 4))
+    loss = np.array([[[[0.5, np.nan, 0.2], [0.3, 0.9, 0.8]]], [[[np.inf, 0.4, 0.6], [0.7, 0.05, 0.1]]]])
+    best = best_models(hand_results(W, loss))
+    np.testing.assert_array_equal(best.lr_index, [[0], [1]])
+    np.testing.assert_array_equal(best.seed_index, [[2], [1]])
+    np.testing.assert_allclose(best.loss, [[0.2], [0.05]], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(best.W[0, 0], W[0, 0, 0, 2], rtol=0, atol=0)
+    np.testing.assert_allclose(best.W[1, 0], W[1, 0, 1, 1], rtol=0, atol=0)

@@ -95,3 +95,27 @@ def test_kill_9_midway_then_resume(tmp_path):
     for k, v in ref.arrays.items():
         np.testing.assert_array_equal(resumed.arrays[k], v)
 
+
+
+def test_resume_trains_only_the_unfinished_chunks(tmp_path, monkeypatch):
+    """The merged result is the same either way, so count the chunks actually trained."""
+    import tms.runs.grid as grid_module
+
+    trained = []
+    real = grid_module.run_chunk
+
+    def counting(fn, static, grid, index, chunk_size, keys):
+        trained.append(index.tolist())
+        return real(fn, static, grid, index, chunk_size, keys)
+
+    monkeypatch.setattr(grid_module, "run_chunk", counting)
+    spec = load_spec(write(tmp_path, TINY))  # 10 cells in chunks of 3: 4 chunks
+    assert run_sweep(spec, tmp_path / "out", progress=False, stop_after=3) is None
+    assert trained == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+    trained.clear()
+    run_sweep(spec, tmp_path / "out", progress=False)
+    assert trained == [[9]]  # only the unfinished chunk
+    trained.clear()
+    again = run_sweep(spec, tmp_path / "out", progress=False)  # everything finished: nothing retrained
+    assert trained == []
+    assert again.to_frame().equals(load(tmp_path / "out").to_frame())
