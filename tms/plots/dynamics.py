@@ -19,6 +19,21 @@ def training_dynamics_figure(res, cell=(0, 0, 0, 0)) -> Figure:
     ``cell = (sparsity, importance, lr, seed)`` indices. Needs a two-dimensional model trained with a loss
     curve (``log_every > 0``) and snapshots (``n_snapshots > 0``).
     """
+    cell = _check(res, cell)
+    st = res.static
+    steps, curve = _loss_curve(res, cell)
+    snap_W, snap_b = np.asarray(res.snapshots_W[cell], np.float64), np.asarray(res.snapshots_b[cell], np.float64)
+    labels = np.asarray(polytopes.kgon_labels(snap_W, snap_b)).astype(str)  # (n_snap,)
+    fig = Figure(figsize=(12, 4.8), layout="constrained")
+    ax0, ax1 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.5, 1]})
+    _draw_loss(ax0, st, steps, curve, labels, res.grid.sparsity[cell[0]])
+    _draw_trajectories(ax1, snap_W, st.snapshot_steps)
+    fig.suptitle(f"Training dynamics: n={st.n_features}, m=2, final k-gon {labels[-1]}")
+    return fig
+
+
+def _check(res, cell) -> tuple[int, int, int, int]:
+    """Validate ``res`` and ``cell``; returns the cell as four checked indices."""
     check_results(res, "training_dynamics_figure", n_hidden=2)
     st = res.static
     if st.n_snapshots <= 0:
@@ -26,17 +41,21 @@ def training_dynamics_figure(res, cell=(0, 0, 0, 0)) -> Figure:
                          f"(StaticConfig.n_snapshots); got n_snapshots={st.n_snapshots}")
     if len(cell) != 4:
         raise ValueError(f"cell must be 4 indices (sparsity, importance, lr, seed); got {cell!r}")
-    cell = tuple(check_index(c, size, f"cell[{k}]") for k, (c, size) in enumerate(zip(cell, res.grid.shape)))
+    return tuple(check_index(c, size, f"cell[{k}]") for k, (c, size) in enumerate(zip(cell, res.grid.shape)))
+
+
+def _loss_curve(res, cell) -> tuple[np.ndarray, np.ndarray]:
+    """``(steps, loss)`` to draw: the recorded curve, or the final loss as a flat line over the snapshots."""
+    st = res.static
     if st.log_every > 0:
-        curve, steps = np.asarray(res.loss_curve[cell], np.float64), st.log_steps
-    else:  # no curve recorded: only the final loss, drawn as a flat line over the snapshots
-        steps = np.array([max(int(st.snapshot_steps[0]), 1), st.steps], dtype=np.int64)
-        curve = np.full(2, float(res.final_loss[cell]))
-    snap_W, snap_b = np.asarray(res.snapshots_W[cell], np.float64), np.asarray(res.snapshots_b[cell], np.float64)
+        return st.log_steps, np.asarray(res.loss_curve[cell], np.float64)
+    steps = np.array([max(int(st.snapshot_steps[0]), 1), st.steps], dtype=np.int64)
+    return steps, np.full(2, float(res.final_loss[cell]))
+
+
+def _draw_loss(ax0, st, steps, curve, labels, s) -> None:
+    """The loss curve with a marker per snapshot, coloured and (where it changes) labelled by its k-gon."""
     snap_steps = st.snapshot_steps
-    labels = np.asarray(polytopes.kgon_labels(snap_W, snap_b)).astype(str)  # (n_snap,)
-    fig = Figure(figsize=(12, 4.8), layout="constrained")
-    ax0, ax1 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.5, 1]})
     ax0.plot(steps, curve, color="0.3", lw=1.2, ls="-" if st.log_every else ":")
     # Snapshots inside the recorded range sit on the curve (log-log interpolation).
     inside = (snap_steps >= steps[0]) & (snap_steps <= steps[-1])
@@ -60,8 +79,12 @@ def training_dynamics_figure(res, cell=(0, 0, 0, 0)) -> Figure:
     ax0.set_yscale("log")
     ax0.set_xlabel("training step (log scale)")
     ax0.set_ylabel("loss (mean over a block of steps, log scale)")
-    s = res.grid.sparsity[cell[0]]
     ax0.set_title(f"Loss and polytope during training, {sparsity_text(s)}", fontsize=10)
+
+
+def _draw_trajectories(ax1, snap_W, snap_steps) -> None:
+    """The path of each column W_i through the snapshots ``snap_W: (n_snap, 2, n)``: dot at the first, arrow at
+    the last."""
     n = snap_W.shape[-1]
     feat = colormaps["tab10"] if n <= 10 else colormaps["hsv"]
     for j in range(n):
@@ -79,5 +102,3 @@ def training_dynamics_figure(res, cell=(0, 0, 0, 0)) -> Figure:
     ax1.set_ylabel("hidden dimension 2")
     ax1.set_title(f"Trajectories of $W_i$ (dot: step {snap_steps[0]}, arrow: step {snap_steps[-1]})", fontsize=10)
     ax1.legend(fontsize=7, loc="upper right", ncol=2)
-    fig.suptitle(f"Training dynamics: n={st.n_features}, m=2, final k-gon {labels[-1]}")
-    return fig
