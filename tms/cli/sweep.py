@@ -25,7 +25,8 @@ def register(sub):
                         "'tms[ray]'); the results folder is the same either way (default local)")
     r.add_argument("--address", default=None,
                    help="ray: the cluster: 'auto' (the one this machine joined with ray start), HOST:PORT or "
-                        "ray://HOST:PORT of its head (default: start a local cluster with this machine's cores)")
+                        "ray://HOST:PORT of its head (default: $RAY_ADDRESS if set, else a new local cluster with this "
+                        "machine's cores)")
     r.add_argument("--workers", type=int, default=None,
                    help="ray: worker processes, each compiling once and training one chunk at a time "
                         "(default: as many as the cluster's CPUs (or GPUs) allow)")

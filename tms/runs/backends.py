@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -65,7 +65,7 @@ class LocalBackend:
     def label(self) -> str:
         return "train"
 
-    def open(self) -> "LocalBackend":
+    def open(self) -> LocalBackend:
         return self
 
     def close(self) -> None:
@@ -185,14 +185,15 @@ class RayBackend:
         if retries < 0:
             raise ValueError(f"retries must be >= 0; got {retries}")
         self.address, self.workers = address, workers
-        self.cpus_per_worker, self.gpus_per_worker, self.retries = float(cpus_per_worker), float(gpus_per_worker), retries
+        self.cpus_per_worker, self.gpus_per_worker = float(cpus_per_worker), float(gpus_per_worker)
+        self.retries = retries
         self._ray = None
         self._started = False
         self._actors: list = []
 
     # ------------------------------------------------------------------------------ connection
 
-    def open(self) -> "RayBackend":
+    def open(self) -> RayBackend:
         """Connect to (or start) the cluster and settle the number of workers. Idempotent."""
         if self._ray is not None:
             return self
