@@ -49,7 +49,8 @@ def test_n3m2_phase_diagram_agrees_with_theory(tmp_path):
 
 @pytest.mark.slow
 def test_n2m1_phase_diagram_matches_theory(tmp_path):
-    """Figure-quality check: a 10 x 10 n=2, m=1 diagram against tms.theory (default theory path)."""
+    """Figure-quality check: a 10 x 10 n=2, m=1 diagram against tms.theory (default theory path).
+    Measured 0.98 (98/100); the bar allows 3 more misses (0.95)."""
     rel = np.geomspace(0.1, 10, 10)
     res = train_grid(n_features=2, n_hidden=1, steps=3000, batch_size=512, restarts=4, lr=3e-3,
                      density=np.geomspace(1, 0.01, 10),
@@ -59,7 +60,10 @@ def test_n2m1_phase_diagram_matches_theory(tmp_path):
     fig.savefig(tmp_path / "phase_n2m1.png")
     from tms.plots.phase import theory_diagram
 
-    agreement = plots.phase_agreement(res, theory_diagram(res))
-    print(f"n=2, m=1 10x10 diagram: agreement {agreement:.3f}")
+    th = theory_diagram(res)
+    agreement = plots.phase_agreement(res, th)
+    trivial = th["phase"].value_counts(normalize=True).max()
+    print(f"n=2, m=1 10x10 diagram: agreement {agreement:.3f}, trivial {trivial:.3f}")
     assert f"agreement: {100 * agreement:.1f}% of 100 cells" in fig._suptitle.get_text()
-    assert agreement >= 0.9
+    assert trivial < 0.85
+    assert agreement >= 0.95
