@@ -1,10 +1,10 @@
-"""The challenge #2 data set: labels, inputs, the train/test split, reference data.
+"""The challenge #2 data set: labels, inputs, the train/test split, the shipped reference labels.
 
 Glossary: x, y ∈ {0..112} are the two input tokens; every input is the sequence
 [x, y, 113] (113 is the "=" token). N_VALUES = 113 values per token; the grid of
 all inputs is (113, 113) indexed [x, y].
 
-The labelling rule (issue 5, reverse-engineered from the challenge's labels):
+The labelling rule (reverse-engineered from the challenge's labels, checked against all 12,769 of them):
 three strict inequalities a = x² < 200·√y, b = y² < 600·√x, c = x + y < 133
 give a region r = 4a + 2b + c ∈ {0..7}; within a region the label depends on
 the row x only, being 1 exactly when x belongs to that region's set.
@@ -12,8 +12,8 @@ the row x only, being 1 exactly when x belongs to that region's set.
 
 from __future__ import annotations
 
-import os
 import random
+from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,7 +24,7 @@ EQUALS_TOKEN = 113
 N_PAIRS = N_VALUES * N_VALUES
 N_TRAIN = N_PAIRS // 2  # 6384; the remaining 6385 are the test set
 
-_R = range  # short alias used to spell the sets like the issue does
+_R = range  # short alias to spell the sets compactly
 
 REGION_SETS: tuple[frozenset[int], ...] = (
     frozenset({45, 46, 49, 52, 55, 57, 59, 69, 71, 73, 76, 79, 82, 85, 86, 89, 90, 94, 95, 101, 102, 103}),
@@ -133,28 +133,27 @@ def datasets(seed: int = 0) -> tuple[Dataset, Dataset]:
     return out[0], out[1]
 
 
-def reference_labels_path() -> Path | None:
-    """Path of challenge2_labels.npz, or None when absent.
+REFERENCE_FILE = "challenge2_labels.npz"  # package data in tms/challenge/reference/ (see its README.md)
 
-    $TMS_CHALLENGE_LABELS if set, else <repo root>/../shared/challenge/challenge2_labels.npz.
+
+def reference_labels_path() -> Path:
+    """Path of the shipped reference file ``tms/challenge/reference/challenge2_labels.npz``.
+
+    Located with importlib.resources, so it works wherever the package is installed. Inside a zipped
+    install there is no real path: use :func:`load_reference`, which reads through importlib.resources.
     """
-    env = os.environ.get("TMS_CHALLENGE_LABELS")
-    if env:
-        p = Path(env)
-    else:
-        import tms
-
-        p = Path(tms.__file__).resolve().parents[1].parent / "shared" / "challenge" / "challenge2_labels.npz"
-    return p if p.is_file() else None
+    return Path(str(resources.files("tms.challenge") / "reference" / REFERENCE_FILE))
 
 
-def load_reference() -> dict | None:
-    """dict(labels=(113, 113) uint8, model_labels=(113, 113) uint8) or None when absent."""
-    p = reference_labels_path()
-    if p is None:
-        return None
-    with np.load(p) as f:
-        return {k: np.asarray(f[k], dtype=np.uint8) for k in ("labels", "model_labels")}
+def load_reference() -> dict[str, np.ndarray]:
+    """The challenge's reference labels: dict(labels=(113, 113) uint8, model_labels=(113, 113) uint8).
+
+    ``labels`` are the challenge data set's labels (equal to :func:`label_grid`); ``model_labels`` those of
+    the challenge's original trained transformer. Read from package data (always present).
+    """
+    with resources.as_file(resources.files("tms.challenge") / "reference" / REFERENCE_FILE) as p:
+        with np.load(p, allow_pickle=False) as f:
+            return {k: np.asarray(f[k], dtype=np.uint8) for k in ("labels", "model_labels")}
 
 
 class Boundary(NamedTuple):

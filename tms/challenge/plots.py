@@ -1,4 +1,4 @@
-"""Figures of the challenge diagnostics (issue 5). Each function returns a matplotlib Figure built without
+"""Figures of the challenge diagnostics. Each function returns a matplotlib Figure built without
 pyplot; the caller saves it. Grids are (113, 113) arrays indexed [x, y], drawn with x on the vertical axis
 (row) and y on the horizontal axis, with the three boundary curves overlaid."""
 

@@ -47,14 +47,14 @@ from tms.challenge.model import PARAM_NAMES, Config, check_params
 
 
 def save(path, params, cfg: Config | None = None, meta: dict | None = None) -> Path:
-    """Write params (float32) + config (+ optional JSON-able meta) to an .npz, atomically."""
+    """Write params (float32) + config (+ optional meta: strict JSON, no NaN) to an .npz, atomically."""
     cfg = check_params(params, cfg)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {k: np.asarray(params[k], dtype=np.float32) for k in PARAM_NAMES}
-    arrays["__config__"] = np.array(json.dumps(cfg.__dict__))
+    arrays["__config__"] = np.array(json.dumps(cfg.__dict__, allow_nan=False))
     if meta is not None:
-        arrays["__meta__"] = np.array(json.dumps(meta))
+        arrays["__meta__"] = np.array(json.dumps(meta, allow_nan=False))
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
     os.close(fd)
     os.chmod(tmp, 0o644)  # mkstemp creates 0600; weights are ordinary readable files

@@ -1,4 +1,4 @@
-"""Challenge training: the fast loss equals the full one, a short run learns, a long run reaches 97%."""
+"""Challenge training: the fast loss equals the full one, a short run learns (the 97% run is an acceptance test)."""
 
 import jax
 import jax.numpy as jnp
@@ -55,17 +55,6 @@ def test_train_config_validation():
         T.TrainConfig(beta2=1.0)
     with pytest.raises(ValueError, match="lr"):
         T.TrainConfig(lr=0.0)
-
-
-@pytest.mark.slow
-def test_default_training_reaches_97_percent():
-    params, hist = T.train(key=jax.random.key(0), progress=False)
-    ev = T.evaluate(params)
-    assert ev["test_acc"] >= 0.97, ev
-    assert ev["train_acc"] >= 0.99, ev
-    ref = D.load_reference()
-    if ref is not None:
-        assert ev["agree_original_full"] >= 0.97, ev
 
 
 def test_bench_torch_twins_match_jax():

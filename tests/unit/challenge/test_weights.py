@@ -1,8 +1,13 @@
-"""Challenge weights: npz round trip, import of original-layout PyTorch checkpoints, refusal of foreign pickles."""
+"""Challenge weights: npz round trip, import of original-layout PyTorch checkpoints, refusal of foreign pickles,
+and imports that work where torch is absent."""
 
-import io
+import builtins
+import json
 import os
 import pickle
+import subprocess
+import sys
+import textwrap
 import zipfile
 
 import jax
@@ -194,23 +199,145 @@ def test_import_original_bad_checkpoints(tmp_path):
         W.import_original(tmp_path / "mod.pt", cfg)
 
 
-class _Evil:
+# --------------------------------------------------------------------------- foreign pickles
+
+
+class _Payload:
+    """Pickles as a call ``fn(*args)``: what a malicious checkpoint would run on load."""
+
+    def __init__(self, fn, *args):
+        self.fn, self.args = fn, args
+
     def __reduce__(self):
-        return (os.system, ("echo pwned > /dev/null",))
+        return self.fn, self.args
 
 
-def test_malicious_pickle_refused(tmp_path, monkeypatch):
-    payload = pickle.dumps({"model": _Evil()}, protocol=2)
-    assert b"system" in payload
-    calls = []
-    monkeypatch.setattr(os, "system", lambda *a: calls.append(a))
-    path = tmp_path / "evil.pt"
+def _payloads(marker):
+    """Payloads that each create the file ``marker`` when unpickled by an ordinary unpickler."""
+    return {
+        "posix.system": _Payload(os.system, f"touch '{marker}'"),
+        "builtins.open": _Payload(builtins.open, str(marker), "w"),
+        "builtins.exec": _Payload(builtins.exec, f"open({str(marker)!r}, 'w').close()"),
+    }
+
+
+def _checkpoint(path, payload):
+    """A zip archive laid out like torch.save's, whose data.pkl holds ``{"model": payload}``."""
     with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("archive/data.pkl", payload)
+        zf.writestr("archive/data.pkl", pickle.dumps({"model": payload}, protocol=2))
         zf.writestr("archive/version", "3\n")
-    with pytest.raises(W.RefusedGlobal, match=r"refused to load global '(posix|os)\.system'"):
+    return path
+
+
+@pytest.mark.parametrize("kind, refused", [
+    ("posix.system", r"(posix|os)\.system"),  # the module os.system lives in, by platform
+    ("builtins.open", r"io\.open"),  # builtins.open is io.open
+    ("builtins.exec", r"__builtin__\.exec"),  # protocol 2 writes Python 2's name for builtins
+])
+def test_malicious_pickle_refused(tmp_path, kind, refused):
+    # Control: the payload is real. An ordinary unpickler runs it and the marker file appears.
+    control = tmp_path / "control-ran"
+    with zipfile.ZipFile(_checkpoint(tmp_path / "control.pt", _payloads(control)[kind])) as zf:
+        pickle.loads(zf.read("archive/data.pkl"))
+    assert control.exists(), "the payload must create its file when unpickled without restriction"
+    # The importer refuses the same payload, naming the global, and nothing runs.
+    marker = tmp_path / "import-ran"
+    path = _checkpoint(tmp_path / "evil.pt", _payloads(marker)[kind])
+    with pytest.raises(W.RefusedGlobal, match=f"refused to load global '{refused}'"):
         W.import_original(path)
-    assert calls == []
-    (tmp_path / "plain.pt").write_bytes(io.BytesIO(b"not a zip").getvalue())
+    assert not marker.exists()
+    with pytest.raises(W.RefusedGlobal):
+        W.load_any(path)
+    assert not marker.exists()
+
+
+def test_not_a_zip_checkpoint_refused(tmp_path):
+    (tmp_path / "plain.pt").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="not a PyTorch zip checkpoint"):
         W.import_original(tmp_path / "plain.pt")
+
+
+# --------------------------------------------------------------------------- without torch
+
+# Run first in a fresh interpreter: every import of torch or transformer_lens (or their submodules) fails,
+# as where they are not installed, and each attempt is recorded.
+_NO_TORCH = """
+import importlib.abc, sys
+
+class _Block(importlib.abc.MetaPathFinder):
+    attempts = []
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "transformer_lens"):
+            self.attempts.append(name)
+            raise ImportError(f"{name} is blocked in this test")
+        return None
+
+BLOCK = _Block()
+sys.meta_path.insert(0, BLOCK)
+"""
+
+
+def _run_without_torch(code: str, tmp_path) -> dict:
+    """Run ``code`` with torch blocked; it leaves a dict in ``result``; return it (with the import attempts)."""
+    script = _NO_TORCH + textwrap.dedent(code) + textwrap.dedent("""
+        import json
+        result["torch_import_attempts"] = BLOCK.attempts
+        result["torch_in_sys_modules"] = "torch" in sys.modules
+        print("RESULT " + json.dumps(result))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=300, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
+    return json.loads(line[len("RESULT "):])
+
+
+def test_imports_need_no_torch(tmp_path):
+    res = _run_without_torch("""
+        try:
+            import torch  # noqa: F401
+            blocked = False
+        except ImportError:
+            blocked = True
+        import tms.challenge
+        import tms.challenge.data
+        import tms.challenge.interop
+        import tms.challenge.model
+        import tms.challenge.weights
+        from tms.challenge import weights as W
+
+        params, cfg = W.load(W.shipped_weights_path())
+        result = {"blocked": blocked, "d_model": cfg.d_model}
+    """, tmp_path)
+    assert res["blocked"] is True  # the block works: torch really is unavailable in the child
+    assert res["d_model"] == 128
+    assert res["torch_import_attempts"] == ["torch"]  # only the probe above; no module of ours tried
+    assert res["torch_in_sys_modules"] is False
+
+
+def test_import_original_needs_no_torch(tmp_path):
+    """The importer's claim: an original checkpoint written by torch.save is read where torch is absent."""
+    torch = pytest.importorskip("torch")  # to write the checkpoint; the import below runs without it
+    cfg = M.Config(d_model=16, n_heads=2, d_head=8, d_mlp=24)
+    gen = torch.Generator().manual_seed(0)
+    state = {k: torch.randn(*s, generator=gen) for k, s in W.original_shapes(cfg).items()}
+    state["blocks.0.attn.mask"] = torch.tril(torch.ones(cfg.n_ctx, cfg.n_ctx))
+    torch.save({"model": state, "epoch": 7}, tmp_path / "transformer_model.pt")
+    expected = W.from_original({k: v.numpy() for k, v in state.items()}, cfg)
+    np.savez(tmp_path / "expected.npz", **expected)
+    res = _run_without_torch("""
+        import json
+        import numpy as np
+        from tms.challenge import model as M
+        from tms.challenge import weights as W
+
+        cfg = M.Config(d_model=16, n_heads=2, d_head=8, d_mlp=24)
+        got = W.import_original("transformer_model.pt", cfg)
+        with np.load("expected.npz") as f:
+            equal = {k: bool(np.array_equal(got[k], f[k]) and got[k].dtype == f[k].dtype) for k in M.PARAM_NAMES}
+        result = {"equal": equal}
+    """, tmp_path)
+    assert res["equal"] == {k: True for k in M.PARAM_NAMES}
+    assert res["torch_import_attempts"] == [] and res["torch_in_sys_modules"] is False
+

@@ -1,7 +1,7 @@
-"""Directions in an activation space (issue 5, item 4): PCA, an AND-of-two-thresholds search, linear probes.
+"""Directions in resid_mid: PCA and the AND of two thresholded directions α, β.
 
-All functions work on arbitrary arrays ``X: (N, d)`` (e.g. the challenge model's resid_mid at the last
-position), so they are tested on synthetic data with planted answers.
+All functions work on arbitrary arrays ``X: (N, d)`` (e.g. the model's resid_mid at the last position), so
+they are tested on synthetic data with planted answers.
 
 The AND search looks for unit directions α, β ∈ R^d and thresholds t_α, t_β such that
 ``label = [α·x > t_α] ∧ [β·x > t_β]`` agrees with given binary labels as often as possible. It runs in two
@@ -14,12 +14,23 @@ the best t_β by one cumulative sum over the sorted β·x); the start with the h
 from __future__ import annotations
 
 from functools import partial
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pandas as pd
+
+from tms.challenge import plots as P
+from tms.challenge.diagnostics.grid import flat_labels
+from tms.challenge.diagnostics.registry import Outcome, register
+
+if TYPE_CHECKING:
+    from tms.challenge.diagnostics.context import Diagnosis
+
+AND_VARIANCE = 0.98  # the AND search runs in the top PCs holding this fraction of resid_mid's variance
+WIDE = 16  # principal components of the "wide" AND search reported beside it
 
 
 class PCA(NamedTuple):
@@ -182,60 +193,36 @@ def fit_and_rule(X, labels, key, n_components: int = 16, restarts: int = 8, step
     return best
 
 
-# ------------------------------------------------------------------------------------- linear probes
-@partial(jax.jit, static_argnames=("n_classes", "steps", "lr", "l2"))
-def _probe_fit(X, t, n_classes: int, steps: int, lr: float, l2: float):
-    Y = jax.nn.one_hot(t, n_classes)
-
-    def loss(p):
-        logits = X @ p["W"] + p["b"][None, :]
-        return -jnp.mean(jnp.sum(Y * jax.nn.log_softmax(logits), -1)) + l2 * jnp.sum(p["W"] ** 2)
-
-    opt = optax.adam(lr)
-    p = {"W": jnp.zeros((X.shape[1], n_classes)), "b": jnp.zeros(n_classes)}
-
-    def step(carry, _):
-        p, s = carry
-        upd, s = opt.update(jax.grad(loss)(p), s, p)
-        return (optax.apply_updates(p, upd), s), None
-
-    return jax.lax.scan(step, (p, opt.init(p)), None, length=steps)[0][0]
+def n_components_for(explained, fraction: float = AND_VARIANCE) -> int:
+    """Smallest number (at least 2) of leading components whose explained variance reaches ``fraction``."""
+    return max(2, int(np.searchsorted(np.cumsum(explained), fraction) + 1))
 
 
-class ProbeResult(NamedTuple):
-    train_accuracy: float
-    test_accuracy: float
-    weights: np.ndarray  # (d, C) on standardised inputs
-    bias: np.ndarray  # (C,)
+def and_rule_table(rule: AndRule, resid_mid, pred) -> pd.DataFrame:
+    """One row: the agreement of ``rule`` on (N, d) activations with the labels ``pred`` (N,)."""
+    pred = flat_labels("pred", pred)
+    return pd.DataFrame([{"agreement": float((and_predict(rule, resid_mid) == pred).mean()),
+                          "threshold_alpha": float(rule.thresholds[0]), "threshold_beta": float(rule.thresholds[1]),
+                          "cos_alpha_beta": float(np.dot(rule.directions[0], rule.directions[1]))}])
 
 
-def linear_probe(X, target, train_idx, test_idx, n_classes: int | None = None, steps: int = 500,
-                 lr: float = 0.05, l2: float = 1e-4, whiten: bool = True) -> ProbeResult:
-    """Multinomial logistic-regression probe from ``X: (N, d)`` to integer classes ``target`` (N,).
-
-    Fitted by full-batch Adam from zero weights (deterministic) on the train rows, with an L2 penalty
-    ``l2``; accuracy on train and test rows. Inputs are whitened with the train rows' PCA (components with
-    variance below 1e-10 of the largest dropped) when ``whiten``, else standardised per coordinate. Either
-    is an invertible linear map, so the probe stays linear in X; whitening only conditions the
-    optimisation (activations whose variance sits in a few directions train slowly otherwise).
-    ``weights`` are returned in the transformed coordinates.
-    """
-    X = _matrix("X", X)
-    t = np.asarray(target).reshape(-1).astype(np.int64)
-    if t.shape[0] != X.shape[0]:
-        raise ValueError(f"target must have {X.shape[0]} entries; got {t.shape}")
-    C = int(t.max()) + 1 if n_classes is None else n_classes
-    if t.min() < 0 or t.max() >= C:
-        raise ValueError(f"target must lie in 0..{C - 1}; got {t.min()}..{t.max()}")
-    tr, te = np.asarray(train_idx), np.asarray(test_idx)
-    if whiten:
-        pc = pca(X[tr])
-        keep = pc.variance > 1e-10 * pc.variance[0]
-        Xs = jnp.asarray((X - pc.mean) @ pc.components[keep].T / np.sqrt(pc.variance[keep]), jnp.float32)
-    else:
-        mu, sd = X[tr].mean(0), X[tr].std(0) + 1e-8
-        Xs = jnp.asarray((X - mu) / sd, jnp.float32)
-    p = _probe_fit(Xs[tr], jnp.asarray(t[tr]), C, steps, float(lr), float(l2))
-    pred = np.asarray(jnp.argmax(Xs @ p["W"] + p["b"][None, :], -1))
-    return ProbeResult(float((pred[tr] == t[tr]).mean()), float((pred[te] == t[te]).mean()),
-                       np.asarray(p["W"]), np.asarray(p["b"]))
+# ------------------------------------------------------------------------------------- registered diagnostic
+@register("directions", "PCA of resid_mid and the α/β AND of two thresholds, with and without fixed attention")
+def directions_diagnostic(dx: Diagnosis) -> Outcome:
+    full, fa, pc, rule = dx.full, dx.fixed.run, dx.pca, dx.rule
+    rule_fa, wide = dx.rule_fixed_attention, dx.rule_wide
+    numbers = dict(
+        resid_mid_pca_explained_top4=pc.explained[:4].round(4).tolist(),
+        and_n_components=n_components_for(pc.explained), and_wide_n_components=WIDE,
+        and_wide_agreement_full=np.nan if wide is None else wide.agreement,
+        and_agreement_full=rule.agreement, and_agreement_fixed_attention=rule_fa.agreement,
+        and_full_rule_on_fixed_attention=float((and_predict(rule, fa.resid_mid) == fa.pred).mean()),
+        and_accuracy_full=float((and_predict(rule, full.resid_mid) == dx.truth).mean()),
+        and_cos_alpha_beta=float(rule.directions[0] @ rule.directions[1]), and_positive=bool(rule.positive),
+        and_alpha_pca_cos=np.abs(pc.components[:4] @ rule.directions[0]).round(3).tolist(),
+        and_beta_pca_cos=np.abs(pc.components[:4] @ rule.directions[1]).round(3).tolist())
+    figures = {}
+    if dx.settings.figures:
+        proj = np.asarray(full.resid_mid, np.float64) @ rule.directions.T
+        figures["resid_mid"] = P.resid_mid_figure(pc.explained, proj, full.pred, rule.thresholds, rule.agreement)
+    return Outcome(numbers, {}, figures)
