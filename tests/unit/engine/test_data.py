@@ -48,7 +48,7 @@ def test_bad_feature_sets():
 
 
 def test_density_and_sparsity_conversion():
-    np.testing.assert_allclose(tdata.sparsity_from(density=[1.0, 0.1]), [0.0, 0.9])
+    np.testing.assert_allclose(tdata.sparsity_from(density=[1.0, 0.1]), [0.0, 0.9], rtol=1e-12, atol=1e-15)
     with pytest.raises(ValueError, match=r"sparsity must lie in \[0, 1\)"):
         tdata.sparsity_from(sparsity=[0.5, 1.2])
     with pytest.raises(ValueError, match=r"density must lie in \(0, 1\]"):

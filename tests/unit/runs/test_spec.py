@@ -32,7 +32,7 @@ def write(tmp_path, text, name="spec.toml"):
 
 def test_spec_expansion(tmp_path):
     spec = load_spec(write(tmp_path, TINY))
-    np.testing.assert_allclose(spec.grid.sparsity, 1 - np.geomspace(1, 0.05, 5))
+    np.testing.assert_allclose(spec.grid.sparsity, 1 - np.geomspace(1, 0.05, 5), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(spec.grid.importance[1], 0.7 ** np.arange(4))
     np.testing.assert_allclose(spec.grid.importance_params["importance_decay"], [0.9, 0.7])
     assert spec.grid.shape == (5, 2, 1, 2) and spec.n_chunks == 4 and spec.static.restarts == 2
