@@ -24,6 +24,12 @@ from tms.runs.store import load, run_sweep
 
 pytestmark = pytest.mark.slow
 
+
+@pytest.fixture(autouse=True)
+def needs_ray():
+    """Every test here needs Ray (skipped without it, unless TMS_REQUIRE_EXTRAS makes that a failure)."""
+    return pytest.importorskip("ray")
+
 TINY = """
 name = "tiny"
 [model]
@@ -95,15 +101,17 @@ def cli(*args):
 def test_cli_ray_backend_writes_the_local_backends_folder(tmp_path):
     spec_path = write(tmp_path, TINY)
     p = cli("sweep", "run", str(spec_path), "--out", str(tmp_path / "ray"), "--backend", "ray", "--workers", "2")
-    out, err = p.communicate(timeout=600)
+    _, err = p.communicate(timeout=600)
     assert p.returncode == 0, err
     assert "train [ray, 2 workers]" in err and "10/10" in err  # the progress bar: workers, cells done
     run_sweep(load_spec(spec_path), tmp_path / "local", progress=False)
     assert_same_store(tmp_path / "ray", tmp_path / "local")
 
 
-def test_killed_worker_is_retried_and_the_sweep_is_identical(tmp_path):
-    ray = pytest.importorskip("ray")
+# Ray starts its processes with fork+exec from this JAX process; JAX warns about any fork
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+def test_killed_worker_is_retried_and_the_sweep_is_identical(tmp_path, needs_ray):
+    ray = needs_ray
     from ray.util.state import list_actors, list_tasks
 
     spec = load_spec(write(tmp_path, SLOW))
@@ -160,7 +168,7 @@ def test_killed_driver_resumes_from_the_chunks_written(tmp_path):
     n_chunks = load_spec(spec_path).n_chunks
     assert 1 <= len(written) < n_chunks
     r = cli(*args)
-    stdout, stderr = r.communicate(timeout=600)
+    _, stderr = r.communicate(timeout=600)
     assert r.returncode == 0, stderr
     assert {c.name: c.stat().st_mtime_ns for c in chunks.glob("*.npz") if c.name in written} == written
     assert len(list(chunks.glob("*.npz"))) == n_chunks

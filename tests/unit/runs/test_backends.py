@@ -164,6 +164,8 @@ def ray_cluster():
     ray.shutdown()
 
 
+# Ray starts its processes with fork+exec from this JAX process; JAX warns about any fork
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
 def test_ray_backend_equals_local_bit_for_bit(tmp_path, ray_cluster):
     """A local Ray cluster with 2 CPUs, 2 workers: the same arrays, chunk files and merged files as the
     local backend; a sweep started locally resumes on Ray, and one compilation per worker is reused."""
