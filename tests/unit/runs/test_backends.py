@@ -8,7 +8,6 @@ Longer Ray runs (the CLI, a killed worker, a killed driver) are in tests/accepta
 import socket
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -137,14 +136,14 @@ def free_port() -> int:
 
 @pytest.mark.parametrize("scheme", ["ray://", ""])
 def test_unreachable_address_fails_fast_naming_it(tmp_path, capsys, scheme):
-    pytest.importorskip("ray")
+    ray = pytest.importorskip("ray")
     from tms.cli.main import main
 
     address = f"{scheme}127.0.0.1:{free_port()}"
-    t0 = time.perf_counter()
     code = main(["sweep", "run", str(write(tmp_path)), "--out", str(tmp_path / "o"), "--backend", "ray",
                  "--address", address])
-    assert code == 2 and time.perf_counter() - t0 < 20
+    assert code == 2
+    assert not ray.is_initialized()  # it failed before trying to connect: fast, with no timed assert
     assert f"cannot reach the Ray cluster at {address}" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
