@@ -105,8 +105,14 @@ def run_steps(static: StaticConfig, step_fn, carry):
 
 
 def select_best(final: jax.Array, params: Params, curve: jax.Array, snaps: Params) -> TrainOutput:
-    """Keep each cell's lowest-loss finite restart. ``final: (C, R)`` evaluation losses."""
+    """Keep each cell's lowest-loss finite restart. ``final: (C, R)`` evaluation losses.
+
+    A restart whose weights are not finite counts as non-finite whatever its loss reads: XLA's CPU reductions
+    may drop a NaN (a sum over ReLU(NaN) can come out 0), so a diverged model's loss can look finite.
+    """
     C, R = final.shape
+    finite = jnp.all(jnp.isfinite(params.W), axis=(0, 1)) & jnp.all(jnp.isfinite(params.b), axis=0)  # (C·R,)
+    final = jnp.where(finite.reshape(C, R), final, jnp.nan)
     best = jnp.argmin(jnp.where(jnp.isfinite(final), final, jnp.inf), axis=1)  # (C,)
     pick = jnp.arange(C) * R + best  # instance index of each cell's best restart
 
