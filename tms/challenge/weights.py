@@ -26,6 +26,8 @@ The importer never imports torch and never runs pickle code it does not know:
 a restricted Unpickler resolves only tensor-rebuild functions, storage types and
 OrderedDict (to our own NumPy stand-ins); any other global is refused with an
 error naming it.
+
+For TransformerLens's HookedTransformer (export and import) see tms.challenge.interop.
 """
 
 from __future__ import annotations

@@ -110,7 +110,8 @@ def test_import_refuses_what_our_model_cannot_represent(shipped):
     del state["unembed.b_U"]
     state.pop("blocks.0.mlp.b_in")
     state["blocks.1.attn.W_Q"] = state["blocks.0.attn.W_Q"]
-    with pytest.raises(ValueError, match=r"missing keys \['blocks.0.mlp.b_in'\]; unexpected keys \['blocks.1.attn.W_Q'\]"):
+    with pytest.raises(ValueError,
+                       match=r"missing keys \['blocks.0.mlp.b_in'\]; unexpected keys \['blocks.1.attn.W_Q'\]"):
         I.from_transformer_lens(state)
     small = M.Config(d_model=16, n_heads=2, d_head=8, d_mlp=32)
     for change, message in (({"normalization_type": "LN"}, "normalization_type='LN'"),

@@ -37,11 +37,12 @@ def geometry_objects(params, ext: ExtendedEmbeddings | None = None) -> dict[str,
 def geometry_table(objects: dict[str, np.ndarray], seed: int = 0, relative_threshold: float = 0.5) -> pd.DataFrame:
     """The lab's geometric measures (tms.analysis) on each W (d, n), beside a random baseline.
 
-    The baseline ("<name>:random") is a Gaussian matrix of the same shape rescaled to the same column norms,
-    i.e. directions with no learned structure. A feature is "represented" when its norm exceeds
-    ``relative_threshold`` × the largest norm. ``seed`` seeds the baselines. Columns: object, m, n, frobenius, dims_per_feature,
-    median_norm, mean_dimensionality, median_dimensionality, mean_superposition, max_abs_cosine (mean over
-    features of the largest |cos| with another feature), effective_rank, n_represented, census (polytope census label).
+    The baseline ("<name>:random", :func:`random_baseline`) is a Gaussian matrix of the same shape rescaled to
+    the same column norms, i.e. directions with no learned structure; ``seed`` seeds the baselines. A feature
+    is "represented" when its norm exceeds ``relative_threshold`` × the largest norm. Columns: object, m, n,
+    frobenius, dims_per_feature, median_norm, mean_dimensionality, median_dimensionality, mean_superposition,
+    max_abs_cosine (mean over features of the largest |cos| with another feature), effective_rank,
+    n_represented, census (polytope census label).
     """
     from tms import analysis as G
 
