@@ -96,6 +96,9 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     try:
         return a.func(a) or 0
+    except BrokenPipeError:  # e.g. `tms sweep list | head`: the reader left; not an error of ours
+        sys.stderr.close()
+        return 0
     except (ValueError, FileNotFoundError, FileExistsError) as e:
         print(f"tms {a.command}: error: {e}", file=sys.stderr)
         return 2

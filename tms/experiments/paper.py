@@ -59,7 +59,7 @@ def feature_geometry(ctx: Context):
     return [save_figure(fig, ctx.out / f"feature_geometry.{ctx.fmt}")], {}
 
 
-@register("dynamics", ["dynamics"], "loss and k-gon label during training (n=5, m=2)")
+@register("dynamics", ["dynamics"], "loss and k-gon label during training (n=6, m=2)")
 def dynamics(ctx: Context):
     fig = training_dynamics_figure(ctx.results["dynamics"])
     return [save_figure(fig, ctx.out / f"dynamics.{ctx.fmt}")], {}

@@ -7,6 +7,7 @@ is one :func:`register` call; ``tms reproduce NAME`` and ``tms reproduce list`` 
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -93,11 +94,11 @@ def shipped_spec(name: str) -> SweepSpec:
 
 
 def init_sweep(name: str, dest=None, overwrite: bool = False) -> Path:
-    """Copy shipped sweep ``name`` to ``dest`` (default ``./<name>.toml``) for editing; returns the path."""
+    """Copy shipped sweep ``name`` to ``dest`` (a file, or a folder: an existing one or a path ending in ``/``;
+    default ``./<name>.toml``) for editing; returns the path."""
     text = sweep_text(name)
-    dest = Path(dest) if dest is not None else Path(f"{name}.toml")
-    if dest.is_dir():
-        dest = dest / f"{name}.toml"
+    folder = dest is not None and (Path(dest).is_dir() or str(dest).endswith(("/", os.sep)))
+    dest = Path(dest) / f"{name}.toml" if folder else Path(dest if dest is not None else f"{name}.toml")
     if dest.exists() and not overwrite:
         raise FileExistsError(f"{dest} exists; choose another destination or pass --overwrite")
     dest.parent.mkdir(parents=True, exist_ok=True)

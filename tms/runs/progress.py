@@ -10,7 +10,7 @@ class Progress:
     """A tqdm bar over cells (a line per chunk without tqdm): cells done, model-samples/s and ETA."""
 
     def __init__(self, total_cells: int, samples_per_cell: int, enabled: bool = True, desc="train"):
-        self.total, self.done, self.enabled = total_cells, 0, enabled
+        self.total, self.done, self.trained, self.enabled = total_cells, 0, 0, enabled
         self.work_per_cell = samples_per_cell
         self.t0 = time.perf_counter()
         self.bar = None
@@ -23,16 +23,24 @@ class Progress:
                 self.bar = None
 
     def update(self, cells: int, skipped: bool = False):
+        """Count ``cells`` as done; ``skipped`` (resumed from the store) cells count toward the total but not
+        toward the throughput or the ETA."""
         self.done += cells
+        self.trained += 0 if skipped else cells
         if not self.enabled:
             return
         dt = time.perf_counter() - self.t0
-        rate = self.done * self.work_per_cell / max(dt, 1e-9)
+        rate = self.trained * self.work_per_cell / max(dt, 1e-9)
         if self.bar is not None:
-            self.bar.update(cells)
-            self.bar.set_postfix_str(f"{rate:.3g} model-samples/s" + (" (resumed)" if skipped else ""))
+            if skipped:  # advance the bar without feeding its rate estimate
+                self.bar.n += cells
+                self.bar.initial += cells
+                self.bar.set_postfix_str("resumed", refresh=True)
+            else:
+                self.bar.update(cells)
+                self.bar.set_postfix_str(f"{rate:.3g} model-samples/s")
         else:  # pragma: no cover
-            eta = dt / max(self.done, 1) * (self.total - self.done)
+            eta = dt / max(self.trained, 1) * (self.total - self.done)
             print(f"{self.done}/{self.total} cells, {rate:.3g} model-samples/s, ETA {eta:.0f}s", flush=True)
 
     def close(self):

@@ -75,7 +75,7 @@ def _cli(*args, env=None, **kw):
 def test_kill_9_midway_then_resume(tmp_path):
     """A real interruption: the process is killed with SIGKILL after its first chunk lands on disk."""
     text = (TINY.replace("steps = 60", "steps = 3000").replace("chunk_size = 3", "chunk_size = 1")
-            .replace("num = 5", "num = 2").replace("decay = [0.9, 0.7]", "decay = 0.9"))
+            .replace("num = 5", "num = 4").replace("decay = [0.9, 0.7]", "decay = 0.9"))  # 4 chunks of 1 cell
     spec_path = write(tmp_path, text)
     out = tmp_path / "out"
     p = _cli("sweep", "run", str(spec_path), "--out", str(out))
@@ -86,7 +86,7 @@ def test_kill_9_midway_then_resume(tmp_path):
     p.send_signal(signal.SIGKILL)
     p.wait()
     finished = len(list((out / "chunks").glob("*.npz")))
-    assert 1 <= finished < 2
+    assert 1 <= finished < 4  # killed midway (a loaded machine may land a second chunk before the kill)
     r = _cli("sweep", "run", str(spec_path), "--out", str(out))
     stdout, stderr = r.communicate(timeout=300)
     assert r.returncode == 0, stderr

@@ -15,7 +15,7 @@ Candidates:
 
 (a)-(c) agree with the published formulas. But (c) is *not* the optimal antipodal solution
 (:mod:`.solvers` optimises its lengths and biases). This moves the phase boundary: at r = 1 the zero-bias
-pair wins only for p < 4/7, the optimised pair for every p < 1 (at p ≳ 0.75 it becomes an asymmetric,
+pair wins only for p < 4/7, the optimised pair up to p ≈ 0.996 (at p ≳ 0.75 it becomes an asymmetric,
 bias-heavy solution with one column of length ≈ 0.4, beating dropping by < 2%). The diagrams carry both
 versions (suffix ``_zero_bias``).
 """
