@@ -64,7 +64,7 @@ def census_counts(census) -> "tuple[list[str], np.ndarray]":
     cols = [f"n_{p}" for p in polytopes.POLYTOPES] + ["n_not_represented"]
     missing = [c for c in cols if c not in census.columns]
     if missing:
-        raise ValueError(f"census lacks column(s) {missing}: expected a tms.geometry.polytope_census frame")
+        raise ValueError(f"census lacks column(s) {missing}: expected a tms.analysis.polytopes.polytope_census frame")
     return [c.removeprefix("n_").replace("_", " ") for c in cols], census[cols].to_numpy(np.float64)
 
 

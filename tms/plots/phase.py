@@ -40,7 +40,7 @@ def empirical_phases(res, feature: int = -1, **phase_kwargs) -> pd.DataFrame:
 
     Over lr and seeds the lowest-loss finite model is kept (the engine already kept the best restart).
     Columns: sparsity_index, importance_index, sparsity, density, relative_importance, lr, seed, final_loss,
-    norm, superposition, phase, phase_name. ``phase_kwargs`` go to :func:`tms.geometry.phase_frame`.
+    norm, superposition, phase, phase_name. ``phase_kwargs`` go to :func:`tms.analysis.phases.phase_frame`.
     """
     check_results(res, "empirical_phases")
     rel = relative_importance(res, feature)
@@ -96,7 +96,7 @@ def phase_agreement(empirical, theory, column: str = "phase", theory_column: str
 
     Each argument is a Results (its :func:`empirical_phases`) or a DataFrame with density,
     relative_importance and the phase column (``column`` in ``empirical``, ``theory_column`` — default the
-    same — in ``theory``, e.g. ``"phase_zero_bias"`` of :func:`tms.theory.n2m1_diagram`).
+    same — in ``theory``, e.g. ``"phase_zero_bias"`` of :func:`tms.analysis.theory.n2m1_diagram`).
     """
     theory_column = theory_column or column
     a = _as_phase_frame(empirical, "phase_agreement (empirical)", column)
@@ -108,7 +108,7 @@ def phase_agreement(empirical, theory, column: str = "phase", theory_column: str
 
 
 def theory_diagram(res, feature: int = -1) -> pd.DataFrame:
-    """The theoretical diagram on ``res``'s grid: :mod:`tms.theory`'s n2m1 or n3m2 diagram."""
+    """The theoretical diagram on ``res``'s grid: :mod:`tms.analysis.theory`'s n2m1 or n3m2 diagram."""
     st = res.static
     diagram = theory.diagram_for(st.n_features, st.n_hidden)
     if (feature % st.n_features) != st.n_features - 1:

@@ -16,7 +16,7 @@ def intro_figure(res, importance_index: int = 0, title: str | None = None) -> Fi
     """Columns ``W_i`` of two-dimensional models drawn as arrows in the plane, one panel per sparsity.
 
     Arrows are coloured by feature importance (colour bar); each panel's title gives S and the polytope
-    census label of :func:`tms.geometry.polytope_census` (e.g. "S=0.9: pentagon").
+    census label of :func:`tms.analysis.polytopes.polytope_census` (e.g. "S=0.9: pentagon").
     """
     check_results(res, "intro_figure", n_hidden=2)
     i = check_index(importance_index, len(res.grid.importance), "importance_index")

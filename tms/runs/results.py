@@ -147,7 +147,7 @@ def check_results(res, who: str, n_features=None, n_hidden=None):
     """Raise a ValueError unless ``res`` is a Results with the required sizes (``None``: any)."""
     for name in ("static", "grid", "arrays"):
         if not hasattr(res, name):
-            raise ValueError(f"{who}: expected a tms.results.Results; got {type(res).__name__}")
+            raise ValueError(f"{who}: expected a tms.runs.results.Results; got {type(res).__name__}")
     st = res.static
     if n_features is not None and st.n_features not in np.atleast_1d(n_features):
         raise ValueError(f"{who}: needs n_features in {list(np.atleast_1d(n_features))}; "
