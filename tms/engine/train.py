@@ -23,7 +23,7 @@ import optax
 
 from . import data as tdata
 from .config import Hparams, StaticConfig
-from .models import UNROLL_LIMIT, Params, init_params, instance_loss, single_loss
+from .models import UNROLL_LIMIT, Params, init_params, instance_grads, instance_loss, single_loss
 from .optim import make_optimizer
 
 
@@ -44,10 +44,15 @@ class TrainOutput(NamedTuple):
     snapshots: Params
 
 
+HAND_GRADS = True  # unrolled models: hand-written gradients (models.instance_grads); False: jax.grad (the reference)
+
+
 def make_step_grads(static: StaticConfig):
     """``grads(params, draws, sparsity, importance) -> (Params grads, losses (instances,))`` for one step.
 
-    Small models (n·m <= ``UNROLL_LIMIT``) use the unrolled instance-last loss; larger ones map a dense
+    Small models (n·m <= ``UNROLL_LIMIT``) use the unrolled instance-last loss, differentiated by hand
+    (:func:`tms.engine.models.instance_grads`, ~10% faster; with ``HAND_GRADS = False``, ``jax.grad`` of
+    :func:`tms.engine.models.instance_loss`, the reference it is tested against); larger ones map a dense
     single-model loss over the instances one at a time (see :func:`tms.engine.models.single_loss`).
     """
     sets = static.sets
@@ -61,7 +66,10 @@ def make_step_grads(static: StaticConfig):
 
     def grads(params, draws, sparsity, importance):
         if static.n_features * static.n_hidden <= UNROLL_LIMIT:
-            return unrolled_grad(params, tdata.features(draws, sparsity, sets), importance)
+            X = tdata.features(draws, sparsity, sets)
+            if HAND_GRADS:
+                return instance_grads(params.W, params.b, X, importance, static.kind)
+            return unrolled_grad(params, X, importance)
 
         def one(args):
             W, b, s, imp = args
