@@ -1,6 +1,6 @@
 """Benchmark: the toy-model trainer (JAX) against a PyTorch reference trainer, interleaved, in one invocation.
 
-    python -m tms.bench [--repeats 5] [--steps 2000] [--torch-steps 200] [--torch-threads auto]
+    python -m tms.bench [--repeats 5] [--steps 2000] [--torch-steps 200] [--torch-threads auto] [--jax-cores N]
     python -m tms.bench --sizes [--repeats 3]
 
 **Setting** (the paper's intro): n=5 features, m=2 hidden, importance I_i = 0.9^i, 128 instances whose
@@ -10,12 +10,16 @@ importance rule and optimiser; fewer steps per trial for the larger models).
 
 **Trainers.** JAX: ``tms``'s compiled grid function (:func:`tms.runs.grid.make_grid_fn`), exactly what a
 sweep runs; a trial is one call (init, ``steps`` steps, one evaluation batch of ``batch`` examples), timed
-after compiling and one warm-up call; compilation is timed and printed apart. PyTorch: a trainer written the
-way Anthropic's notebook writes it (``W: [instances, n, m]`` with instances as an einsum axis, data from
-``torch.rand``, ``torch.optim.Adam``), the same instances, batch, model and optimiser; it runs with its best
-thread count (``auto``: the faster of 1..cores threads in a short pilot, printed) or ``--torch-threads N``.
-The one difference in work favours PyTorch's count: the notebook draws fresh uniforms for every instance,
-while ``tms`` draws one set per step and thresholds it at each instance's density (common random numbers).
+after compiling and one warm-up call; compilation is timed and printed apart. By default JAX runs as a
+sweep does, its CPU client seeing every core; ``--jax-cores 1`` creates the client on one core
+(:func:`pin_jax`), which is faster for the tiny models (docs/performance.md says why) and leaves PyTorch every
+core. PyTorch: a trainer written the way Anthropic's notebook writes it (``W: [instances, n, m]`` with
+instances as an einsum axis, data from ``torch.rand``, ``torch.optim.Adam``), the same instances, batch,
+model and optimiser; it runs with its best thread count (``auto``: the faster of 1 and all cores in a short
+pilot, printed) or ``--torch-threads N``. The one difference in work: the notebook draws fresh uniforms for
+every instance (2 x batch x instances x n per step), while ``tms`` draws one set per step and thresholds it
+at each instance's density (common random numbers, a design choice of ``tms``); the FLOP count credits
+neither.
 
 **Measures.** Instance-samples per second (instances x batch x steps / seconds). Trials alternate
 JAX, PyTorch, JAX, ... (see :mod:`tms.bench.common`); medians are printed with both ratios.
@@ -158,6 +162,27 @@ def torch_best_threads(s: Setting, steps: int, rounds: int = 3) -> tuple[int, di
     return min(per_step, key=per_step.get), per_step
 
 
+def pin_jax(cores: int) -> list[int] | None:
+    """Create JAX's CPU client with its threads on the first ``cores`` CPUs this process may use; returns those
+    CPUs (None when ``cores`` covers them all). Must run before anything creates the client.
+
+    The main thread gets every CPU back afterwards, so threads made later (PyTorch's) may use all of them.
+    XLA's CPU runtime sizes its thread pool from the CPUs it sees when the client is created; on one CPU
+    every kernel runs on one thread, which for the tiny models here is faster than two (docs/performance.md).
+    """
+    allowed = sorted(os.sched_getaffinity(0))
+    if cores >= len(allowed):
+        return None
+    os.sched_setaffinity(0, allowed[:cores])
+    try:
+        import jax
+
+        jax.devices()  # creates the client and its thread pools now, on the pinned CPUs
+    finally:
+        os.sched_setaffinity(0, allowed)
+    return allowed[:cores]
+
+
 @dataclass(frozen=True)
 class Comparison:
     """The interleaved trials of one setting and what is printed from them."""
@@ -281,6 +306,8 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=1024, help="batch size (default 1024)")
     p.add_argument("--sizes", action="store_true", help="side by side for (n, m) = " + ", ".join(map(str, SIZES)))
     p.add_argument("--skip-torch", action="store_true", help="time only the JAX trainer")
+    p.add_argument("--jax-cores", type=int, default=None,
+                   help="run JAX's threads on this many CPUs (default: all, as a sweep runs); PyTorch keeps all")
     a = p.parse_args(argv)
     if a.repeats < 3:
         p.error("--repeats must be >= 3 (a median of fewer trials is not worth printing)")
@@ -288,6 +315,10 @@ def main(argv=None):
         p.error("--steps, --torch-steps, --instances and --batch must be >= 1")
     if a.torch_threads != "auto" and not (a.torch_threads.isdigit() and int(a.torch_threads) >= 1):
         p.error("--torch-threads must be 'auto' or a positive integer")
+
+    if a.jax_cores is not None and a.jax_cores < 1:
+        p.error("--jax-cores must be >= 1")
+    pinned = pin_jax(a.jax_cores) if a.jax_cores is not None and hasattr(os, "sched_setaffinity") else None
 
     import jax
 
@@ -302,6 +333,9 @@ def main(argv=None):
     print(f"machine: {peak.model}, {peak.cores} CPU cores, {peak.isa}; jax {jax.__version__} on "
           f"{jax.devices()[0].platform}" + (f", torch {torch.__version__}" if with_torch else "")
           + f"; load average {load_average()}")
+    if pinned is not None:
+        print(f"JAX pinned to CPU {pinned} of {peak.cores} (--jax-cores {a.jax_cores}: its thread pools were created "
+              f"there); PyTorch's threads may use every CPU")
     if a.sizes:
         run_sizes(a, peak, with_torch)
     else:
