@@ -92,6 +92,7 @@ def test_wheel_contents(installed):
     assert "tms/__init__.py" in names and "tms/cli/__init__.py" in names
     assert any(n.startswith("tms/experiments/sweeps/") and n.endswith(".toml") for n in names), "no shipped sweeps"
     assert "tms/challenge/weights/trained.npz" in names, "no shipped challenge model"
+    assert "tms/challenge/reference/challenge2_labels.npz" in names, "no shipped challenge reference labels"
     assert not any(n.startswith(("tests/", "figures/", "docs/")) for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "tms = tms.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
