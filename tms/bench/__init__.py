@@ -1,5 +1,7 @@
 """Benchmark scripts: side-by-side figures from one invocation (never timed asserts).
 
-``python -m tms.bench`` (:mod:`.toy`): the toy-model trainer against a PyTorch reference.
-``python -m tms.bench.challenge``: challenge-transformer training, JAX against PyTorch.
+``python -m tms.bench`` (:mod:`.toy`): the toy-model trainer against a PyTorch reference, interleaved
+(``--sizes`` for five model sizes). ``python -m tms.bench.challenge``: challenge-transformer training, JAX
+against PyTorch. :mod:`.common`: interleaved timing, medians and ratios, the CPU's estimated peak.
+See docs/performance.md for what they print on the project's 2-core machine.
 """
