@@ -22,7 +22,7 @@ import argparse
 import math
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import numpy as np
@@ -33,8 +33,9 @@ from tms.challenge import train as T
 from .common import cpu_peak, interleave, load_average, median, ratios
 
 
-def jax_trainer(epochs: int, cfg: M.Config = M.Config()) -> tuple[float, Callable[[], None]]:
+def jax_trainer(epochs: int, cfg: M.Config | None = None) -> tuple[float, Callable[[], None]]:
     """Our compiled full-batch training (``epochs`` per run): ``(compile seconds, run)`` after a warm-up."""
+    cfg = cfg or M.Config()
     tcfg = T.TrainConfig(epochs=epochs, log_every=epochs, warmup=0)
     opt, run_epochs = T.make_run_epochs(tcfg)
     train_b, _ = T.challenge_batches()
@@ -88,9 +89,11 @@ def _torch_model(torch, cfg: M.Config, params: dict, last_only: bool):
     return Net()
 
 
-def torch_trainer(epochs: int, last_only: bool, threads: int, cfg: M.Config = M.Config()) -> Callable[[], None]:
+def torch_trainer(epochs: int, last_only: bool, threads: int, cfg: M.Config | None = None) -> Callable[[], None]:
     """The same training in PyTorch on the CPU (``epochs`` per run), after a 2-epoch warm-up."""
     import torch
+
+    cfg = cfg or M.Config()
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

@@ -37,8 +37,7 @@ def test_instance_grads_match_autodiff_and_float64_numpy(kind):
     m, n, inst, B = 2, 5, 4, 32
     W, b = rng.normal(size=(inst, m, n)) * 0.5, rng.normal(size=(inst, n)) * 0.2
     X, imp = rng.uniform(size=(inst, B, n)), rng.uniform(0.1, 1, size=(inst, n))
-    f32 = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
-    args = (f32(W.transpose(1, 2, 0)), f32(b.T), f32(X.transpose(2, 1, 0)), f32(imp.T))
+    args = tuple(jnp.asarray(a, jnp.float32) for a in (W.transpose(1, 2, 0), b.T, X.transpose(2, 1, 0), imp.T))
     grads, loss = models.instance_grads(*args, kind)
     assert grads.W.shape == (m, n, inst) and grads.b.shape == (n, inst) and loss.shape == (inst,)
 
@@ -63,7 +62,7 @@ def test_hand_gradients_train_like_autodiff(kind, monkeypatch, request):
 
     static = StaticConfig(n_features=5, n_hidden=2, kind=kind, batch_size=256, steps=200, restarts=2,
                           eval_batch=2048, log_every=50)
-    kw = dict(sparsity=[0.0, 0.8], importance=0.9 ** np.arange(5), lr=[1e-3, 1e-2], progress=False)
+    kw = {"sparsity": [0.0, 0.8], "importance": 0.9 ** np.arange(5), "lr": [1e-3, 1e-2], "progress": False}
     request.addfinalizer(make_grid_fn.cache_clear)
     runs = {}
     for hand in (True, False):
