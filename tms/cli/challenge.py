@@ -45,7 +45,7 @@ def register(sub) -> None:
 
     b = cs.add_parser("bench", help="epochs/s of our JAX training vs PyTorch CPU, in one invocation")
     b.add_argument("--epochs", type=int, default=20, help="epochs per timed repeat (default 20)")
-    b.add_argument("--repeats", type=int, default=3, help="timed repeats, best reported (default 3)")
+    b.add_argument("--repeats", type=int, default=3, help="timed rounds, interleaved; medians reported (default 3, at least 3)")
     b.add_argument("--no-torch", action="store_true", help="time only JAX")
     b.set_defaults(func=cmd_bench)
 

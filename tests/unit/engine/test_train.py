@@ -64,14 +64,22 @@ def test_intro_setting_dedicated_at_dense_and_pentagon_at_sparse():
     np.testing.assert_allclose(_angles(W9), 72.0, atol=4.0)
 
 
-def test_dense_per_instance_path_equals_unrolled_path(monkeypatch):
+def test_dense_per_instance_path_equals_unrolled_path(monkeypatch, request):
     import tms.engine.train as T
+    from tms.runs.grid import make_grid_fn
 
     static = StaticConfig(**{**SMALL, "steps": 100})
     kw = dict(sparsity=[0.0, 0.8], importance=0.9 ** np.arange(5), progress=False)
+    make_grid_fn.cache_clear()  # the compiled grid function is cached per static config: compile each path afresh
+    request.addfinalizer(make_grid_fn.cache_clear)
     unrolled = train_grid(static, **kw)
+    traced = []
+    real_single_loss = T.single_loss
+    monkeypatch.setattr(T, "single_loss", lambda *a, **k: traced.append(1) or real_single_loss(*a, **k))
     monkeypatch.setattr(T, "UNROLL_LIMIT", 0)
+    make_grid_fn.cache_clear()
     dense = train_grid(static, **kw)
+    assert traced, "the dense per-instance path was not traced"
     np.testing.assert_allclose(dense.W, unrolled.W, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(dense.final_loss, unrolled.final_loss, rtol=1e-4, atol=1e-7)
 
