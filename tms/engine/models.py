@@ -90,7 +90,7 @@ def batch_loss(params: Params, X: jax.Array, importance: jax.Array, kind: str = 
 # Training keeps many models side by side on a trailing **instance axis** ``instances``: ``W: (m, n, instances)``,
 # ``b: (n, instances)``, data ``X: (n, batch, instances)``. For the toy models' tiny ``m × n`` matrices, the contractions
 # are unrolled into elementwise multiply-adds over the instance axis, which XLA fuses and vectorises (a
-# vmapped batched matmul of 2×5 matrices is ~8× slower on CPU; see README, "Performance").
+# vmapped batched matmul of 2×5 matrices is ~8× slower on CPU; see docs/performance.md).
 # The result equals :func:`batch_loss` per instance (tested against float64 NumPy).
 
 UNROLL_LIMIT = 64  # unroll when n·m is at most this; larger models use dense matmuls per instance
