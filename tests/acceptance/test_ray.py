@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 import pytest
+from sweep_helpers import TINY, write
 
 from tms.runs.backends import RayBackend
 from tms.runs.spec import load_spec
@@ -30,23 +31,6 @@ def needs_ray():
     """Every test here needs Ray (skipped without it, unless TMS_REQUIRE_EXTRAS makes that a failure)."""
     return pytest.importorskip("ray")
 
-TINY = """
-name = "tiny"
-[model]
-n_features = 4
-n_hidden = 2
-[data]
-density = { log = [1.0, 0.05], num = 5 }
-importance = { decay = [0.9, 0.7] }
-[train]
-steps = 60
-batch_size = 64
-restarts = 2
-seeds = [0, 3]
-eval_batch = 256
-[run]
-chunk_size = 3
-"""
 
 # Four chunks of a few seconds each on a 2-core CPU: long enough to kill something while a chunk trains.
 SLOW = """
@@ -66,12 +50,6 @@ eval_batch = 256
 [run]
 chunk_size = 2
 """
-
-
-def write(tmp_path, text, name="spec.toml"):
-    p = tmp_path / name
-    p.write_text(text)
-    return p
 
 
 def assert_same_arrays(a: dict, b: dict):

@@ -1,37 +1,7 @@
 """tms sweep: dry runs, errors in sweep files, shipped sweep names."""
 
-import os
-import subprocess
-import sys
-
-TINY = """
-name = "tiny"
-[model]
-n_features = 4
-n_hidden = 2
-[data]
-density = { log = [1.0, 0.05], num = 5 }
-importance = { decay = [0.9, 0.7] }
-[train]
-steps = 60
-batch_size = 64
-restarts = 2
-seeds = [0, 3]
-eval_batch = 256
-[run]
-chunk_size = 3
-"""
-
-
-def write(tmp_path, text, name="spec.toml"):
-    p = tmp_path / name
-    p.write_text(text)
-    return p
-
-
-def _cli(*args, env=None, **kw):
-    return subprocess.Popen([sys.executable, "-m", "tms.cli", *args], env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+from sweep_helpers import TINY, write
+from sweep_helpers import cli as _cli
 
 
 def test_dry_run_and_show_cli(tmp_path):

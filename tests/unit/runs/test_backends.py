@@ -11,35 +11,12 @@ import sys
 
 import numpy as np
 import pytest
+from sweep_helpers import write
 
 from tms.runs.backends import BACKENDS, BackendError, LocalBackend, RayBackend, import_ray, make_backend
 from tms.runs.grid import run_grid
 from tms.runs.spec import load_spec
 from tms.runs.store import run_sweep
-
-TINY = """
-name = "tiny"
-[model]
-n_features = 4
-n_hidden = 2
-[data]
-density = { log = [1.0, 0.05], num = 5 }
-importance = { decay = [0.9, 0.7] }
-[train]
-steps = 60
-batch_size = 64
-restarts = 2
-seeds = [0, 3]
-eval_batch = 256
-[run]
-chunk_size = 3
-"""
-
-
-def write(tmp_path, text=TINY, name="spec.toml"):
-    p = tmp_path / name
-    p.write_text(text)
-    return p
 
 
 def assert_same_arrays(a: dict, b: dict):

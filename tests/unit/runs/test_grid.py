@@ -1,13 +1,12 @@
 """Grids: one compiled function for every cell, cells equal to cells trained alone, checked values, and the
 sharded backend equal to one device."""
 
-import os
-import subprocess
-import sys
 
 import jax
 import numpy as np
 import pytest
+from sweep_helpers import TINY, write
+from sweep_helpers import cli as _cli
 
 from tms.engine.config import StaticConfig, hparams
 from tms.engine.train import make_train
@@ -61,35 +60,6 @@ def test_bad_grid_values_fail_before_compiling():
 
 
 # ------------------------------------------------------------------------------------ backends
-
-TINY = """
-name = "tiny"
-[model]
-n_features = 4
-n_hidden = 2
-[data]
-density = { log = [1.0, 0.05], num = 5 }
-importance = { decay = [0.9, 0.7] }
-[train]
-steps = 60
-batch_size = 64
-restarts = 2
-seeds = [0, 3]
-eval_batch = 256
-[run]
-chunk_size = 3
-"""
-
-
-def write(tmp_path, text, name="spec.toml"):
-    p = tmp_path / name
-    p.write_text(text)
-    return p
-
-
-def _cli(*args, env=None, **kw):
-    return subprocess.Popen([sys.executable, "-m", "tms.cli", *args], env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
 def test_sharded_backend_equals_single_device(tmp_path):

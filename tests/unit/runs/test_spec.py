@@ -2,32 +2,9 @@
 
 import numpy as np
 import pytest
+from sweep_helpers import TINY, write
 
 from tms.runs.spec import SpecError, load_spec
-
-TINY = """
-name = "tiny"
-[model]
-n_features = 4
-n_hidden = 2
-[data]
-density = { log = [1.0, 0.05], num = 5 }
-importance = { decay = [0.9, 0.7] }
-[train]
-steps = 60
-batch_size = 64
-restarts = 2
-seeds = [0, 3]
-eval_batch = 256
-[run]
-chunk_size = 3
-"""
-
-
-def write(tmp_path, text, name="spec.toml"):
-    p = tmp_path / name
-    p.write_text(text)
-    return p
 
 
 def test_spec_expansion(tmp_path):

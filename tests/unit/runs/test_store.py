@@ -1,41 +1,16 @@
 """The resumable results store: resuming equals an uninterrupted run, a finished chunk is never retrained,
 a different sweep is refused, a real SIGKILL midway."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
+from sweep_helpers import TINY, write
+from sweep_helpers import cli as _cli
 
 from tms.runs.spec import load_spec
 from tms.runs.store import load, run_sweep, show
-
-TINY = """
-name = "tiny"
-[model]
-n_features = 4
-n_hidden = 2
-[data]
-density = { log = [1.0, 0.05], num = 5 }
-importance = { decay = [0.9, 0.7] }
-[train]
-steps = 60
-batch_size = 64
-restarts = 2
-seeds = [0, 3]
-eval_batch = 256
-[run]
-chunk_size = 3
-"""
-
-
-def write(tmp_path, text, name="spec.toml"):
-    p = tmp_path / name
-    p.write_text(text)
-    return p
 
 
 def test_resume_after_interruption_equals_uninterrupted_run(tmp_path):
@@ -67,11 +42,6 @@ def test_different_spec_is_refused_unless_overwrite(tmp_path):
         run_sweep(spec, tmp_path / "junk", progress=False)
 
 
-def _cli(*args, env=None, **kw):
-    return subprocess.Popen([sys.executable, "-m", "tms.cli", *args], env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
-
-
 def test_kill_9_midway_then_resume(tmp_path):
     """A real interruption: the process is killed with SIGKILL after its first chunk lands on disk."""
     text = (TINY.replace("steps = 60", "steps = 3000").replace("chunk_size = 3", "chunk_size = 1")
@@ -94,7 +64,6 @@ def test_kill_9_midway_then_resume(tmp_path):
     ref = run_sweep(load_spec(spec_path), tmp_path / "ref", progress=False)
     for k, v in ref.arrays.items():
         np.testing.assert_array_equal(resumed.arrays[k], v)
-
 
 
 def test_resume_trains_only_the_unfinished_chunks(tmp_path, monkeypatch):
