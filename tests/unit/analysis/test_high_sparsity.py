@@ -3,11 +3,9 @@ points against closed forms."""
 
 import numpy as np
 import pytest
+from theory_helpers import N_MC, SIGMAS
 
 from tms.analysis import theory as T
-
-N_MC = 1_000_000
-SIGMAS = 5.0
 
 
 def _mc_high_sparsity(W, b, seed, n_samples=N_MC // 2):
@@ -19,7 +17,6 @@ def _mc_high_sparsity(W, b, seed, n_samples=N_MC // 2):
     return per.mean(), per.std(ddof=1) / np.sqrt(n_samples)
 
 
-
 def test_high_sparsity_loss_matches_monte_carlo():
     rng = np.random.default_rng(3)
     W, b = rng.normal(size=(2, 6)), rng.normal(scale=0.4, size=6)
@@ -27,7 +24,6 @@ def test_high_sparsity_loss_matches_monte_carlo():
     np.testing.assert_allclose(T.high_sparsity_loss(W, b), mean, rtol=0, atol=SIGMAS * se)
     batched = T.high_sparsity_loss(np.stack([W, 2 * W]), np.stack([b, b]))
     np.testing.assert_allclose(batched[0], T.high_sparsity_loss(W, b), rtol=1e-14, atol=1e-15)
-
 
 
 def test_kgon_critical_points_match_monte_carlo_and_closed_forms():
@@ -45,7 +41,6 @@ def test_kgon_critical_points_match_monte_carlo_and_closed_forms():
     np.testing.assert_allclose(df.loc[["4+", "5+"], "bias_plus"], 1 / (2 * n), rtol=1e-6, atol=1e-9)
     gain = 1 / (3 * n) - (1 / 3 - 1 / (4 * n)) / n
     np.testing.assert_allclose(df.loc["5", "loss"] - df.loc["5+", "loss"], gain, rtol=1e-7, atol=1e-12)
-
 
 
 @pytest.mark.parametrize("call", [

@@ -3,6 +3,7 @@ interference, superposition, dimensionality, Frobenius count, D*."""
 
 import numpy as np
 import pytest
+from polytope_helpers import antiprism, ngon, tetrahedron
 
 from tms import analysis as geo
 
@@ -10,28 +11,6 @@ RNG = np.random.default_rng(0)
 
 
 # ------------------------------------------------------------------------------------ hand-built shapes
-def ngon(k, radius=1.0, offset=0.0):
-    """``(2, k)``: a regular k-gon written out with cos/sin."""
-    t = offset + 2 * np.pi * np.arange(k) / k
-    return radius * np.stack([np.cos(t), np.sin(t)])
-
-
-def tetrahedron():
-    """Alternate corners of the cube, normalised: pairwise cosines −1/3."""
-    return np.array([[1.0, 1, -1, -1], [1, -1, 1, -1], [1, -1, -1, 1]]) / np.sqrt(3)
-
-
-def antiprism(h):
-    """``(3, 8)`` unit vectors: a square at height h and one at −h rotated by 45°."""
-    rho = np.sqrt(1 - h * h)
-    cols = []
-    for j in range(4):
-        a = j * np.pi / 2
-        cols.append([rho * np.cos(a), rho * np.sin(a), h])
-    for j in range(4):
-        a = j * np.pi / 2 + np.pi / 4
-        cols.append([rho * np.cos(a), rho * np.sin(a), -h])
-    return np.array(cols).T
 
 
 def loop_measures(W):
@@ -48,7 +27,6 @@ def loop_measures(W):
         total = sum(inter[i, j] ** 2 for j in range(n))
         dim[i] = norms[i] ** 2 / total if total > 0 else 0.0
     return norms, inter, sup, dim
-
 
 
 # --------------------------------------------------------------------------------------------- measures
@@ -94,7 +72,6 @@ def test_dimensionality_of_polytopes(W, expected_D):
     np.testing.assert_allclose(geo.feature_dimensionality(W), expected_D, rtol=1e-12)
     # D_i = r/k sums to the rank: the features share the dimensions exactly
     np.testing.assert_allclose(geo.feature_dimensionality(W).sum(), np.linalg.matrix_rank(W), rtol=1e-12)
-
 
 
 def test_empty_grid_gives_empty_feature_frame():

@@ -2,32 +2,9 @@
 
 import numpy as np
 import pytest
+from theory_helpers import N_MC, _assert_mc, _sample
 
 from tms.analysis import theory as T
-
-N_MC = 1_000_000
-SIGMAS = 5.0
-
-
-def _sample(rng, n_samples, n, p):
-    """Float64 features: 0 with probability 1 − p, else U[0, 1]."""
-    return rng.uniform(size=(n_samples, n)) * (rng.uniform(size=(n_samples, n)) < p)
-
-
-
-def _mc_loss(W, b, importance, x):
-    """Monte Carlo mean and standard error of Σ_i I_i (x_i − ReLU(WᵀW x + b)_i)² over ``x: (N, n)``."""
-    W, b, importance = (np.asarray(a, dtype=np.float64) for a in (W, b, importance))
-    out = np.maximum((x @ W.T) @ W + b[None, :], 0.0)
-    per = ((x - out) ** 2 * importance[None, :]).sum(axis=1)
-    return per.mean(), per.std(ddof=1) / np.sqrt(len(x))
-
-
-
-def _assert_mc(exact, W, b, importance, x):
-    mean, se = _mc_loss(W, b, importance, x)
-    np.testing.assert_allclose(exact, mean, rtol=0, atol=SIGMAS * se)
-
 
 
 @pytest.mark.parametrize("p,r", [(0.05, 0.5), (0.3, 1.0), (0.7, 2.0), (1.0, 0.3)])
@@ -41,7 +18,6 @@ def test_n2m1_closed_forms_match_monte_carlo(p, r):
         _assert_mc(losses[name], W, b, [1.0, r], x)
 
 
-
 def test_n2m1_phase_sanity():
     # Dense and unimportant: drop the extra. Dense and important: keep only the extra.
     # Sparse and comparable: antipodal superposition (in both the optimised and zero-bias versions).
@@ -50,7 +26,6 @@ def test_n2m1_phase_sanity():
     expected = np.array([0, 0, 1, 2, 2])
     np.testing.assert_array_equal(T.n2m1_phase(p, r), expected)
     np.testing.assert_array_equal(T.n2m1_phase(p, r, antipodal="zero_bias"), expected)
-
 
 
 def test_n2m1_diagram_is_consistent():
@@ -64,7 +39,6 @@ def test_n2m1_diagram_is_consistent():
     winner = cand[np.arange(len(df)), df.phase.to_numpy()]
     # Losses can be 0 up to rounding (e.g. −5.6e-17 beside 0.0 at density 1): an absolute floor, not only rtol.
     np.testing.assert_allclose(winner, cand.min(axis=1), rtol=1e-8, atol=1e-12)
-
 
 
 @pytest.mark.parametrize("call", [

@@ -2,32 +2,9 @@
 
 import numpy as np
 import pytest
+from theory_helpers import N_MC, _assert_mc, _sample
 
 from tms.analysis import theory as T
-
-N_MC = 1_000_000
-SIGMAS = 5.0
-
-
-def _sample(rng, n_samples, n, p):
-    """Float64 features: 0 with probability 1 − p, else U[0, 1]."""
-    return rng.uniform(size=(n_samples, n)) * (rng.uniform(size=(n_samples, n)) < p)
-
-
-
-def _mc_loss(W, b, importance, x):
-    """Monte Carlo mean and standard error of Σ_i I_i (x_i − ReLU(WᵀW x + b)_i)² over ``x: (N, n)``."""
-    W, b, importance = (np.asarray(a, dtype=np.float64) for a in (W, b, importance))
-    out = np.maximum((x @ W.T) @ W + b[None, :], 0.0)
-    per = ((x - out) ** 2 * importance[None, :]).sum(axis=1)
-    return per.mean(), per.std(ddof=1) / np.sqrt(len(x))
-
-
-
-def _assert_mc(exact, W, b, importance, x):
-    mean, se = _mc_loss(W, b, importance, x)
-    np.testing.assert_allclose(exact, mean, rtol=0, atol=SIGMAS * se)
-
 
 
 @pytest.mark.parametrize("p,r", [(0.1, 0.5), (0.5, 1.3)])
@@ -43,7 +20,6 @@ def test_n3m2_configurations_match_monte_carlo_of_explicit_weights(p, r):
             _assert_mc(losses[name], W, b, [1.0, 1.0, r], x)
 
 
-
 def test_n3m2_phase_sanity():
     # Dense, unimportant extra: dropped. Sparse: the less important of {2, extra} shares feature 2's
     # dimension (extra antipodal, r < 1) or features 1 and 2 share one and the extra is dedicated (r > 1).
@@ -54,7 +30,6 @@ def test_n3m2_phase_sanity():
     df = T.n3m2_diagram([0.05, 1.0], [0.2, 1.0, 3.0])
     assert {"config", "phase", "phase_name", "config_zero_bias", "phase_zero_bias"} <= set(df.columns)
     np.testing.assert_array_equal(df.phase, [T.N3M2_PHASE_OF[c] for c in df.config])
-
 
 
 @pytest.mark.parametrize("call", [

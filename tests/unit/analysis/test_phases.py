@@ -2,13 +2,9 @@
 
 import numpy as np
 import pytest
+from polytope_helpers import random_rotation
 
 from tms import analysis as geo
-
-
-def random_rotation(m, rng):
-    q, r = np.linalg.qr(rng.normal(size=(m, m)))
-    return q * np.sign(np.diag(r))[None, :]
 
 
 def test_phase_codes_n2m1():
@@ -31,7 +27,6 @@ def test_phases_agree_with_theory_configurations():
         W, _ = theory.n3m2_params(config, 0.3, 1.0, antipodal="zero_bias")
         Q = random_rotation(2, np.random.default_rng(5))
         assert int(geo.phase(Q @ W).code) == theory.N3M2_PHASE_OF[config], config
-
 
 
 def test_empty_grid_gives_empty_phase_frame():

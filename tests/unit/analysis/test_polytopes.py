@@ -4,38 +4,11 @@ permutations, grids of models, thresholds, k-gon labels and bad input."""
 import numpy as np
 import pandas as pd
 import pytest
+from polytope_helpers import antiprism, ngon, random_rotation, tetrahedron
 
 from tms import analysis as geo
 
-
 # ------------------------------------------------------------------------------------ hand-built shapes
-def ngon(k, radius=1.0, offset=0.0):
-    """``(2, k)``: a regular k-gon written out with cos/sin."""
-    t = offset + 2 * np.pi * np.arange(k) / k
-    return radius * np.stack([np.cos(t), np.sin(t)])
-
-
-def tetrahedron():
-    """Alternate corners of the cube, normalised: pairwise cosines −1/3."""
-    return np.array([[1.0, 1, -1, -1], [1, -1, 1, -1], [1, -1, -1, 1]]) / np.sqrt(3)
-
-
-def antiprism(h):
-    """``(3, 8)`` unit vectors: a square at height h and one at −h rotated by 45°."""
-    rho = np.sqrt(1 - h * h)
-    cols = []
-    for j in range(4):
-        a = j * np.pi / 2
-        cols.append([rho * np.cos(a), rho * np.sin(a), h])
-    for j in range(4):
-        a = j * np.pi / 2 + np.pi / 4
-        cols.append([rho * np.cos(a), rho * np.sin(a), -h])
-    return np.array(cols).T
-
-
-def random_rotation(m, rng):
-    q, r = np.linalg.qr(rng.normal(size=(m, m)))
-    return q * np.sign(np.diag(r))[None, :]
 
 
 def block(*parts):
@@ -46,7 +19,6 @@ def block(*parts):
         W[i:i + p.shape[0], j:j + p.shape[1]] = p
         i, j = i + p.shape[0], j + p.shape[1]
     return W
-
 
 
 def test_square_antiprism_is_a_tight_frame_only_at_the_tight_height():
@@ -70,7 +42,6 @@ def test_square_antiprism_is_a_tight_frame_only_at_the_tight_height():
     np.testing.assert_allclose(f.max_dim_deviation, 0.0, atol=1e-12)
     np.testing.assert_allclose(geo.polytope_vectors("square_antiprism") @ geo.polytope_vectors(
         "square_antiprism").T, 8 / 3 * np.eye(3), atol=1e-12)
-
 
 
 # --------------------------------------------------------------------------------------- classification
@@ -195,7 +166,6 @@ def test_grid_census_has_one_row_per_model_matching_classify():
     assert named.loc[6, ["sparsity", "seed"]].tolist() == [0.5, 9]
     frame = geo.feature_frame(W, axes=["sparsity", "seed"])
     assert len(frame) == 72 and frame.loc[6 * 6 + 5, ["sparsity", "seed", "feature"]].tolist() == [1, 2, 5]
-
 
 
 def test_empty_grid_gives_empty_census_with_columns():

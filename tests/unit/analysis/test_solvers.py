@@ -3,32 +3,9 @@
 import numpy as np
 import pytest
 from scipy.optimize import minimize
+from theory_helpers import N_MC, _assert_mc, _sample
 
 from tms.analysis import theory as T
-
-N_MC = 1_000_000
-SIGMAS = 5.0
-
-
-def _sample(rng, n_samples, n, p):
-    """Float64 features: 0 with probability 1 − p, else U[0, 1]."""
-    return rng.uniform(size=(n_samples, n)) * (rng.uniform(size=(n_samples, n)) < p)
-
-
-
-def _mc_loss(W, b, importance, x):
-    """Monte Carlo mean and standard error of Σ_i I_i (x_i − ReLU(WᵀW x + b)_i)² over ``x: (N, n)``."""
-    W, b, importance = (np.asarray(a, dtype=np.float64) for a in (W, b, importance))
-    out = np.maximum((x @ W.T) @ W + b[None, :], 0.0)
-    per = ((x - out) ** 2 * importance[None, :]).sum(axis=1)
-    return per.mean(), per.std(ddof=1) / np.sqrt(len(x))
-
-
-
-def _assert_mc(exact, W, b, importance, x):
-    mean, se = _mc_loss(W, b, importance, x)
-    np.testing.assert_allclose(exact, mean, rtol=0, atol=SIGMAS * se)
-
 
 
 @pytest.mark.parametrize("p,r", [(0.1, 0.7), (0.4, 1.0), (0.6, 1.8)])
@@ -42,7 +19,6 @@ def test_optimal_antipodal_matches_monte_carlo_and_scipy(p, r):
                    bounds=[(0, None), (0, None), (None, None), (None, None)],
                    options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 2000})
     np.testing.assert_allclose(opt.loss, res.fun, rtol=1e-7, atol=1e-12)
-
 
 
 def test_optimal_antipodal_beats_zero_bias_with_positive_bias():
