@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+
 # 5 densities x 2 importance settings = 10 cells, chunks of 3 (4 chunks), 2 seeds, 2 restarts, 60 steps.
 TINY = """
 name = "tiny"
@@ -35,3 +37,23 @@ def cli(*args, env=None, **kw):
     """Start ``python -m tms.cli ARGS`` in a subprocess (stdout and stderr piped, text)."""
     return subprocess.Popen([sys.executable, "-m", "tms.cli", *args], env={**os.environ, **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def assert_same_arrays(a: dict, b: dict):
+    """Same names, dtypes, shapes and values (NaN equal to NaN): bit for bit."""
+    assert sorted(a) == sorted(b)
+    for k in a:
+        assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape, k
+        assert np.array_equal(a[k], b[k], equal_nan=True), k
+
+
+def assert_same_store(a, b):
+    """Two results folders hold the same files: byte-equal text, equal arrays in every chunk and merged."""
+    files = lambda d: sorted(p.relative_to(d).as_posix() for p in d.rglob("*") if p.is_file())  # noqa: E731
+    assert files(a) == files(b)
+    for name in files(a):
+        if name.endswith(".npz"):
+            with np.load(a / name) as za, np.load(b / name) as zb:
+                assert_same_arrays(dict(za), dict(zb))
+        else:
+            assert (a / name).read_bytes() == (b / name).read_bytes(), name

@@ -15,9 +15,8 @@ import sys
 import threading
 import time
 
-import numpy as np
 import pytest
-from sweep_helpers import TINY, write
+from sweep_helpers import TINY, assert_same_arrays, assert_same_store, write
 
 from tms.runs.backends import RayBackend
 from tms.runs.spec import load_spec
@@ -50,24 +49,6 @@ eval_batch = 256
 [run]
 chunk_size = 2
 """
-
-
-def assert_same_arrays(a: dict, b: dict):
-    assert sorted(a) == sorted(b)
-    for k in a:
-        assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape, k
-        assert np.array_equal(a[k], b[k], equal_nan=True), k
-
-
-def assert_same_store(a, b):
-    files = lambda d: sorted(p.relative_to(d).as_posix() for p in d.rglob("*") if p.is_file())  # noqa: E731
-    assert files(a) == files(b)
-    for name in files(a):
-        if name.endswith(".npz"):
-            with np.load(a / name) as za, np.load(b / name) as zb:
-                assert_same_arrays(dict(za), dict(zb))
-        else:
-            assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
 def cli(*args):

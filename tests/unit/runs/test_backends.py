@@ -9,33 +9,13 @@ import socket
 import subprocess
 import sys
 
-import numpy as np
 import pytest
-from sweep_helpers import write
+from sweep_helpers import assert_same_arrays, assert_same_store, write
 
 from tms.runs.backends import BACKENDS, BackendError, LocalBackend, RayBackend, import_ray, make_backend
 from tms.runs.grid import run_grid
 from tms.runs.spec import load_spec
 from tms.runs.store import run_sweep
-
-
-def assert_same_arrays(a: dict, b: dict):
-    assert sorted(a) == sorted(b)
-    for k in a:
-        assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape, k
-        assert np.array_equal(a[k], b[k], equal_nan=True), k
-
-
-def assert_same_store(a, b):
-    """Two results folders hold the same files: byte-equal text, equal arrays in every chunk and merged."""
-    files = lambda d: sorted(p.relative_to(d).as_posix() for p in d.rglob("*") if p.is_file())  # noqa: E731
-    assert files(a) == files(b)
-    for name in files(a):
-        if name.endswith(".npz"):
-            with np.load(a / name) as za, np.load(b / name) as zb:
-                assert_same_arrays(dict(za), dict(zb))
-        else:
-            assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
 class Reversed(LocalBackend):
