@@ -168,3 +168,39 @@ def feature_frame(W, b=None, axes=None, *, norm_threshold: float = 0.5, relative
         df["bias"] = b.reshape(-1)
         df["bias_sign"] = pd.array(np.sign(b).reshape(-1).astype(np.int8), dtype="Int8")
     return df
+
+
+# ---------------------------------------------------------------------- finite data: training points
+#
+# Henighan et al. (2023), "Superposition, Memorization, and Double Descent": a model trained on T examples
+# x_t has hidden training vectors h_t = W x_t, ``H: (..., T, m)``, and each point a dimensionality
+# D_{X_t} = ‖h_t‖² / Σ_s (ĥ_t·h_s)², the feature dimensionality with points in the place of features.
+
+
+def datapoint_dimensionality(H) -> np.ndarray:
+    """D_{X_t} = ‖h_t‖² / Σ_s (ĥ_t·h_s)² of hidden vectors ``H: (..., T, m) -> (..., T)``; 0 where h_t = 0.
+
+    Computed as ‖h_t‖⁴ / h_tᵀ G h_t with G = Σ_s h_s h_sᵀ (``m × m``), so no ``T × T`` matrix is built; the
+    same value as :func:`feature_dimensionality` of ``Hᵀ`` (tested). Zero rows (padding) change nothing.
+    """
+    H = as_weights(H)
+    sq = np.einsum("...tm,...tm->...t", H, H)
+    G = np.swapaxes(H, -1, -2) @ H
+    quad = np.einsum("...tm,...mk,...tk->...t", H, G, H)
+    return np.divide(sq * sq, quad, out=np.zeros_like(sq), where=quad > 0)
+
+
+def strong_items(norms, dims, fraction: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Count and mean dimensionality of the *strong* items: norm above ``fraction`` of the largest.
+
+    ``norms, dims: (..., k)`` (features: ‖W_i‖ and D_i; training points: ‖h_t‖ and D_{X_t}) ->
+    ``(count (...), mean D (...))``; the mean is NaN where every norm is 0. Unlike Σ D (≈ m in every regime),
+    these separate memorising (strong points at D ≈ m/T) from generalising (strong features of a k-gon).
+    """
+    check_range("fraction", fraction, 0.0, 1.0, hi_open=True)
+    norms, dims = np.asarray(norms, np.float64), np.asarray(dims, np.float64)
+    top = norms.max(axis=-1, keepdims=True)
+    strong = (norms > fraction * top) & (top > 0)
+    count = strong.sum(axis=-1)
+    total = np.where(strong, dims, 0.0).sum(axis=-1)
+    return count, np.divide(total, count, out=np.full(count.shape, np.nan), where=count > 0)

@@ -31,12 +31,15 @@ from ..runs.store import load, run_sweep
 
 from . import paper  # noqa: F401  isort: skip  (registers the paper's experiments first)
 from . import challenge  # noqa: F401  isort: skip
+from . import finite_data  # noqa: F401  isort: skip
 from .registry import EXPERIMENTS, Context, get, shipped_spec
 from .save import save_figure
 
 
 def quick_spec(spec: SweepSpec) -> SweepSpec:
     """A reduced-cost version of a spec for smoke tests: fewer steps, at most 6 values per grid axis."""
+    if getattr(spec, "finite", False):
+        return spec.quick()
     s = spec.static
     static = dataclasses.replace(s, steps=max(50, s.steps // 40), restarts=min(s.restarts, 2),
                                  eval_batch=min(s.eval_batch, 4096), batch_size=min(s.batch_size, 256),

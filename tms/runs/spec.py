@@ -110,8 +110,8 @@ def spaced(value, where: str) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
-def _check_keys(table: dict, section: str, where: str):
-    allowed = SCHEMA[section]
+def _check_keys(table: dict, section: str, where: str, schema: dict | None = None):
+    allowed = (schema or SCHEMA)[section]
     for key, val in table.items():
         path = f"{section}.{key}" if section else key
         if key not in allowed:
@@ -151,7 +151,15 @@ def _static(doc: dict, where: str) -> StaticConfig:
 
 
 def parse_spec(doc: dict, where: str = "<spec>", source: str = "") -> SweepSpec:
-    """Validate a parsed TOML document; every error names ``where`` and the key."""
+    """Validate a parsed TOML document; every error names ``where`` and the key.
+
+    A file whose ``[data]`` has ``train_sizes`` is a finite-data sweep: parsed by
+    :func:`tms.runs.finite.parse_finite_spec` into a :class:`~tms.runs.finite.FiniteSpec`.
+    """
+    from . import finite
+
+    if finite.is_finite(doc):
+        return finite.parse_finite_spec(doc, where, source)
     _check_keys(doc, "", where)
     for section in ("model", "data", "train", "record", "run"):
         _check_keys(doc.get(section, {}), section, where)

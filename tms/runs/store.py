@@ -30,15 +30,9 @@ def _same(a: dict, b: dict) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
-def run_sweep(spec: SweepSpec, out, overwrite: bool = False, progress: bool = True, devices: int = 1,
-              stop_after: int | None = None, backend=None) -> Results | None:
-    """Run (or resume) ``spec`` into folder ``out``; returns the merged :class:`Results`.
-
-    ``backend`` (:mod:`tms.runs.backends`; default local on ``devices`` devices) trains the pending chunks;
-    this process writes every file, so the store is the same whichever backend trained it, and a sweep
-    started on one backend may be resumed on another.
-    ``stop_after``: stop after training that many new chunks and return None (for tests of resuming).
-    """
+def prepare_folder(spec, out, overwrite: bool) -> Path:
+    """Make (or reuse) the sweep folder ``out`` for ``spec``: a folder holding a different sweep is an error
+    unless ``overwrite``; writes ``spec.toml`` and ``resolved.json`` once. Returns ``out`` as a Path."""
     out = Path(out)
     resolved = spec.resolved()
     rpath = out / "resolved.json"
@@ -57,22 +51,49 @@ def run_sweep(spec: SweepSpec, out, overwrite: bool = False, progress: bool = Tr
     if not rpath.exists():
         atomic_write(out / "spec.toml", lambda f: f.write(spec.source))
         write_json(rpath, resolved)
+    return out
 
+
+def read_chunk(out: Path, cid: int) -> dict | None:
+    """The arrays of finished chunk ``cid`` of the sweep folder ``out``, or None."""
+    p = Path(out) / "chunks" / f"{cid:05d}.npz"
+    if not p.exists():
+        return None
+    with np.load(p) as z:
+        return {k: z[k] for k in z.files}
+
+
+def write_chunk(out: Path, cid: int, arrays: dict) -> None:
+    atomic_write(Path(out) / "chunks" / f"{cid:05d}.npz", lambda f: np.savez(f, **arrays), binary=True)
+
+
+def run_sweep(spec: SweepSpec, out, overwrite: bool = False, progress: bool = True, devices: int = 1,
+              stop_after: int | None = None, backend=None) -> Results | None:
+    """Run (or resume) ``spec`` into folder ``out``; returns the merged :class:`Results`.
+
+    ``backend`` (:mod:`tms.runs.backends`; default local on ``devices`` devices) trains the pending chunks;
+    this process writes every file, so the store is the same whichever backend trained it, and a sweep
+    started on one backend may be resumed on another.
+    ``stop_after``: stop after training that many new chunks and return None (for tests of resuming).
+    """
+    if getattr(spec, "finite", False):  # a finite-data sweep (tms.runs.finite): its own chunks, same folder
+        from .finite_store import run_finite_sweep
+
+        if backend is not None or devices != 1:
+            raise ValueError("finite-data sweeps run on the local backend, one device")
+        return run_finite_sweep(spec, out, overwrite=overwrite, progress=progress, stop_after=stop_after)
+    out = prepare_folder(spec, out, overwrite)
     trained = 0
 
     class Stop(Exception):
         pass
 
     def done(cid):
-        p = out / "chunks" / f"{cid:05d}.npz"
-        if not p.exists():
-            return None
-        with np.load(p) as z:
-            return {k: z[k] for k in z.files}
+        return read_chunk(out, cid)
 
     def on_chunk(cid, arrays):
         nonlocal trained
-        atomic_write(out / "chunks" / f"{cid:05d}.npz", lambda f: np.savez(f, **arrays), binary=True)
+        write_chunk(out, cid, arrays)
         trained += 1
         if stop_after is not None and trained >= stop_after:
             raise Stop
@@ -93,6 +114,10 @@ def load(folder) -> Results:
     if (folder / "resolved.json").exists() and not (folder / "arrays.npz").exists():
         n = len(list((folder / "chunks").glob("*.npz")))
         raise FileNotFoundError(f"{folder}: sweep not finished ({n} chunk(s) done); run it again to resume")
+    if (folder / "config.json").exists() and "finite" in json.loads((folder / "config.json").read_text()):
+        from .finite_store import FiniteResults
+
+        return FiniteResults.load(folder)
     return Results.load(folder)
 
 

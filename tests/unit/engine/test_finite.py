@@ -1,0 +1,148 @@
+"""Finite data sets: dense and sparse layouts, the masked loss against float64 NumPy, gradients, bad input."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from tms.engine import finite
+from tms.engine.finite import FiniteConfig, SparseSet
+from tms.engine.finite_train import buckets, evaluate, make_finite_step_loss, make_finite_train
+from tms.engine.models import Params
+
+KEY = jax.random.PRNGKey(3)
+
+
+def small(**kw):
+    base = {"n_features": 40, "n_hidden": 3, "train_sizes": (3, 10, 20, 70), "sparsity": 0.9, "steps": 20,
+            "warmup_steps": 2, "batch_size": 16, "restarts": 2, "test_size": 50, "data_path": "dense"}
+    return FiniteConfig(**{**base, **kw})
+
+
+def params_for(cfg, key=KEY):
+    inst = len(cfg.train_sizes) * cfg.restarts
+    kw, kb = jax.random.split(key)
+    return Params(W=0.3 * jax.random.normal(kw, (cfg.n_hidden, cfg.n_features, inst)),
+                  b=0.1 * jax.random.normal(kb, (cfg.n_features, inst)))
+
+
+def test_sparse_layout_equals_dense_examples_exactly():
+    n, count = 60, 700  # three blocks, the last one cut
+    X = finite.dense_examples(KEY, count, n, 0.95, True)
+    s = finite.sparse_examples(KEY, count, n, 0.95, True, finite.active_bound(n, 0.05, count))
+    assert int(s.dropped) == 0
+    np.testing.assert_array_equal(np.asarray(finite.densify(s, n)), np.asarray(X))
+    # nested: the first T examples of a larger set are the set of size T
+    np.testing.assert_array_equal(np.asarray(finite.dense_examples(KEY, 300, n, 0.95, True)), np.asarray(X[:300]))
+
+
+def test_too_few_sparse_slots_are_counted_as_dropped():
+    n, count = 30, 256
+    X = np.asarray(finite.dense_examples(KEY, count, n, 0.5, False))
+    s = finite.sparse_examples(KEY, count, n, 0.5, False, 3)
+    assert int(s.dropped) == int(np.maximum((X != 0).sum(axis=1) - 3, 0).sum()) > 0
+
+
+def test_unit_norm_keeps_an_all_zero_example_zero():
+    x = jnp.asarray([[0.0, 0.0, 0.0], [3.0, 0.0, 4.0]])
+    y = np.asarray(finite.normalise(x))
+    np.testing.assert_array_equal(y[0], 0.0)
+    np.testing.assert_allclose(y[1], [0.6, 0.0, 0.8], rtol=1e-6)
+    X = np.asarray(finite.dense_examples(KEY, 2000, 5, 0.9, True))  # about 59% of these examples are all zero
+    norms = np.linalg.norm(X, axis=1)
+    assert np.all(np.isfinite(X)) and (norms == 0).sum() > 500
+    np.testing.assert_allclose(norms[norms > 0], 1.0, rtol=1e-6)
+
+
+def numpy_loss(W, b, X, T, imp):
+    """(1/T) Σ_{t<T} Σ_i I_i (x_ti − ReLU(WᵀW x_t + b)_i)², float64."""
+    W, b, X = (np.asarray(a, np.float64) for a in (W, b, X[:T]))
+    r = np.maximum(X @ W.T @ W + b, 0.0)
+    return float(np.sum(imp * (X - r) ** 2) / T)
+
+
+def test_step_loss_is_the_papers_loss_on_each_models_own_set():
+    cfg = small(batch_size=100, restarts=1)  # every T <= batch: full batch, padded and masked
+    data = finite.examples(cfg, KEY, 128)
+    p = params_for(cfg)
+    imp = jnp.linspace(0.5, 1.5, cfg.n_features)
+    total, per = jax.jit(make_finite_step_loss(cfg))(p, data, KEY, imp)
+    want = [numpy_loss(p.W[..., j], p.b[:, j], np.asarray(data), T, np.asarray(imp))
+            for j, T in enumerate(cfg.train_sizes)]
+    np.testing.assert_allclose(np.asarray(per), want, rtol=2e-5, atol=1e-7)
+    np.testing.assert_allclose(float(total), sum(want), rtol=2e-5)
+    # the evaluation over a whole set agrees with the step's full-batch loss
+    ev, H = jax.jit(lambda p, d: evaluate(cfg, p, d, jnp.asarray(cfg.train_sizes), imp, True))(p, data)
+    np.testing.assert_allclose(np.asarray(ev), want, rtol=2e-5, atol=1e-7)
+    for j, T in enumerate(cfg.train_sizes):
+        np.testing.assert_allclose(np.asarray(H[j, :T]), np.asarray(data[:T]) @ np.asarray(p.W[..., j]).T,
+                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(np.asarray(H[j, T:]), 0.0)
+
+
+@pytest.mark.parametrize("batch", [100, 16])
+def test_sparse_and_dense_paths_give_the_same_loss_and_gradients(batch):
+    dense = small(batch_size=batch)
+    sparse = dataclasses.replace(dense, data_path="sparse")
+    X = finite.examples(dense, KEY, 128)
+    S = finite.examples(sparse, KEY, 128)
+    assert isinstance(S, SparseSet) and int(S.dropped) == 0
+    p = params_for(dense)
+    imp = jnp.linspace(0.5, 1.5, dense.n_features)
+    (_, pd), gd = jax.jit(jax.value_and_grad(make_finite_step_loss(dense), has_aux=True))(p, X, KEY, imp)
+    (_, ps), gs = jax.jit(jax.value_and_grad(make_finite_step_loss(sparse), has_aux=True))(p, S, KEY, imp)
+    np.testing.assert_allclose(np.asarray(ps), np.asarray(pd), rtol=1e-5, atol=1e-7)
+    for a, b in zip(gs, gd):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6)
+    assert float(jnp.max(jnp.abs(gd.W))) > 1e-3  # a real gradient, not two zeros
+
+
+def test_minibatch_rows_come_from_each_models_own_set():
+    cfg = small(train_sizes=(40, 70), batch_size=16, restarts=1)
+    X = finite.examples(cfg, KEY, 128)
+    # a model that reconstructs nothing has loss Σ_t w_t ‖x_t‖²: rows past T would change it
+    marked = X.at[70:].set(100.0)
+    p = Params(W=jnp.zeros((cfg.n_hidden, cfg.n_features, 2)), b=jnp.full((cfg.n_features, 2), -1.0))
+    _, per = jax.jit(make_finite_step_loss(cfg))(p, marked, KEY, jnp.ones(cfg.n_features))
+    assert float(jnp.max(per)) < 5.0
+
+
+def test_buckets_pad_small_sets_to_small_widths():
+    assert buckets((3, 10, 20, 70, 300), 256) == [(0, 2, 16), (2, 3, 64), (3, 4, 256)]
+    assert buckets((3, 10), 8) == [(0, 1, 8)]
+
+
+def test_training_reduces_the_training_loss_and_restarts_share_the_data():
+    cfg = small(steps=60, warmup_steps=5, restarts=2)
+    out = jax.jit(make_finite_train(cfg))(KEY, 1e-2, 1e-2, jnp.ones(cfg.n_features))
+    assert np.all(np.isfinite(np.asarray(out.restart_train_losses)))
+    data = finite.examples(cfg, finite.data_keys(KEY)[0], 128)
+    for j, T in enumerate(cfg.train_sizes):  # the kept model's loss, recomputed on the regenerated set
+        want = numpy_loss(out.params.W[j], out.params.b[j], np.asarray(data), T, 1.0)
+        np.testing.assert_allclose(float(out.train_loss[j]), want, rtol=1e-4)
+    zero = np.mean(np.sum(np.asarray(data[: cfg.t_max]) ** 2, axis=1))
+    assert float(out.train_loss[0]) < 0.5 * zero
+
+
+def test_bad_input_names_the_field():
+    with pytest.raises(ValueError, match="train_sizes"):
+        small(train_sizes=(0, 5))
+    with pytest.raises(ValueError, match="train_sizes"):
+        small(train_sizes=(10, 5))
+    with pytest.raises(ValueError, match="data_path"):
+        small(data_path="csr")
+    with pytest.raises(ValueError, match="sparsity"):
+        small(sparsity=1.0)
+    cfg = small(n_features=10_000, sparsity=0.999, train_sizes=(3, 100_000), test_size=100_000, data_path="dense")
+    with pytest.raises(finite.DataTooLargeError, match="GiB"):
+        cfg.check_memory(2**30)
+    sparse = dataclasses.replace(cfg, data_path="sparse", batch_size=256, restarts=1)
+    sparse.check_memory(2**30)  # the sparse layout of the same set fits
+
+
+def test_active_bound_is_a_binomial_tail():
+    k = finite.active_bound(1000, 0.01, 10_000)
+    assert 30 <= k <= 45  # mean 10, sd 3.1: the bound sits about 9 sd above the mean
+    assert finite.active_bound(5, 0.0, 10) == 1

@@ -1,0 +1,64 @@
+"""Finite training sets (Henighan et al. 2023, "Superposition, Memorization, and Double Descent"): the
+figures and the numbers the docs quote, from the ``finite_data`` sweep (``finite_data_paper`` is the
+paper's size, shipped for GPU machines)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..analysis import measures
+from ..analysis.polytopes import polytope_census
+from ..plots.finite import (
+    dimensionality_frame,
+    finite_dimensionality_figure,
+    finite_geometry_figure,
+    finite_heatmap_figure,
+    finite_loss_figure,
+)
+from .registry import Context, register
+from .save import save_figure
+
+
+def peaks(res, seed: int = 0) -> dict:
+    """Per m: the T of the largest test loss, and whether the test loss rises to it and falls after it."""
+    out = {}
+    T = list(res.grid.train_sizes)
+    for mi, m in enumerate(res.grid.hidden_sizes):
+        loss = np.asarray(res.test_loss[mi, seed], np.float64)
+        j = int(np.nanargmax(loss))
+        out[f"m={m}"] = {"peak_T": T[j], "peak_test_loss": round(float(loss[j]), 4),
+                         "min_test_loss_before": round(float(np.min(loss[: j + 1])), 4),
+                         "test_loss_at_largest_T": round(float(loss[-1]), 4),
+                         "rises_and_falls": bool(0 < j < len(T) - 1 and np.min(loss[:j]) < loss[j] > loss[-1])}
+    return out
+
+
+def strong_summary(res, m: int = 2, seed: int = 0) -> dict:
+    """Per T: count and mean D of the strong features and the strong training points (norm > half the largest),
+    beside m/T."""
+    out = {}
+    for r in dimensionality_frame(res, m, seed):
+        nf, df = measures.strong_items(r["norm_feat"], r["D_feat"])
+        npt, dp = measures.strong_items(r["norm_point"], r["D_point"])
+        out[f"T={r['T']}"] = {"strong_features": int(nf), "strong_features_mean_D": round(float(df), 4),
+                              "strong_points": int(npt), "strong_points_mean_D": round(float(dp), 4),
+                              "m_over_T": round(m / r["T"], 4)}
+    return out
+
+
+@register("finite_data", ["finite_data"], "finite training sets: memorised points, then features; test loss "
+          "against T and m (Henighan et al. 2023; finite_data_paper: n=10,000, S=0.999)")
+def finite_data(ctx: Context):
+    res = ctx.results["finite_data"]
+    figs = [("finite_data_loss", finite_loss_figure(res)), ("finite_data_heatmap", finite_heatmap_figure(res))]
+    numbers = {"peaks": peaks(res)}
+    if 2 in res.grid.hidden_sizes:
+        figs += [("finite_data_geometry", finite_geometry_figure(res)),
+                 ("finite_data_dimensionality", finite_dimensionality_figure(res, 2))]
+        numbers["strong_m2"] = strong_summary(res, 2)
+        mi, j = res.grid.hidden_sizes.index(2), len(res.grid.train_sizes) - 1
+        census = polytope_census(res.W[mi, 0, j, :2], res.b[mi, 0, j])
+        numbers["census_m2_largest_T"] = str(census["label"].iloc[0])
+    numbers["dropped_active_entries"] = int(np.sum(res.dropped))
+    files = [save_figure(fig, ctx.out / f"{name}.{ctx.fmt}") for name, fig in figs]
+    return files, numbers
