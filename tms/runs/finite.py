@@ -102,6 +102,11 @@ class FiniteSpec:
     def n_chunks(self) -> int:
         return len(self.grid.chunks)
 
+    @property
+    def chunk_size(self) -> int:
+        """Cells per chunk: every T of one hidden size."""
+        return len(self.grid.train_sizes)
+
     def resolved(self) -> dict:
         return {"name": self.name, "finite": self.static.to_dict(), "grid": self.grid.to_dict()}
 

@@ -45,6 +45,12 @@ class FiniteResults:
             "test_loss": self.arrays["test_loss"].reshape(-1), "best_restart": self.arrays["best_restart"].reshape(-1),
         })
 
+    def summary_lines(self) -> list[str]:
+        """One line per (m, T), seeds pooled: mean train and test loss."""
+        df = self.to_frame().groupby(["n_hidden", "train_size"], sort=False)[["train_loss", "test_loss"]].mean()
+        return [f"m={m}, T={t}: train loss {r.train_loss:.5g}, test loss {r.test_loss:.5g}"
+                for (m, t), r in df.iterrows()]
+
     def config(self) -> dict:
         return {"finite": self.static.to_dict(), "grid": self.grid.to_dict()}
 

@@ -79,7 +79,7 @@ def run_sweep(spec: SweepSpec, out, overwrite: bool = False, progress: bool = Tr
     if getattr(spec, "finite", False):  # a finite-data sweep (tms.runs.finite): its own chunks, same folder
         from .finite_store import run_finite_sweep
 
-        if backend is not None or devices != 1:
+        if getattr(backend, "name", "local") != "local" or getattr(backend, "devices", devices) != 1:
             raise ValueError("finite-data sweeps run on the local backend, one device")
         return run_finite_sweep(spec, out, overwrite=overwrite, progress=progress, stop_after=stop_after)
     out = prepare_folder(spec, out, overwrite)
