@@ -10,5 +10,6 @@ def test_quick_reproduce_all(tmp_path):
     summary = reproduce("all", figures=tmp_path / "fig", runs=tmp_path / "runs", quick=True, progress=False)
     pngs = sorted(p.name for p in (tmp_path / "fig" / "quick").glob("*.png"))
     assert pngs == sorted(["intro.png", "varying_sparsity.png", "phase_n2m1.png", "phase_n3m2.png",
-                           "feature_geometry.png", "dynamics.png", "census.png"])
+                           "feature_geometry.png", "dynamics.png", "census.png", "finite_data_loss.png",
+                           "finite_data_heatmap.png", "finite_data_geometry.png", "finite_data_dimensionality.png"])
     assert 0 <= summary["phase_n2m1"]["agreement"] <= 1

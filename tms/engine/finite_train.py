@@ -53,7 +53,7 @@ def _hidden(W, batch):
     return sparse_hidden(W, *batch) if len(batch) == 2 else batch[0] @ W.T
 
 
-def _padded(n: int) -> int:
+def padded(n: int) -> int:
     return -(-n // EVAL_BLOCK) * EVAL_BLOCK
 
 
@@ -73,6 +73,14 @@ def buckets(sizes, batch: int) -> list[tuple[int, int, int]]:
         else:
             out.append((j, j + 1, width))
     return out
+
+
+def slots_per_step(cfg: FiniteConfig) -> int:
+    """Slot-examples one step of a call processes: every model's padded batch (the step's work is about
+    this times ``n``, nearly independent of m at the toy sizes, where the ``(B, n)`` outputs dominate)."""
+    groups = buckets(cfg.train_sizes, cfg.batch)
+    full = sum((hi - lo) * width for lo, hi, width in groups)
+    return (full + (len(cfg.train_sizes) - (groups[-1][1] if groups else 0)) * cfg.batch) * cfg.restarts
 
 
 def make_finite_step_loss(cfg: FiniteConfig):
@@ -140,8 +148,8 @@ def make_finite_train(cfg: FiniteConfig):
 
     def train(seed_key, lr, weight_decay, importance):
         k_train, k_test, k_init, k_batch = data_keys(seed_key)
-        data = examples(cfg, k_train, _padded(cfg.t_max))
-        test = examples(cfg, k_test, _padded(cfg.test_size))
+        data = examples(cfg, k_train, padded(cfg.t_max))
+        test = examples(cfg, k_test, padded(cfg.test_size))
         params = init_instances(static, k_init, n_T)
         inst = n_T * R
         opt = make_optimizer(static, jnp.full((inst,), lr), jnp.full((inst,), weight_decay))

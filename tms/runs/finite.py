@@ -33,7 +33,7 @@ import numpy as np
 
 from ..engine.config import DEFAULT_WEIGHT_DECAY, check_lr, check_weight_decay
 from ..engine.finite import FiniteConfig
-from ..engine.finite_train import make_finite_train
+from ..engine.finite_train import make_finite_train, slots_per_step
 from .spec import SpecError, _check_keys, spaced
 
 FINITE_KEY = "train_sizes"  # a sweep file whose [data] has this key is a finite-data sweep
@@ -110,12 +110,11 @@ class FiniteSpec:
     def resolved(self) -> dict:
         return {"name": self.name, "finite": self.static.to_dict(), "grid": self.grid.to_dict()}
 
-    def estimate_seconds(self, rate: float = 1.2e10) -> float:
-        """Rough wall time on a 2-core CPU: ``rate`` weight-example products per second (measured, dense
-        path, batch 256; docs/finite_data.md), plus a compilation per chunk."""
+    def estimate_seconds(self, rate: float = 1e9) -> float:
+        """Rough wall time on an idle 2-core CPU: ``rate`` slot-example features per second (from the
+        measured ``finite_data`` run, docs/finite_data.md), plus 5 s of compilation per chunk."""
         s, g = self.static, self.grid
-        work = sum(m for m in g.hidden_sizes) * len(g.seeds) * s.restarts * s.steps * s.n_features * sum(
-            min(t, s.batch) for t in g.train_sizes) * 4
+        work = len(g.hidden_sizes) * len(g.seeds) * s.steps * slots_per_step(s) * s.n_features
         return work / rate + 5.0 * self.n_chunks
 
     def quick(self) -> FiniteSpec:
