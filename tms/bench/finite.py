@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import optax
 
 from ..engine.finite import FiniteConfig, examples
-from ..engine.finite_train import padded, slots_per_step, make_finite_step_loss
+from ..engine.finite_train import make_finite_step_loss, padded, slots_per_step
 from ..engine.models import Params
 from ..engine.optim import make_optimizer
 from ..engine.train import init_instances

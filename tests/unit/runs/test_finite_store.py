@@ -45,7 +45,7 @@ def test_a_finite_sweep_file_parses_and_names_bad_keys(tmp_path):
 
 def test_resumed_sweep_equals_an_uninterrupted_one_and_data_do_not_depend_on_m(tmp_path):
     spec = load_spec(write(tmp_path, TINY_FINITE))
-    whole = run_finite_sweep(spec, tmp_path / "whole", progress=False)
+    run_finite_sweep(spec, tmp_path / "whole", progress=False)
     assert run_finite_sweep(spec, tmp_path / "resumed", progress=False, stop_after=1) is None
     assert len(list((tmp_path / "resumed" / "chunks").glob("*.npz"))) == 1
     run_finite_sweep(spec, tmp_path / "resumed", progress=False)
