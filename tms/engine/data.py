@@ -217,3 +217,91 @@ def sample(key: jax.Array, batch: int, sparsity: jax.Array, sets: FeatureSets = 
     """A batch ``X: (batch, n)`` at per-feature ``sparsity: (n,)`` (the same numbers training sees)."""
     d = draw(key, batch, sparsity.shape[-1], sets)
     return features(d, sparsity[:, None], sets)[:, :, 0].T
+
+
+# ------------------------------------------------------------------------------------ high sparsity
+
+
+def high_sparsity_sample(key: jax.Array, batch: int, n_features: int) -> jax.Array:
+    """The high-sparsity distribution of Chen et al. (2023): ``X: (batch, n)`` with exactly one active feature
+    per example, chosen uniformly, with magnitude μ ~ U[0, 1] (x = μ e_i).
+
+    The limit S → 1 of the independent-features distribution conditioned on one feature being active; its
+    exact loss is :func:`tms.analysis.theory.high_sparsity.high_sparsity_loss`.
+    """
+    if not isinstance(n_features, (int, np.integer)) or n_features < 1:
+        raise ValueError(f"n_features must be an integer >= 1; got {n_features!r}")
+    if not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise ValueError(f"batch must be an integer >= 1; got {batch!r}")
+    k_index, k_mag = jax.random.split(key)
+    index = jax.random.randint(k_index, (batch,), 0, n_features)
+    mag = jax.random.uniform(k_mag, (batch,))
+    return jax.nn.one_hot(index, n_features, dtype=jnp.float32) * mag[:, None]
+
+
+class HighSparsitySet(NamedTuple):
+    """A fixed data set of ``N`` high-sparsity examples x = μ e_i, sorted by (feature, μ), with the prefix sums
+    that give its exact mean loss in O(n² log N) (:func:`high_sparsity_set_loss`) instead of O(N n m).
+
+    ``index: (N,)`` active feature, ``mu: (N,)`` magnitude, ``key: (N,)`` = index + μ (ascending),
+    ``s1, s2: (N + 1,)`` prefix sums of μ and μ², ``starts: (n + 1,)`` where each feature's examples begin.
+    """
+
+    index: jax.Array
+    mu: jax.Array
+    key: jax.Array
+    s1: jax.Array
+    s2: jax.Array
+    starts: jax.Array
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.index.shape[0])
+
+    def dense(self) -> jax.Array:
+        """The examples as ``X: (N, n)``."""
+        return jax.nn.one_hot(self.index, self.starts.shape[0] - 1, dtype=jnp.float32) * self.mu[:, None]
+
+
+def high_sparsity_set(key: jax.Array, n_samples: int, n_features: int) -> HighSparsitySet:
+    """``n_samples`` examples of :func:`high_sparsity_sample` (the same draws), sorted, with prefix sums."""
+    X = np.asarray(high_sparsity_sample(key, n_samples, n_features), dtype=np.float64)
+    index, mu = X.argmax(axis=1), X.max(axis=1)
+    order = np.lexsort((mu, index))
+    index, mu = index[order], mu[order]
+    zero = np.zeros(1)
+    starts = np.searchsorted(index, np.arange(n_features + 1))
+    f32 = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
+    return HighSparsitySet(jnp.asarray(index, jnp.int32), f32(mu), f32(index + np.minimum(mu, 1 - 1e-7)),
+                           f32(np.concatenate([zero, np.cumsum(mu)])),
+                           f32(np.concatenate([zero, np.cumsum(mu * mu)])), jnp.asarray(starts, jnp.int32))
+
+
+def high_sparsity_set_loss(W: jax.Array, b: jax.Array, data: HighSparsitySet) -> jax.Array:
+    """Mean over the set of Σ_j (x_j − ReLU((WᵀW x)_j + b_j))² for ``W: (m, n)``, ``b: (n,)``: equal to the
+    ReLU model's ``batch_loss`` on ``data.dense()`` with unit importance (tested), computed from sums.
+
+    For input μ e_i, output j is ReLU(a μ + c) with a = G_ij (G = WᵀW), c = b_j: active on one side of
+    μ = −c/a, so the sum of its squared error over feature i's examples is a quadratic in (a, c) whose
+    coefficients are sums of 1, μ, μ² over an interval of the sorted magnitudes (found by binary search).
+    """
+    n = W.shape[1]
+    G = W.T @ W
+    lo, hi = data.starts[:-1], data.starts[1:]  # (n,)
+    cnt, t1, t2 = (hi - lo).astype(jnp.float32), data.s1[hi] - data.s1[lo], data.s2[hi] - data.s2[lo]
+    a, c = G, b[None, :]  # a[i, j]: input i, output j
+    safe = jnp.where(a == 0, 1.0, a)
+    cut = jnp.clip(-c / safe, 0.0, 1.0)  # ReLU(aμ + c) > 0 for μ > cut (a > 0) or μ < cut (a < 0)
+    pos = jnp.searchsorted(data.key, jnp.arange(n)[:, None] + jnp.minimum(cut, 1 - 1e-7))
+    pos = jnp.clip(pos, lo[:, None], hi[:, None])
+    below = (pos - lo[:, None]).astype(jnp.float32), data.s1[pos] - data.s1[lo][:, None], \
+        data.s2[pos] - data.s2[lo][:, None]
+    total = cnt[:, None], t1[:, None], t2[:, None]
+    above = tuple(t - u for t, u in zip(total, below))
+    act = tuple(jnp.where(a > 0, ab, jnp.where(a < 0, be, jnp.where(c > 0, t, 0.0)))
+                for ab, be, t in zip(above, below, total))
+    eye = jnp.eye(n, dtype=bool)
+    k = jnp.where(eye, a - 1.0, a)  # active error: (a − δ_ij) μ + c
+    sq_active = k * k * act[2] + 2 * k * c * act[1] + c * c * act[0]
+    inactive_target = jnp.where(eye, t2[:, None] - act[2], 0.0)  # inactive output 0 against target μ (i = j)
+    return jnp.sum(sq_active + inactive_target) / data.starts[-1].astype(jnp.float32)
