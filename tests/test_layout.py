@@ -109,6 +109,7 @@ RULES = {
     "engine": ("imports only tms.engine", _within("engine")),
     "analysis": ("imports only tms.analysis", _within("analysis")),
     "runs": ("imports only tms.runs and tms.engine", _within("runs", "engine")),
+    "slt": ("imports only tms.slt, tms.engine and tms.analysis", _within("slt", "engine", "analysis")),
     "plots": ("imports only tms.plots, tms.runs, tms.analysis and tms.engine",
               _within("plots", "runs", "analysis", "engine")),
     "challenge": ("must not import tms.experiments, tms.cli or tms.bench", _not("experiments", "cli", "bench")),

@@ -5,6 +5,7 @@
     tms plot DIR             figures that fit a results folder
     tms reproduce NAME|all   run a shipped sweep and draw its figures into figures/
     tms challenge ...        the challenge #2 transformer
+    tms llc ...              local learning coefficients by SGLD (the SLT testbed)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ..engine.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, StaticConfig
 from ..engine.data import IMPORTANCE_KINDS
 from ..engine.models import MODEL_KINDS
 from ..engine.optim import OPTIMIZERS, SCHEDULES
-from . import challenge, sweep
+from . import challenge, llc, sweep
 
 
 def _add_train(sub):
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     sweep.register(sub)
     challenge.register(sub)
+    llc.register(sub)
     return p
 
 

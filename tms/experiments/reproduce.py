@@ -32,6 +32,7 @@ from ..runs.store import load, run_sweep
 from . import paper  # noqa: F401  isort: skip  (registers the paper's experiments first)
 from . import challenge  # noqa: F401  isort: skip
 from . import finite_data  # noqa: F401  isort: skip
+from . import slt  # noqa: F401  isort: skip
 from .registry import EXPERIMENTS, Context, get, shipped_spec
 from .save import save_figure
 

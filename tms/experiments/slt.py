@@ -45,9 +45,9 @@ def _stage(name, progress, timings):
 
 
 def critical_sizes(table, delta_c_56: float = 0.0) -> dict:
-    """Critical sample sizes from the lab's constants: ΔL from the exact k-gon losses, Δλ from theory (5 → 6:
-    7 → 8.5) and from λ̂ at the largest n of ``table`` (4+ → 5 needs λ̂(4+); the 5-gon's λ̂ is not measurable,
-    so its theoretical 7 is used)."""
+    """Critical sample sizes from the lab's constants: ΔL from the exact k-gon losses; Δλ from theory (5 → 6:
+    7 → 8.5) and from λ̂ at the largest n of ``table`` (the 5-gon's λ̂ is not measurable, so its theoretical 7
+    is used; 4+ → 5 needs λ̂(4+)); Δc from the standard normal prior and, if given, fitted from the posterior."""
     big = table[table.n == table.n.max()].set_index("label")
     out = {"delta_loss_5_6": _f(kgon_loss("6") - kgon_loss("5")), "delta_llc_5_6_theory": 1.5}
     out["n_cr_5_6_theory_no_c"] = _f(bayes.critical_n(kgon_loss("6") - kgon_loss("5"), 1.5))
@@ -55,13 +55,18 @@ def critical_sizes(table, delta_c_56: float = 0.0) -> dict:
         d = float(big.llc["6"]) - THEORY_LLC["5"]
         out["delta_llc_5_6_measured"] = _f(d)
         out["n_cr_5_6_measured_no_c"] = _f(bayes.critical_n(kgon_loss("6") - kgon_loss("5"), d))
+    dc_prior = bayes.prior_constant("6") - bayes.prior_constant("5")
+    out["delta_c_5_6_prior"] = _f(dc_prior)
+    out["n_cr_5_6_prior_c"] = _f(bayes.critical_n(kgon_loss("6") - kgon_loss("5"), 1.5, dc_prior))
     if np.isfinite(delta_c_56):
         out["delta_c_5_6_fitted"] = _f(delta_c_56)
         out["n_cr_5_6_with_c"] = _f(bayes.critical_n(kgon_loss("6") - kgon_loss("5"), 1.5, delta_c_56))
     if "4+" in big.index and _f(big.llc["4+"]) is not None:
         d = THEORY_LLC["5"] - float(big.llc["4+"])
+        dc = bayes.prior_constant("5") - bayes.prior_constant("4+")
         out["delta_llc_4p_5_measured"] = _f(d)
-        out["n_cr_4p_5_measured_no_c"] = _f(bayes.critical_n(kgon_loss("5") - kgon_loss("4+"), d))
+        out["delta_c_4p_5_prior"] = _f(dc)
+        out["n_cr_4p_5_measured_prior_c"] = _f(bayes.critical_n(kgon_loss("5") - kgon_loss("4+"), d, dc))
     return out
 
 
@@ -90,7 +95,7 @@ def run_slt(settings: SLTSettings, out, fmt: str = "png", progress: bool = True)
     post.to_csv(data_dir / "posterior.csv", index=False)
     dc = bayes.fit_delta_c(post, "5", "6", kgon_loss("6") - kgon_loss("5"), 1.5)
     crit = critical_sizes(table, dc)
-    files.append(save_figure(posterior_figure(post, {"n_cr 5→6 (Δc=0)": crit["n_cr_5_6_theory_no_c"],
+    files.append(save_figure(posterior_figure(post, {"n_cr 5→6 (prior Δc)": crit["n_cr_5_6_prior_c"],
                                                      "n_cr 5→6 (fitted Δc)": crit.get("n_cr_5_6_with_c")}),
                              out / f"slt_posterior.{fmt}"))
     done()

@@ -3,8 +3,10 @@ sample size where two of them cross, and posterior sampling across n classified 
 
 For two phases α → β (β of lower loss and higher λ), F_β − F_α = n ΔL + Δλ log n + Δc, with
 ΔL = L_β − L_α < 0 and Δλ = λ_β − λ_α > 0; the posterior moves from α to β at the n where this crosses 0
-(Chen et al. 2023: 5 → 6 at n_cr ≈ 601). Δc is not given by the leading terms; it is fitted here from the
-log odds of the two phases in posterior samples, log(p_β / p_α) = −(n ΔL + Δλ log n + Δc).
+(Chen et al. 2023: 5 → 6 at n_cr ≈ 601). The constant is measured two ways here: from the prior,
+c = −log φ(w*) up to a phase-independent term (:func:`prior_constant`; with the standard normal prior,
+c_6 − c_5 = ½(‖w*_6‖² − ‖w*_5‖²) = 2.754, which gives n_cr = 601), and from the log odds of the two phases in
+posterior samples, log(p_β / p_α) = −(n ΔL + Δλ log n + Δc) (:func:`fit_delta_c`).
 """
 
 from __future__ import annotations
@@ -19,14 +21,25 @@ from ..analysis.polytopes import kgon_labels
 from ..engine.data import high_sparsity_set
 from ..engine.models import Params
 from .kgon import check_sizes
-from .sampler import SGLDConfig, make_sampler, sgld_hparams
-from .toy import set_loss
+from .llc import compiled_sampler
+from .sampler import SGLDConfig, sgld_hparams
+from .toy import kgon_point, set_loss
 
 
 def free_energy(n, loss: float, llc: float, constant: float = 0.0):
     """F_n ≈ n L + λ log n + c (the asymptotic expansion of the local free energy of one phase)."""
     n = np.asarray(n, dtype=np.float64)
     return n * loss + llc * np.log(n) + constant
+
+
+def prior_constant(label: str, prior_precision: float = 1.0) -> float:
+    """−log φ(w*) of the critical point ``label`` under the Gaussian prior N(0, 1/prior_precision) on every
+    parameter, without the normalising constant (which is the same for every phase): ½ precision ‖w*‖²."""
+    if not prior_precision > 0:
+        raise ValueError(f"prior_precision must be > 0; got {prior_precision!r}")
+    p = kgon_point(label)
+    W, b = np.asarray(p.W, np.float64), np.asarray(p.b, np.float64)
+    return 0.5 * prior_precision * float(np.sum(W * W) + np.sum(b * b))
 
 
 def critical_n(delta_loss: float, delta_llc: float, delta_c: float = 0.0) -> float:
@@ -63,7 +76,7 @@ def posterior_phases(sample_sizes=(100, 300, 500, 700, 1000), *, chains: int = 6
     """
     sizes = check_sizes(sample_sizes)
     config = SGLDConfig(chains=chains, draws=1, burn_in=steps - 1)
-    sampler = jax.jit(make_sampler(set_loss, config))
+    sampler = compiled_sampler(set_loss, config)
     rows = []
     for i, n in enumerate(sizes):
         key = jax.random.fold_in(jax.random.PRNGKey(seed), n)

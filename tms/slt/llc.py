@@ -13,6 +13,7 @@ expectation). λ̂ is the mean over chains, its standard error the chains' sampl
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 import jax
@@ -78,6 +79,14 @@ def llc_from_trace(trace, config: SGLDConfig, nbeta: float, discard_below: bool 
                        float(trace.init_loss), np.asarray(trace.loss, dtype=np.float64), float(nbeta))
 
 
+@lru_cache(maxsize=32)
+def compiled_sampler(loss_fn, config: SGLDConfig, in_axes=None):
+    """``jit(make_sampler(loss_fn, config))`` (vmapped over models with ``in_axes``), cached so that calls with
+    the same loss function, config and shapes compile once."""
+    fn = make_sampler(loss_fn, config)
+    return jax.jit(fn if in_axes is None else jax.vmap(fn, in_axes=in_axes))
+
+
 def _hparams(step_size, localization, nbeta, n: int) -> SGLDHparams:
     return sgld_hparams(step_size, localization, default_nbeta(n) if nbeta is None else nbeta)
 
@@ -95,7 +104,7 @@ def estimate_llc(loss_fn, w_star, data, *, step_size: float, localization: float
     """
     hp = _hparams(step_size, localization, nbeta, _n(data))
     key = jax.random.PRNGKey(0) if key is None else key
-    trace = jax.jit(make_sampler(loss_fn, config))(w_star, data, hp, key)
+    trace = compiled_sampler(loss_fn, config)(w_star, data, hp, key)
     return llc_from_trace(jax.device_get(trace), config, float(hp.nbeta), discard_below)
 
 
@@ -106,8 +115,8 @@ def sample_many(loss_fn, w_star, data, hp: SGLDHparams, config: SGLDConfig, key,
     n_models = jax.tree.leaves(w_star)[0].shape[0]
     hp_axes = SGLDHparams(*(0 if jnp.ndim(v) else None for v in hp))
     keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(n_models))
-    fn = jax.vmap(make_sampler(loss_fn, config), in_axes=(0, data_axis, hp_axes, 0))
-    return jax.device_get(jax.jit(fn)(w_star, data, hp, keys))
+    fn = compiled_sampler(loss_fn, config, (0, data_axis, hp_axes, 0))
+    return jax.device_get(fn(w_star, data, hp, keys))
 
 
 def estimate_llc_many(loss_fn, w_star, data, *, step_size, localization, nbeta=None,

@@ -1,0 +1,22 @@
+"""The SLT figures draw from small hand-made tables."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tms.plots.slt import calibration_figure, kgon_llc_figure, posterior_figure
+
+
+def test_kgon_calibration_and_posterior_figures_draw():
+    kg = pd.DataFrame({"n": [10, 100, 10, 100], "label": ["6", "6", "5", "5"], "llc": [7.0, 8.4, 5.0, np.nan],
+                       "llc_se": [0.2, 0.1, 0.3, np.nan], "theory_llc": [8.5, 8.5, 7.0, 7.0]})
+    assert len(kgon_llc_figure(kg).axes) == 1
+    cal = pd.DataFrame({"label": "6", "n": 100, "step_scale": [0.1, 0.1, 1.0, 1.0], "localization": [0, 1, 0, 1],
+                        "llc": [8.0, 7.9, np.nan, 9.0], "accept": [0.99, 0.99, 0.0, 0.7],
+                        "usable": [True, True, False, False]})
+    fig = calibration_figure(cal)
+    assert sum(1 for p in fig.axes[0].patches) == 2  # one red box per usable cell
+    post = pd.DataFrame({"n": [100, 100, 500], "label": ["5", "6", "6"], "fraction": [0.7, 0.3, 1.0]})
+    assert posterior_figure(post, {"n_cr": 300.0}).axes[0].get_ylim() == (0, 1)
+    with pytest.raises(ValueError, match="columns"):
+        kgon_llc_figure(pd.DataFrame({"n": [1]}))

@@ -1,0 +1,67 @@
+"""The k-gon table, the calibration sweep, the SGD dynamics and the settings, at tiny sizes."""
+
+import numpy as np
+import pytest
+
+from tms.slt import SGLDConfig
+from tms.slt.dynamics import check_sgd, sgd_run, snapshot_epochs, snapshot_llcs
+from tms.slt.kgon import calibration_sweep, kgon_llc_table
+from tms.slt.settings import SLTSettings, load_settings, presets
+from tms.slt.toy import THEORY_LLC, kgon_loss, kgon_point
+
+TINY = SGLDConfig(chains=2, draws=60, burn_in=20)
+
+
+def test_kgon_points_have_the_published_losses():
+    for lab, loss in (("5", 0.06874), ("5+", 0.06180), ("6", 0.04819)):
+        np.testing.assert_allclose(kgon_loss(lab), loss, atol=5e-6)
+        assert kgon_point(lab).W.shape == (2, 6)
+    with pytest.raises(ValueError, match="label"):
+        kgon_point("7")
+
+
+def test_kgon_table_has_a_row_per_size_and_label():
+    df = kgon_llc_table(("5", "6"), (500, 800), config=TINY)
+    assert list(df.n) == [500, 500, 800, 800] and list(df.label) == ["5", "6", "5", "6"]
+    np.testing.assert_allclose(df.theory_llc, [THEORY_LLC["5"], 8.5, 7.0, 8.5])
+    assert set(df.frac_discarded[df.label == "6"]) == {0.0}  # the discard protocol is for the 5-gon only
+    with pytest.raises(ValueError, match="sample_sizes"):
+        kgon_llc_table(("6",), (1,))
+
+
+def test_calibration_marks_a_diverging_step_unusable():
+    df = calibration_sweep("6", 500, (0.1, 50.0), (0.0, 10.0), TINY)
+    assert len(df) == 4
+    big = df[df.step_scale == 50.0]
+    assert not big.usable.any() and big.llc.isna().all()  # ε nβ = 50 diverges at once
+    small = df[df.step_scale == 0.1]
+    assert (small.accept > 0.95).all()
+    expect = (small.accept >= 0.9) & (small.drift.abs() <= 2.0) & (small.llc > 0)
+    np.testing.assert_array_equal(small.usable, expect)
+
+
+def test_sgd_run_and_snapshot_llcs():
+    run = sgd_run(n=200, batch=20, lr=0.005, epochs=30)
+    assert run.loss.shape == (30,) and run.W.shape == (30, 2, 6)
+    assert run.loss[-1] < run.loss[0]
+    ep = snapshot_epochs(30, 3)
+    snaps = snapshot_llcs(run, ep, config=TINY)
+    assert list(snaps["epoch"]) == list(ep) and np.all(np.isfinite(snaps["llc"]))
+    with pytest.raises(ValueError, match="batch"):
+        check_sgd(1000, 30, 0.005, 10)
+
+
+def test_settings_presets_load_and_bad_keys_are_named(tmp_path):
+    assert {"slt_quick", "slt_full"} <= set(presets())
+    full = load_settings("slt_full")
+    assert max(full.kgon_sizes) == 500_000 and full.sgd_epochs == 4500
+    assert load_settings(None) == SLTSettings()
+    bad = tmp_path / "bad.toml"
+    bad.write_text("chainz = 3\n")
+    with pytest.raises(ValueError, match="chainz"):
+        load_settings(str(bad))
+    bad.write_text("chains = 'x'\n")
+    with pytest.raises(ValueError, match="chains"):
+        load_settings(str(bad))
+    with pytest.raises(ValueError, match="step_scale"):
+        SLTSettings(step_scale=0.0)
