@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import sys
+
+import numpy as np
 from pathlib import Path
 
 from ..slt.settings import SLTSettings, presets
@@ -65,8 +67,9 @@ def cmd_ncr(a) -> int:
 
     lo, hi = a.phases
     dl = kgon_loss(hi) - kgon_loss(lo)
-    dlam = a.delta_llc if a.delta_llc is not None else THEORY_LLC.get(hi, float("nan")) - THEORY_LLC.get(lo, float("nan"))
-    if dlam != dlam:
+    nan = float("nan")
+    dlam = a.delta_llc if a.delta_llc is not None else THEORY_LLC.get(hi, nan) - THEORY_LLC.get(lo, nan)
+    if np.isnan(dlam):
         raise ValueError(f"no theoretical λ for {lo} or {hi}; pass --delta-llc")
     dc = bayes.prior_constant(hi, a.prior_precision) - bayes.prior_constant(lo, a.prior_precision)
     print(f"{lo} -> {hi}: ΔL = {dl:.5f}, Δλ = {dlam:g}, Δc (prior N(0, 1/{a.prior_precision:g})) = {dc:.4f}")
@@ -109,7 +112,7 @@ def cmd_run(a) -> int:
     from ..experiments.slt import run_slt
     from ..slt.settings import load_settings
 
-    files, numbers, timings = run_slt(load_settings(a.preset), a.out, progress=True)
+    files, _, timings = run_slt(load_settings(a.preset), a.out, progress=True)
     for f in files:
         print(f"wrote {f}")
     print(f"tables and numbers in {Path(a.out) / 'slt'}; seconds per stage: {timings}")

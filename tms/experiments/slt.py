@@ -113,7 +113,7 @@ def run_slt(settings: SLTSettings, out, fmt: str = "png", progress: bool = True)
                "calibration_usable": int(calib.usable.sum()),
                "dynamics": {"final_loss": _f(run.loss[-1]), "final_label": str(snaps["label"][-1]),
                             "final_llc": _f(snaps["llc"][-1]),
-                            "labels": [str(x) for x in dict.fromkeys(snaps["label"]).keys()]}}
+                            "labels": [str(x) for x in dict.fromkeys(snaps["label"])]}}
     write_json(data_dir / "numbers.json", {"settings": s.to_dict(), "numbers": numbers})
     return files, numbers, timings
 

@@ -14,7 +14,7 @@ import optax
 from ..analysis.polytopes import kgon_labels
 from ..engine.data import HighSparsitySet, high_sparsity_set
 from ..engine.models import Params, init_params
-from .llc import llc_from_trace, sample_many
+from .llc import llc_from_trace, model_trace, sample_many
 from .sampler import SGLDConfig, default_nbeta, sgld_hparams
 from .toy import dense_loss, set_loss
 
@@ -67,7 +67,8 @@ def sgd_run(n: int = 1000, batch: int = 20, lr: float = 0.005, epochs: int = 450
     p0 = init_params(jax.random.fold_in(key, 1), 6, 2)
     _, (ps, losses) = jax.jit(lambda p: jax.lax.scan(epoch, (p, opt.init(p)), jnp.arange(epochs)))(p0)
     ps, losses = jax.device_get((ps, losses))
-    return SGDRun(np.arange(1, epochs + 1), np.asarray(losses, np.float64), np.asarray(ps.W), np.asarray(ps.b), p0, data)
+    return SGDRun(np.arange(1, epochs + 1), np.asarray(losses, np.float64), np.asarray(ps.W), np.asarray(ps.b), p0,
+                  data)
 
 
 def snapshot_epochs(epochs: int, count: int) -> np.ndarray:
@@ -88,7 +89,7 @@ def snapshot_llcs(run: SGDRun, epochs_at, seed: int = 0, *, step_scale: float = 
     nb = default_nbeta(data.n_samples)
     traces = sample_many(set_loss, pts, data, sgld_hparams(step_scale / nb, localization, nb), config,
                          jax.random.fold_in(key, 3), data_axis=None)
-    ests = [llc_from_trace(jax.tree.map(lambda a: a[i], traces), config, nb) for i in range(len(idx))]
+    ests = [llc_from_trace(model_trace(traces, i), config, nb) for i in range(len(idx))]
     return {"epoch": idx + 1, "loss": run.loss[idx],
             "label": np.asarray(kgon_labels(run.W[idx].astype(np.float64), run.b[idx].astype(np.float64))).astype(str),
             "llc": np.array([e.llc for e in ests]), "llc_se": np.array([e.llc_se for e in ests]),

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.data import high_sparsity_set
-from .llc import llc_from_trace, sample_many
+from .llc import llc_from_trace, model_trace, sample_many
 from .sampler import SGLDConfig, default_nbeta, sgld_hparams
 from .toy import THEORY_LLC, kgon_loss, kgon_point, set_loss
 
@@ -54,7 +54,7 @@ def kgon_llc_table(labels=("5", "5+", "6"), sample_sizes=(1_000, 10_000, 100_000
         hp = sgld_hparams(step_scale / nb, localization, nb)
         traces = sample_many(set_loss, points, data, hp, config, jax.random.fold_in(key, 1), data_axis=None)
         for j, lab in enumerate(labels):
-            est = llc_from_trace(jax.tree.map(lambda a: a[j], traces), config, nb, lab in discard_below)
+            est = llc_from_trace(model_trace(traces, j), config, nb, lab in discard_below)
             rows.append({"n": n, "label": lab, "loss": kgon_loss(lab), **est.summary(),
                          "theory_llc": THEORY_LLC.get(lab, float("nan")), "step_size": step_scale / nb,
                          "localization": localization})
@@ -89,7 +89,7 @@ def calibration_sweep(label: str = "6", n: int = 10_000, step_scales=(0.01, 0.03
     traces = sample_many(set_loss, stacked, data, hp, config, jax.random.fold_in(key, 1), data_axis=None)
     rows = []
     for i, (s, g) in enumerate(grid):
-        tr = jax.tree.map(lambda a: a[i], traces)
+        tr = model_trace(traces, i)
         est = llc_from_trace(tr, config, nb)
         rows.append({"label": label, "n": int(n), "step_scale": s, "step_size": s / nb, "localization": g,
                      **est.summary(), "drift": _drift(tr.delta, config, nb)})

@@ -57,7 +57,12 @@ class LLCEstimate(NamedTuple):
         return {"llc": f(self.llc), "llc_se": f(self.llc_se), "llc_std": f(self.llc_std),
                 "frac_below": f(self.frac_below), "frac_discarded": f(self.frac_discarded),
                 "accept": f(self.accept), "init_loss": f(self.init_loss), "nbeta": f(self.nbeta),
-                "chains": int(len(self.kept))}
+                "chains": len(self.kept)}
+
+
+def model_trace(traces, i: int):
+    """Model ``i`` of traces with a leading model axis (what :func:`sample_many` returns)."""
+    return jax.tree.map(lambda a: a[i], traces)
 
 
 def llc_from_trace(trace, config: SGLDConfig, nbeta: float, discard_below: bool = False) -> LLCEstimate:
@@ -132,5 +137,5 @@ def estimate_llc_many(loss_fn, w_star, data, *, step_size, localization, nbeta=N
     key = jax.random.PRNGKey(0) if key is None else key
     traces = sample_many(loss_fn, w_star, data, hp, config, key, data_axis)
     nb = np.broadcast_to(np.asarray(hp.nbeta, np.float64), (jax.tree.leaves(w_star)[0].shape[0],))
-    return [llc_from_trace(jax.tree.map(lambda a: a[i], traces), config, nb[i], discard_below)
+    return [llc_from_trace(model_trace(traces, i), config, nb[i], discard_below)
             for i in range(len(nb))]

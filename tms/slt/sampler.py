@@ -27,7 +27,8 @@ batch, an approximation with minibatches since the two ends of the step see diff
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Callable, NamedTuple
+from typing import NamedTuple
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp

@@ -81,7 +81,7 @@ class SLTSettings:
         for name in ("localization", "prior_precision", "sgd_localization"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0; got {getattr(self, name)!r}")
-        self.kgon_config  # validates chains / draws / burn_in
+        SGLDConfig(chains=self.chains, draws=self.draws, burn_in=self.burn_in)  # validates them
 
     @property
     def kgon_config(self) -> SGLDConfig:

@@ -1,0 +1,35 @@
+"""``tms llc``: the free-energy command and the transformer LLC through the command line."""
+
+import pytest
+
+from tms.cli.main import main
+
+
+def test_ncr_prints_the_published_critical_size(capsys):
+    assert main(["llc", "ncr"]) == 0
+    out = capsys.readouterr().out
+    assert "n_cr (Δc from the prior) = 601.0" in out and "n_cr (Δc = 0)            = 445.1" in out
+
+
+def test_ncr_without_a_theoretical_llc_asks_for_one(capsys):
+    assert main(["llc", "ncr", "--phases", "4+", "5"]) == 2
+    assert "--delta-llc" in capsys.readouterr().err
+
+
+def test_challenge_transformer_llc_runs(capsys):
+    # The sampler on the challenge #2 transformer (its shipped weights, cross-entropy, minibatches).
+    rc = main(["llc", "challenge", "--chains", "2", "--draws", "4", "--burn-in", "2", "--batch-size", "32"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "llc " in out and "accept" in out
+
+
+def test_bad_draws_is_named(capsys):
+    assert main(["llc", "kgon", "--draws", "0", "--sizes", "1000"]) == 2
+    assert "draws" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cmd", [["llc", "run", "--preset", "nope"]])
+def test_unknown_preset_is_named(cmd, capsys):
+    assert main(cmd) == 2
+    assert "preset" in capsys.readouterr().err

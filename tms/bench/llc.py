@@ -1,0 +1,123 @@
+"""LLC estimation, ours (JAX: chains vmapped, one compiled call) against devinterp 2.0.1 (PyTorch: its SGLD
+optimizer and its chain loop, one chain after another), on the same TMS model, data and hyperparameters.
+
+    python -m tms.bench.llc [--chains 8] [--draws 1000] [--repeats 3]
+
+Prints both estimates with their chain standard errors, then both wall times, interleaved (ours, devinterp,
+ours, ...), medians and the median of the per-trial ratios, with the load average before and after.
+:func:`devinterp_llc` is also what the cross-check test runs (tests/unit/slt/test_devinterp.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..engine.data import high_sparsity_set
+from ..slt import SGLDConfig, default_nbeta, estimate_llc
+from ..slt.toy import dense_loss, kgon_point
+from .common import interleave, load_average, median
+
+
+def devinterp_llc(W, b, X, *, step_size: float, localization: float, nbeta: float, chains: int, draws: int,
+                  burn_in: int, batch_size: int, seed: int = 0) -> dict:
+    """λ̂ by devinterp: ``devinterp.slt.sampler.sample_single_chain`` with ``devinterp.optim.SGLD`` per chain,
+    the loss recorded at each draw by a callback, λ̂_c = nβ (mean draw loss − L_n(w*)) as devinterp's
+    ``compute_llc`` forms it. ``W: (m, n)``, ``b: (n,)``, ``X: (N, n)`` (NumPy). Returns llc, llc_se, llc_std,
+    llc_per_chain."""
+    import torch
+    from devinterp.optim import SGLD
+    from devinterp.slt.sampler import sample_single_chain
+
+    class TMS(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.W = torch.nn.Parameter(torch.tensor(np.asarray(W), dtype=torch.float32))
+            self.b = torch.nn.Parameter(torch.tensor(np.asarray(b), dtype=torch.float32))
+
+        def forward(self, x):  # x: (batch, n)
+            return torch.relu(x @ self.W.T @ self.W + self.b)
+
+    def evaluate(model, data):
+        x = data["input_ids"]
+        return ((model(x) - x) ** 2).sum(dim=1).mean(), {}
+
+    model = TMS()
+    Xt = torch.tensor(np.asarray(X), dtype=torch.float32)
+    with torch.no_grad():
+        init_loss = float(evaluate(model, {"input_ids": Xt})[0])
+    dataset = [{"input_ids": row} for row in Xt]
+    per_chain = []
+    for c in range(chains):
+        losses: list[float] = []
+        record = losses.append
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sample_single_chain(model, dataset, evaluate, {"W": None, "b": None}, num_draws=draws,
+                                num_burnin_steps=burn_in, sampling_method=SGLD,
+                                sampling_method_kwargs=dict(lr=step_size, localization=localization, nbeta=nbeta),
+                                chain=c, seed=seed + c, dataloader_seed=seed + c, batch_size=batch_size,
+                                callbacks=[lambda loss, _record=record, **_: _record(float(loss))])
+        per_chain.append(nbeta * (np.mean(losses) - init_loss))
+    per_chain = np.asarray(per_chain)
+    return {"llc": float(per_chain.mean()), "llc_se": float(per_chain.std(ddof=1) / np.sqrt(chains)),
+            "llc_std": float(per_chain.std()), "llc_per_chain": per_chain}
+
+
+def setup(n: int = 10_000, label: str = "6", seed: int = 0):
+    """The shared problem: the k-gon ``label``, ``n`` high-sparsity examples (dense), nβ = n/log n."""
+    data = high_sparsity_set(jax.random.PRNGKey(seed), n, 6)
+    return kgon_point(label), np.asarray(data.dense()), default_nbeta(n)
+
+
+def ours_llc(point, X, *, step_size, localization, nbeta, chains, draws, burn_in, batch_size, seed=0):
+    cfg = SGLDConfig(chains=chains, draws=draws, burn_in=burn_in, batch_size=batch_size)
+    return estimate_llc(dense_loss(), point, jnp.asarray(X), step_size=step_size, localization=localization,
+                        nbeta=nbeta, config=cfg, key=jax.random.PRNGKey(seed))
+
+
+_LOSS = dense_loss()  # one function object, so the compiled sampler is reused across trials
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(prog="python -m tms.bench.llc", description=__doc__.splitlines()[0])
+    ap.add_argument("--chains", type=int, default=8)
+    ap.add_argument("--draws", type=int, default=1000)
+    ap.add_argument("--burn-in", type=int, default=200)
+    ap.add_argument("--batch-size", type=int, default=500)
+    ap.add_argument("--n", type=int, default=10_000, help="sample size (default 10,000)")
+    ap.add_argument("--repeats", type=int, default=3)
+    a = ap.parse_args(argv)
+    point, X, nb = setup(a.n)
+    hp = dict(step_size=0.1 / nb, localization=1.0, nbeta=nb, chains=a.chains, draws=a.draws, burn_in=a.burn_in,
+              batch_size=a.batch_size)
+    cfg = SGLDConfig(chains=a.chains, draws=a.draws, burn_in=a.burn_in, batch_size=a.batch_size)
+    Xj = jnp.asarray(X)
+
+    def ours():
+        return estimate_llc(_LOSS, point, Xj, step_size=hp["step_size"], localization=1.0, nbeta=nb, config=cfg)
+
+    def theirs():
+        return devinterp_llc(np.asarray(point.W), np.asarray(point.b), X, **hp)
+
+    print(f"load average before: {load_average()}")
+    print(f"6-gon, n={a.n}, nβ={nb:.1f}, ε={hp['step_size']:.3g}, γ=1, batch {a.batch_size}, "
+          f"{a.chains} chains x ({a.burn_in} burn-in + {a.draws} draws)")
+    e_ours, e_dev = ours(), theirs()  # also warms up (compiles) ours
+    print(f"ours      λ̂ = {e_ours.llc:.3f} ± {e_ours.llc_se:.3f} (s.e.)")
+    print(f"devinterp λ̂ = {e_dev['llc']:.3f} ± {e_dev['llc_se']:.3f} (s.e.)")
+    times = interleave({"ours": ours, "devinterp": theirs}, a.repeats)
+    t_o, t_d = [t.wall for t in times["ours"]], [t.wall for t in times["devinterp"]]
+    paired = median([d / o for o, d in zip(t_o, t_d)])
+    print(f"wall time, median of {a.repeats}: ours {median(t_o):.3f} s, devinterp {median(t_d):.3f} s; "
+          f"devinterp/ours = {paired:.1f}x (median of per-trial ratios)")
+    print(f"load average after: {load_average()}")
+    return {"ours": median(t_o), "devinterp": median(t_d), "ratio": paired}
+
+
+if __name__ == "__main__":
+    main()
