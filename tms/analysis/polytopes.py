@@ -2,27 +2,25 @@
 
 Axis names as in :mod:`tms.analysis.measures`: ``W: (..., m, n)``, ``b: (..., n)``.
 
-A feature is *represented* when ‖W_i‖ exceeds ``norm_threshold`` (absolute, default 0.5: the toy models' kept features have norm ≈ 1 and dropped ones
-≈ 0; with ``relative=True`` the threshold is a fraction of the model's largest norm, for weights of any
-scale). Represented features are joined when their cosine |Ŵ_i·Ŵ_j| exceeds ``interference_threshold``
-(default 0.2); the connected components are the *tegum factors*. 0.2 sits well below the weakest coupling
-that holds every named polytope together (each must stay connected: 1/3 in the tetrahedron, whose pairs all
-have cosine −1/3; ≥ 0.5 in triangle, pentagon and antiprism spanning trees) and well above the stray
-cosines between orthogonal factors of a trained model (≤ 0.013 in the n=5, m=2 intro models). Each factor
-gets k (features), r (numerical rank: singular values above ``rank_tol`` times the largest) and a candidate
-name from (k, r):
+A feature is *represented* when ‖W_i‖ exceeds ``norm_threshold`` (absolute, default 0.5: the toy models'
+kept features have norm ≈ 1 and dropped ones ≈ 0; with ``relative=True`` the threshold is a fraction of the
+model's largest norm, for weights of any scale). Represented features are grouped into *tegum factors*:
+joined where |Ŵ_i·Ŵ_j| exceeds ``interference_threshold`` (default 0.2, below the weakest coupling that
+holds every named polytope together: 1/3 in the tetrahedron), then split where the joined set is not a
+polytope family but falls apart into parts spanning nearly orthogonal subspaces (``span_tol``; see
+:mod:`tms.analysis.families`). Each factor gets k (features), r (numerical rank: singular values above
+``rank_tol`` times the largest) and a family name recognised by structure (:func:`families.family_name`:
+equal norms within ``norm_rtol``, every sorted cosine row equal within ``gram_tol``, and the combinatorial
+type):
 
-    (1, 1) dedicated   (2, 1) digon   (3, 2) triangle   (4, 3) tetrahedron   (5, 2) pentagon
-    (k ≥ 4, 2) kgon    (8, 3) square_antiprism          otherwise irregular
+    dedicated (1 in 1)   digon (2 in 1)   triangle, pentagon, kgon (k in 2)   tetrahedron (4 in 3)
+    triangular_antiprism (6 in 3, the octahedron's family)   square_antiprism (8 in 3, any height)
+    cube (8 in 3)   icosahedron (12 in 3)   tight_frame ("uniform tight frame (k in r)")   irregular
 
-The candidate is kept if the factor is *regular*: its norms agree within ``norm_rtol`` of their mean, and
-every row of its cosine matrix, sorted, matches the sorted row of the ideal polytope within ``gram_tol``
-(each named polytope is vertex-transitive, so all ideal rows share one multiset). The test sees only norms
-and cosines, so it is invariant under rotations of the hidden space and permutations of features; it is a
-necessary condition for congruence and in practice a sufficient one for these small shapes. Irregular
-factors are named ``irregular``. The ideal square antiprism is the unit-norm tight frame (two squares
-rotated by 45° at heights ±1/√3; D_i = 3/8), which is the shape the paper reports; the equal-edge
-(Archimedean) antiprism is not a tight frame (D_i ≈ 0.366) and fails the test at the default tolerance.
+Only norms and cosines (and the hull of the unit vectors) are used, so the names are invariant under
+rotations of the hidden space and permutations of features. The square antiprism is named at every height:
+the tight one (squares at heights ±1/√3, D_i = 3/8, the shape the paper reports) and the equal-edge one
+(D_i ≈ 0.366) alike; ``max_dim_deviation`` (max |D_i − r/k|) tells them apart.
 
 k-gon labels (Chen et al. 2023, m = 2): the number k of represented features followed by one ``+`` per
 unrepresented feature with a positive bias (``"5"``, ``"5+"``, ``"4++"``).
@@ -30,13 +28,13 @@ unrepresented feature with a positive bias (``"5"``, ``"5+"``, ``"4++"``).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from . import families
 from .measures import (
     as_bias,
     as_weights,
@@ -49,15 +47,11 @@ from .measures import (
     sq_norms,
 )
 
-POLYTOPES = ("dedicated", "digon", "triangle", "tetrahedron", "pentagon", "kgon", "square_antiprism", "irregular")
+POLYTOPES = (*families.FAMILIES, "irregular")
 
 
-_LABEL_ORDER = ("square_antiprism", "kgon", "pentagon", "tetrahedron", "triangle", "digon", "dedicated",
-                "irregular")
-
-
-_NAMED = {(1, 1): "dedicated", (2, 1): "digon", (3, 2): "triangle", (4, 3): "tetrahedron", (5, 2): "pentagon",
-          (8, 3): "square_antiprism"}
+_LABEL_ORDER = ("icosahedron", "cube", "square_antiprism", "triangular_antiprism", "tight_frame", "kgon",
+                "pentagon", "tetrahedron", "triangle", "digon", "dedicated", "irregular")
 
 
 def polytope_vectors(name: str, k: int | None = None) -> np.ndarray:
@@ -81,15 +75,9 @@ def polytope_vectors(name: str, k: int | None = None) -> np.ndarray:
     raise ValueError(f"name must be one of {POLYTOPES[:-1]}; got {name!r}")
 
 
-def _candidate(k: int, r: int) -> str:
-    if (k, r) in _NAMED:
-        return _NAMED[(k, r)]
-    return "kgon" if (r == 2 and k >= 4) else "irregular"
-
-
 class Factor(NamedTuple):
-    """One tegum factor of a model: its features, size k, rank r, polytope name (``irregular`` unless the
-    factor passes the regularity test), regularity, max |D_i − r/k| over its features, and the features'
+    """One tegum factor of a model: its features, size k, rank r, family name (``irregular`` unless the
+    factor is a recognised family), regularity, max |D_i − r/k| over its features, and the features'
     biases (None without ``b``)."""
 
     features: tuple[int, ...]
@@ -108,12 +96,16 @@ class Thresholds(NamedTuple):
     rank_tol: float = 0.1
     gram_tol: float = 0.1
     norm_rtol: float = 0.1
+    span_tol: float = 0.3
+    face_tol_deg: float = 10.0
 
     def checked(self) -> "Thresholds":
         check_range("interference_threshold", self.interference_threshold, 0.0, 1.0, hi_open=True)
         check_range("rank_tol", self.rank_tol, 0.0, 1.0, lo_open=True, hi_open=True)
         check_range("gram_tol", self.gram_tol, 0.0, 2.0, lo_open=True)
         check_range("norm_rtol", self.norm_rtol, 0.0, 1.0)
+        check_range("span_tol", self.span_tol, 0.0, 1.0)
+        check_range("face_tol_deg", self.face_tol_deg, 0.0, 45.0, lo_open=True)
         return self
 
 
@@ -124,59 +116,21 @@ def _thresholds(kwargs: dict) -> Thresholds:
     return Thresholds(**kwargs)
 
 
-def _components(adj: np.ndarray) -> list[list[int]]:
-    """Connected components of a boolean adjacency matrix, each sorted, ordered by smallest member."""
-    seen, comps = np.zeros(len(adj), bool), []
-    for start in range(len(adj)):
-        if seen[start]:
-            continue
-        stack, comp = [start], []
-        seen[start] = True
-        while stack:
-            i = stack.pop()
-            comp.append(i)
-            for j in np.flatnonzero(adj[i] & ~seen):
-                seen[j] = True
-                stack.append(int(j))
-        comps.append(sorted(comp))
-    return comps
-
-
-@functools.lru_cache(maxsize=64)
-def _ideal_row(name: str, k: int) -> np.ndarray:
-    """Sorted cosines of one vertex of the ideal polytope with all vertices (the same for every vertex)."""
-    ideal = polytope_vectors(name, k)
-    row = np.sort(ideal[:, 0] @ ideal)
-    row.setflags(write=False)
-    return row
-
-
-def _regular(name: str, k: int, norms: np.ndarray, cos: np.ndarray, t: Thresholds) -> bool:
-    if name == "irregular":
-        return False
-    if np.max(np.abs(norms / norms.mean() - 1.0)) > t.norm_rtol:
-        return False
-    ideal_row = _ideal_row(name, k)
-    return bool(np.max(np.abs(np.sort(cos, axis=-1) - ideal_row[None, :])) <= t.gram_tol)
-
-
 def _classify_one(W: np.ndarray, norms: np.ndarray, dims: np.ndarray, cos: np.ndarray, rep: np.ndarray,
                   b: np.ndarray | None, t: Thresholds) -> list[Factor]:
-    feats = np.flatnonzero(rep)
-    adj = np.abs(cos[np.ix_(feats, feats)]) > t.interference_threshold
+    def rank(f):
+        sv = np.linalg.svd(W[:, f], compute_uv=False)
+        return int(np.sum(sv > t.rank_tol * sv[0]))
+
+    def name(f):
+        return families.family_name(W[:, f], norms[f], cos[np.ix_(f, f)], rank(f), t)
+
     factors = []
-    for comp in _components(adj):
-        f, k = feats[comp], len(comp)
-        if k == 1:  # a lone represented feature: a dedicated dimension
-            r, name, regular = 1, "dedicated", True
-        else:
-            sv = np.linalg.svd(W[:, f], compute_uv=False)
-            r = int(np.sum(sv > t.rank_tol * sv[0]))
-            name = _candidate(k, r)
-            regular = _regular(name, k, norms[f], cos[np.ix_(f, f)], t)
+    for f in families.split_factors(np.flatnonzero(rep), W, cos, lambda f: name(f) != "irregular", t):
+        nm = name(f)
         factors.append(Factor(
-            features=tuple(int(i) for i in f), k=k, r=r, name=name if regular else "irregular", regular=regular,
-            max_dim_deviation=float(np.max(np.abs(dims[f] - r / k))),
+            features=tuple(int(i) for i in f), k=len(f), r=rank(f), name=nm, regular=nm != "irregular",
+            max_dim_deviation=float(np.max(np.abs(dims[f] - rank(f) / len(f)))),
             bias=None if b is None else tuple(float(x) for x in b[f])))
     return factors
 
@@ -193,7 +147,7 @@ def _prepare(W, b, t: Thresholds):
 def classify(W, b=None, **thresholds) -> list[Factor]:
     """Tegum factors of one model ``W: (m, n)`` (``b: (n,)`` optional), as :class:`Factor` records ordered
     by their smallest feature. Keyword thresholds (see the module docstring): ``norm_threshold=0.5``,
-    ``relative=False``, ``interference_threshold=0.2``, ``rank_tol=0.1``, ``gram_tol=0.1``, ``norm_rtol=0.1``."""
+    ``relative=False``, ``interference_threshold=0.2``, ``rank_tol=0.1``, ``gram_tol=0.1``, ``norm_rtol=0.1``, ``span_tol=0.3``, ``face_tol_deg=10``."""
     W, b, t, norms, dims, cos, rep = _prepare(W, b, _thresholds(thresholds))
     if W.ndim != 2:
         raise ValueError(f"classify takes one model W: (m, n); got shape {W.shape} (use polytope_census)")
@@ -205,6 +159,8 @@ def _factor_label(f: Factor) -> str:
         return f"{f.k}-gon"
     if f.name == "irregular":
         return f"irregular({f.k} in {f.r})"
+    if f.name == "tight_frame":
+        return f"uniform tight frame ({f.k} in {f.r})"
     return f.name
 
 

@@ -21,7 +21,7 @@ def block(*parts):
     return W
 
 
-def test_square_antiprism_is_a_tight_frame_only_at_the_tight_height():
+def test_square_antiprism_is_named_at_every_height_and_tight_only_at_one():
     tight = antiprism(1 / np.sqrt(3))
     np.testing.assert_allclose(tight @ tight.T, 8 / 3 * np.eye(3), atol=1e-12)  # frame operator (k/r) I
     np.testing.assert_allclose(np.linalg.norm(tight, axis=0), 1.0, rtol=1e-12)
@@ -35,8 +35,9 @@ def test_square_antiprism_is_a_tight_frame_only_at_the_tight_height():
     D = geo.feature_dimensionality(equal)
     np.testing.assert_allclose(D, 1 / (4 * rho2 ** 2 + 8 * (1 - rho2) ** 2), rtol=1e-12)
     assert abs(D[0] - 3 / 8) > 5e-3
-    (f,) = geo.classify(equal)
-    assert (f.k, f.r, f.name, f.regular) == (8, 3, "irregular", False)
+    (f,) = geo.classify(equal)  # the family, by structure; its D_i tell it from the tight one
+    assert (f.k, f.r, f.name, f.regular) == (8, 3, "square_antiprism", True)
+    np.testing.assert_allclose(f.max_dim_deviation, abs(D[0] - 3 / 8), rtol=1e-9)
     (f,) = geo.classify(tight)
     assert (f.k, f.r, f.name, f.regular) == (8, 3, "square_antiprism", True)
     np.testing.assert_allclose(f.max_dim_deviation, 0.0, atol=1e-12)
@@ -136,7 +137,11 @@ def test_small_noise_stays_regular_and_distortion_is_irregular():
     assert [f.name for f in geo.classify(W)] == ["digon", "digon"]
     # below that cosine the four join into one factor: a near-regular square, i.e. a 4-gon
     assert [(f.name, f.k, f.r) for f in geo.classify(W, interference_threshold=0.05)] == [("kgon", 4, 2)]
-    assert [f.name for f in geo.classify(W, interference_threshold=0.05, gram_tol=0.05)] == ["irregular"]
+    # not a 4-gon at a tighter gram_tol: the joined set splits back into the two digons, whose spans
+    # couple by sin 5° = 0.087 <= span_tol; with span_tol below that it stays one irregular factor
+    assert [f.name for f in geo.classify(W, interference_threshold=0.05, gram_tol=0.05)] == ["digon", "digon"]
+    assert [f.name for f in geo.classify(W, interference_threshold=0.05, gram_tol=0.05,
+                                         span_tol=0.08)] == ["irregular"]
 
 
 def test_relative_threshold_handles_any_scale():
