@@ -180,3 +180,19 @@ def split_factors(feats: np.ndarray, W: np.ndarray, cos: np.ndarray, is_family: 
     for comp in components(np.abs(cos[np.ix_(feats, feats)]) > t.interference_threshold):
         split(feats[comp], 0)
     return sorted(out, key=lambda f: int(f[0]))
+
+
+def antipodal_pairs(W: np.ndarray, tol: float = 0.05) -> list[tuple[int, int]]:
+    """Pairs ``(i, j)``, i < j, of features of ``W: (m, n)`` with cosine below −1 + ``tol`` (antipodal), each
+    feature in at most one pair (its most antipodal partner), ordered by i."""
+    norms = np.linalg.norm(W, axis=0)
+    U = W / np.where(norms > 0, norms, 1.0)
+    cos = U.T @ U
+    np.fill_diagonal(cos, np.inf)
+    pairs, used = [], set()
+    for i in range(W.shape[1]):
+        j = int(np.argmin(cos[i]))
+        if i not in used and j not in used and cos[i, j] < -1.0 + tol and norms[i] > 0 and norms[j] > 0:
+            pairs.append((min(i, j), max(i, j)))
+            used.update((i, j))
+    return sorted(pairs)

@@ -305,3 +305,29 @@ def high_sparsity_set_loss(W: jax.Array, b: jax.Array, data: HighSparsitySet) ->
     sq_active = k * k * act[2] + 2 * k * c * act[1] + c * c * act[0]
     inactive_target = jnp.where(eye, t2[:, None] - act[2], 0.0)  # inactive output 0 against target μ (i = j)
     return jnp.sum(sq_active + inactive_target) / data.starts[-1].astype(jnp.float32)
+
+
+# ------------------------------------------------------------------------------ perturbing one feature
+#
+# A grid may vary one feature's density (or sparsity) or importance while the others keep the base value
+# (Elhage et al. 2022, "Phase changes in polytopes": a pentagon loses one vertex as that feature grows rarer
+# or less important). The sweep files' ``data.perturb = { feature = i, density | sparsity | importance = ... }``.
+
+PERTURB_KINDS = ("density", "sparsity", "importance")
+
+
+def check_feature(feature, n_features: int, field: str = "perturb.feature") -> int:
+    """``feature`` as an int in [0, n_features), or a ValueError naming ``field``."""
+    if isinstance(feature, bool) or not isinstance(feature, (int, np.integer)) or not 0 <= feature < n_features:
+        raise ValueError(f"{field} must be an integer feature index in [0, {n_features - 1}]; got {feature!r}")
+    return int(feature)
+
+
+def perturb_rows(base, feature: int, values) -> np.ndarray:
+    """Rows ``(P, n)``: the base vector ``(n,)`` with entry ``feature`` replaced by each of ``values: (P,)``."""
+    base = np.asarray(base, dtype=np.float64).reshape(-1)
+    feature = check_feature(feature, base.size)
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    rows = np.repeat(base[None, :], len(values), axis=0)
+    rows[:, feature] = values
+    return rows

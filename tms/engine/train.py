@@ -138,7 +138,11 @@ def select_best(final: jax.Array, params: Params, curve: jax.Array, snaps: Param
 
 
 def make_train_cells(static: StaticConfig):
-    """Return ``train_cells(hparams, key) -> TrainOutput`` for ``C`` cells that share one key.
+    """Return ``train_cells(hparams, key, init=None) -> TrainOutput`` for ``C`` cells that share one key.
+
+    ``init`` (optional): :class:`Params` with a leading ``(C,)`` axis (``W: (C, m, n)``, ``b: (C, n)``) to start
+    each cell from (a warm start, e.g. the solution of a neighbouring cell) instead of the key's random
+    initialisation.
 
     ``hparams`` has a leading cell axis ``(C,)``; the output too. All cells and restarts share the key's
     initialisations (restart ``r`` starts from the same W in every cell) and per-step draws (common random
@@ -148,12 +152,15 @@ def make_train_cells(static: StaticConfig):
     n, R, sets = static.n_features, static.restarts, static.sets
     step_grads = make_step_grads(static)
 
-    def train_cells(hp: Hparams, key: jax.Array) -> TrainOutput:
+    def train_cells(hp: Hparams, key: jax.Array, init: Params | None = None) -> TrainOutput:
         C = hp.lr.shape[0]
         per_instance = lambda a: jnp.repeat(a, R, axis=0)  # (C, ...) -> (C·R, ...)  # noqa: E731
         sparsity, importance = per_instance(hp.sparsity).T, per_instance(hp.importance).T  # (n, instances)
         init_key, data_key, eval_key = jax.random.split(key, 3)
-        params = init_instances(static, init_key, C)
+        if init is None:
+            params = init_instances(static, init_key, C)
+        else:  # warm start: every restart of cell c starts from init[c]
+            params = Params(W=jnp.moveaxis(per_instance(init.W), 0, -1), b=per_instance(init.b).T)
         opt = make_optimizer(static, per_instance(hp.lr), per_instance(hp.weight_decay))
         snaps = jax.tree.map(lambda p: jnp.zeros((static.n_snapshots,) + p.shape, jnp.float32), params)
 

@@ -33,6 +33,7 @@ from . import paper  # noqa: F401  isort: skip  (registers the paper's experimen
 from . import challenge  # noqa: F401  isort: skip
 from . import finite_data  # noqa: F401  isort: skip
 from . import slt  # noqa: F401  isort: skip
+from . import geometry  # noqa: F401  isort: skip
 from .registry import EXPERIMENTS, Context, get, shipped_spec
 from .save import save_figure
 
@@ -53,8 +54,7 @@ def quick_spec(spec: SweepSpec) -> SweepSpec:
         return np.unique(np.round(np.linspace(0, len(a) - 1, min(len(a), 6))).astype(int))
 
     si, ii = sub(g.sparsity), sub(g.importance)
-    grid = Grid(g.sparsity[si], g.importance[ii], g.lr, g.seeds[:2], g.weight_decay,
-                {k: v[ii] for k, v in g.importance_params.items()})
+    grid = dataclasses.replace(g.subset(si, ii), seeds=g.seeds[:2])
     return dataclasses.replace(spec, static=static, grid=grid, chunk_size=min(spec.chunk_size, grid.n_cells))
 
 

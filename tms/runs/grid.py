@@ -6,7 +6,10 @@ uniforms at its own sparsity), which makes phase diagrams smoother and lets XLA 
 seed. Different seeds see different data. A cell's result depends only on its own hparams and its seed, so
 it is the same whichever chunk it is trained in (tested).
 
-Grid axes, in this order everywhere: ``(sparsity S, importance I, lr L, seed K)``.
+Grid axes, in this order everywhere: ``(sparsity S, importance I, lr L, seed K)``. A grid may perturb one
+feature (``perturb_feature``): along the sparsity axis its sparsity varies while the others keep the base value
+(``sparsity_rows: (S, n)``, described by the columns ``perturb_sparsity`` and ``perturb_density``), and/or
+along the importance axis its importance does (rows of ``importance``, column ``perturb_importance``).
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ class Grid:
 
     ``importance_params`` names scalar parameters that describe each importance setting (e.g.
     ``{"importance_decay": (I,)}`` or ``{"extra_importance": (I,)}``); they become table columns.
+    ``sparsity_rows: (S, n)`` (or None) overrides ``sparsity`` per feature, with ``sparsity_params`` its
+    describing columns; ``perturb_feature`` is the one perturbed feature (−1: none).
     """
 
     sparsity: np.ndarray
@@ -70,11 +75,19 @@ class Grid:
     seeds: np.ndarray
     weight_decay: float = DEFAULT_WEIGHT_DECAY
     importance_params: dict = field(default_factory=dict)
+    sparsity_rows: np.ndarray | None = None
+    sparsity_params: dict = field(default_factory=dict)
+    perturb_feature: int = -1
 
     @staticmethod
     def make(n_features: int, sparsity=None, density=None, importance=None, lr=DEFAULT_LR, seeds=(0,),
-             weight_decay=DEFAULT_WEIGHT_DECAY, importance_params=None) -> "Grid":
+             weight_decay=DEFAULT_WEIGHT_DECAY, importance_params=None, perturb=None) -> "Grid":
+        """``perturb = {"feature": i, "density" | "sparsity": values, "importance": values}`` varies feature i
+        along the sparsity axis (the base ``sparsity``/``density`` must then be one value) and/or the importance
+        axis (the base ``importance`` one setting); see :func:`perturbed`."""
         s = tdata.sparsity_from(sparsity=sparsity, density=density).reshape(-1)
+        if perturb:
+            return perturbed(n_features, s, importance, lr, seeds, weight_decay, importance_params, perturb)
         imp = tdata.check_importance(np.ones(n_features) if importance is None else importance, n_features)
         lr = check_lr(lr).reshape(-1)
         check_weight_decay(weight_decay)
@@ -94,6 +107,13 @@ class Grid:
             params[k] = v
         return Grid(s, imp, lr, seeds.astype(np.int64), float(weight_decay), params)
 
+    def subset(self, si, ii) -> "Grid":
+        """The grid restricted to sparsity indices ``si`` and importance indices ``ii`` (other axes kept)."""
+        return Grid(self.sparsity[si], self.importance[ii], self.lr, self.seeds, self.weight_decay,
+                    {k: v[ii] for k, v in self.importance_params.items()},
+                    None if self.sparsity_rows is None else self.sparsity_rows[si],
+                    {k: v[si] for k, v in self.sparsity_params.items()}, self.perturb_feature)
+
     @property
     def shape(self) -> tuple[int, int, int, int]:
         return (len(self.sparsity), len(self.importance), len(self.lr), len(self.seeds))
@@ -108,8 +128,10 @@ class Grid:
         """Stacked :class:`Hparams` ``(C,)`` for flat cell indices into (S, I, L)."""
         s, i, l = np.unravel_index(index, self.shape[:3])
         f32 = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
+        rows = (np.repeat(self.sparsity[s][:, None], n_features, axis=1) if self.sparsity_rows is None
+                else self.sparsity_rows[s])
         return Hparams(
-            sparsity=f32(np.repeat(self.sparsity[s][:, None], n_features, axis=1)),
+            sparsity=f32(rows),
             importance=f32(self.importance[i]),
             lr=f32(self.lr[l]),
             weight_decay=f32(np.full(len(index), self.weight_decay)),
@@ -120,13 +142,66 @@ class Grid:
             "sparsity": self.sparsity.tolist(), "importance": self.importance.tolist(),
             "lr": self.lr.tolist(), "seeds": self.seeds.tolist(), "weight_decay": self.weight_decay,
             "importance_params": {k: v.tolist() for k, v in self.importance_params.items()},
+            **({} if self.perturb_feature < 0 else {
+                "perturb_feature": self.perturb_feature,
+                "sparsity_rows": None if self.sparsity_rows is None else self.sparsity_rows.tolist(),
+                "sparsity_params": {k: v.tolist() for k, v in self.sparsity_params.items()}}),
         }
 
     @staticmethod
     def from_dict(d: dict) -> "Grid":
         return Grid(np.asarray(d["sparsity"], np.float64), np.asarray(d["importance"], np.float64),
                     np.asarray(d["lr"], np.float64), np.asarray(d["seeds"], np.int64), float(d["weight_decay"]),
-                    {k: np.asarray(v, np.float64) for k, v in d["importance_params"].items()})
+                    {k: np.asarray(v, np.float64) for k, v in d["importance_params"].items()},
+                    None if d.get("sparsity_rows") is None else np.asarray(d["sparsity_rows"], np.float64),
+                    {k: np.asarray(v, np.float64) for k, v in d.get("sparsity_params", {}).items()},
+                    int(d.get("perturb_feature", -1)))
+
+    def table_columns(self, s: np.ndarray, i: np.ndarray) -> dict[str, np.ndarray]:
+        """Describing columns for cells at sparsity indices ``s`` and importance indices ``i`` (equal length):
+        ``perturb_feature`` and the perturbed values when a feature is perturbed, then the importance kind's
+        parameters."""
+        cols = {}
+        if self.perturb_feature >= 0:
+            cols["perturb_feature"] = np.full(len(s), self.perturb_feature)
+            cols.update({k: v[s] for k, v in self.sparsity_params.items()})
+        cols.update({k: v[i] for k, v in self.importance_params.items()})
+        return cols
+
+
+def perturbed(n_features: int, sparsity: np.ndarray, importance, lr, seeds, weight_decay, importance_params,
+              perturb: dict) -> Grid:
+    """A :class:`Grid` that perturbs one feature (see :meth:`Grid.make`); errors name ``perturb.<key>``."""
+    unknown = set(perturb) - {"feature", *tdata.PERTURB_KINDS}
+    if unknown or "feature" not in perturb:
+        raise ValueError(f"perturb needs 'feature' and one or both of density (or sparsity) and importance; "
+                         f"got keys {sorted(perturb)}")
+    if {"density", "sparsity"} <= set(perturb) or not {"density", "sparsity", "importance"} & set(perturb):
+        raise ValueError("perturb: give one of perturb.density / perturb.sparsity, and/or perturb.importance")
+    f = tdata.check_feature(perturb["feature"], n_features)
+    base = Grid.make(n_features, sparsity=sparsity, importance=importance, lr=lr, seeds=seeds,
+                     weight_decay=weight_decay, importance_params=importance_params)
+    rows, sparams = None, {}
+    if "density" in perturb or "sparsity" in perturb:
+        if len(base.sparsity) != 1:
+            raise ValueError(f"perturb.density/sparsity: the other features need one base sparsity; got "
+                             f"{len(base.sparsity)} values")
+        kind = "density" if "density" in perturb else "sparsity"
+        try:
+            ps = tdata.sparsity_from(**{kind: perturb[kind]}).reshape(-1)
+        except ValueError as e:
+            raise ValueError(f"perturb.{kind}: {e}") from None
+        rows = tdata.perturb_rows(np.full(n_features, base.sparsity[0]), f, ps)
+        sparams = {"perturb_sparsity": ps, "perturb_density": 1.0 - ps}
+    imp, iparams = base.importance, base.importance_params
+    if "importance" in perturb:
+        if len(imp) != 1:
+            raise ValueError(f"perturb.importance: the other features need one base importance setting; got {len(imp)}")
+        values = np.asarray(perturb["importance"], np.float64).reshape(-1)
+        imp = tdata.check_importance(tdata.perturb_rows(imp[0], f, values), n_features, "perturb.importance")
+        iparams = {"perturb_importance": values}
+    sp = base.sparsity if rows is None else np.full(len(rows), base.sparsity[0])
+    return Grid(sp, imp, base.lr, base.seeds, base.weight_decay, iparams, rows, sparams, f)
 
 
 def chunks(n_cells: int, chunk_size: int) -> list[np.ndarray]:

@@ -64,8 +64,8 @@ class Results:
         df = pd.DataFrame({
             "sparsity": g.sparsity[s], "density": 1.0 - g.sparsity[s], "importance_index": i,
         })
-        for name, values in g.importance_params.items():
-            df[name] = values[i]
+        for name, values in g.table_columns(s, i).items():  # importance parameters, a perturbed feature
+            df[name] = values
         df["lr"] = g.lr[l]
         df["seed"] = g.seeds[k]
         df["final_loss"] = self.arrays["final_loss"].reshape(-1)
@@ -98,7 +98,7 @@ class Results:
     def summary_lines(self) -> list[str]:
         """One line per cell (seeds pooled): settings, mean loss, and how many seeds were non-finite."""
         df = self.to_frame()
-        keys = ["sparsity", "importance_index", *self.grid.importance_params, "lr"]
+        keys = ["sparsity", "importance_index", *self.grid.table_columns(np.zeros(0, int), np.zeros(0, int)), "lr"]
         lines = []
         for vals, g in df.groupby(keys, sort=False):
             desc = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in zip(keys, vals))
@@ -110,12 +110,13 @@ class Results:
 
 def train_grid(static: StaticConfig | None = None, *, sparsity=None, density=None, importance=None,
                lr=DEFAULT_LR, seeds=(0,), weight_decay=DEFAULT_WEIGHT_DECAY, importance_params=None,
-               chunk_size=None, progress=True,
+               perturb=None, chunk_size=None, progress=True,
                devices=1, **static_kwargs) -> Results:
     """Train a sparsity × importance × lr × seed grid; returns :class:`Results`.
 
     ``static`` or keyword settings of :class:`StaticConfig` (``n_features=5, n_hidden=2, steps=...``).
-    Give exactly one of ``sparsity`` / ``density`` (scalars or lists).
+    Give exactly one of ``sparsity`` / ``density`` (scalars or lists). ``perturb = {"feature": i, "density":
+    values}`` (or ``"sparsity"``, and/or ``"importance"``) varies one feature (:meth:`tms.runs.grid.Grid.make`).
     """
     if static is None:
         static = StaticConfig(**static_kwargs)
@@ -124,7 +125,7 @@ def train_grid(static: StaticConfig | None = None, *, sparsity=None, density=Non
     if sparsity is None and density is None:
         sparsity = 0.0
     grid = Grid.make(static.n_features, sparsity=sparsity, density=density, importance=importance, lr=lr,
-                     seeds=seeds, weight_decay=weight_decay, importance_params=importance_params)
+                     seeds=seeds, weight_decay=weight_decay, importance_params=importance_params, perturb=perturb)
     arrays = run_grid(static, grid, chunk_size=chunk_size, progress=progress, devices=devices)
     return Results(static, grid, arrays)
 

@@ -46,7 +46,8 @@ SCHEMA = {
     "": {"name": (str,), "description": (str,), "model": (dict,), "data": (dict,), "train": (dict,),
          "record": (dict,), "run": (dict,)},
     "model": {}, "record": {},
-    "data": {"sparsity": (list, dict, *_NUM), "density": (list, dict, *_NUM), "importance": (dict,)},
+    "data": {"sparsity": (list, dict, *_NUM), "density": (list, dict, *_NUM), "importance": (dict,),
+             "perturb": (dict,)},
     "train": {"lr": (list, dict, *_NUM), "weight_decay": _NUM, "seeds": (list,), "n_seeds": (int,)},
     "run": {"chunk_size": (int,)},
 }
@@ -134,6 +135,19 @@ def _importance(spec: dict, n: int, where: str):
     return tdata.importance_settings(kind, spaced(value, key), n)
 
 
+def _perturb(spec: dict | None, where: str) -> dict | None:
+    """``data.perturb = { feature = i, density | sparsity = <values>, importance = <values> }``, values spaced."""
+    if spec is None:
+        return None
+    allowed = ("feature", *tdata.PERTURB_KINDS)
+    unknown = sorted(set(spec) - set(allowed))
+    if unknown:
+        raise SpecError(f"{where}: unknown key 'data.perturb.{unknown[0]}'; allowed: {', '.join(allowed)}")
+    if not isinstance(spec.get("feature"), int) or isinstance(spec.get("feature"), bool):
+        raise SpecError(f"{where}: data.perturb.feature must be an integer feature index; got {spec.get('feature')!r}")
+    return {k: (v if k == "feature" else spaced(v, f"{where}: data.perturb.{k}")) for k, v in spec.items()}
+
+
 def _static(doc: dict, where: str) -> StaticConfig:
     kwargs = {}
     for (table, key), field in STATIC_KEYS.items():
@@ -179,7 +193,8 @@ def parse_spec(doc: dict, where: str = "<spec>", source: str = "") -> SweepSpec:
         seeds = tr.get("seeds", list(range(tr.get("n_seeds", 1))))
         grid = Grid.make(n, sparsity=sparsity, density=density, importance=importance,
                          lr=spaced(tr.get("lr", DEFAULT_LR), f"{where}: train.lr"), seeds=seeds,
-                         weight_decay=tr.get("weight_decay", DEFAULT_WEIGHT_DECAY), importance_params=params)
+                         weight_decay=tr.get("weight_decay", DEFAULT_WEIGHT_DECAY), importance_params=params,
+                         perturb=_perturb(dat.get("perturb"), where))
     except SpecError:
         raise
     except ValueError as e:
