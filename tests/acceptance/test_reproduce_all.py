@@ -11,5 +11,7 @@ def test_quick_reproduce_all(tmp_path):
     pngs = sorted(p.name for p in (tmp_path / "fig" / "quick").glob("*.png"))
     assert pngs == sorted(["intro.png", "varying_sparsity.png", "phase_n2m1.png", "phase_n3m2.png",
                            "feature_geometry.png", "dynamics.png", "census.png", "finite_data_loss.png",
-                           "finite_data_heatmap.png", "finite_data_geometry.png", "finite_data_dimensionality.png"])
+                           "finite_data_heatmap.png", "finite_data_geometry.png", "finite_data_dimensionality.png",
+                           "polytope_transitions.png", "polytope_transitions_importance.png", "correlated.png",
+                           "loss_transition.png"])
     assert 0 <= summary["phase_n2m1"]["agreement"] <= 1

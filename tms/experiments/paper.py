@@ -7,7 +7,7 @@ quote (phase-diagram agreement, the intro census).
 from __future__ import annotations
 
 from ..analysis import theory
-from ..analysis.polytopes import polytope_census
+from ..analysis.polytopes import POLYTOPES, polytope_census
 from ..plots import (
     census_figure,
     feature_geometry_figure,
@@ -17,6 +17,7 @@ from ..plots import (
     training_dynamics_figure,
     varying_sparsity_figure,
 )
+from ..runs.results import best_models
 from .registry import Context, register
 from .save import save_figure
 
@@ -53,10 +54,28 @@ register("phase_n3m2", ["phase_n3m2"], "phase diagram of 3 features in 2 dimensi
     _phase("phase_n3m2", "3 features in 2 dimensions"))
 
 
-@register("feature_geometry", ["feature_geometry"], "n=200, m=20: dimensions per feature across sparsity (feature_geometry_paper: n=400, m=30)")
+GEOMETRY_FAMILIES = ("digon", "triangle", "tetrahedron", "pentagon", "square_antiprism")  # the paper's shapes
+
+
+def geometry_census_numbers(res) -> dict:
+    """Across the sweep: features per polytope family (and at which 1/(1−S) they occur), and the census label
+    per 1/(1−S); the families the paper shows are listed first, with 0 where the trained models form none."""
+    best = best_models(res)
+    census = polytope_census(best.W[:, 0], best.b[:, 0])
+    x = 1.0 / (1.0 - res.grid.sparsity)
+    totals = {p: int(census[f"n_{p}"].sum()) for p in (*GEOMETRY_FAMILIES, *POLYTOPES) if f"n_{p}" in census}
+    where = {p: [round(float(v), 3) for v, c in zip(x, census[f"n_{p}"]) if c > 0] for p in totals if totals[p]}
+    return {"features_per_family": totals, "family_at_inverse_density": where,
+            "missing_paper_families": [p for p in GEOMETRY_FAMILIES if not totals[p]],
+            "label_by_inverse_density": {f"{v:.4g}": str(lbl) for v, lbl in zip(x, census["label"])}}
+
+
+@register("feature_geometry", ["feature_geometry"],
+          "n=400, m=30 (the paper's size): dimensions per feature across 1/(1-S) in [1, 20] and a sparse tail")
 def feature_geometry(ctx: Context):
-    fig = feature_geometry_figure(ctx.results["feature_geometry"])
-    return [save_figure(fig, ctx.out / f"feature_geometry.{ctx.fmt}")], {}
+    res = ctx.results["feature_geometry"]
+    fig = feature_geometry_figure(res)
+    return [save_figure(fig, ctx.out / f"feature_geometry.{ctx.fmt}")], geometry_census_numbers(res)
 
 
 @register("dynamics", ["dynamics"], "loss and k-gon label during training (n=6, m=2)")

@@ -2,6 +2,9 @@
 
 Each column ``W_i`` is drawn as its path through the weight snapshots (a dot at the first, an arrow from the
 origin to the last), coloured by its correlated (or anticorrelated) feature set; features in no set are grey.
+The hidden space is rotated (the same rotation for every snapshot, so the geometry is unchanged) to put the
+final mean direction of the first feature set on the vertical axis: an octahedron whose antipodal pairs join
+two sets then shows, from the top, as the hexagon of a triangular antiprism, as in the talk's figure.
 """
 
 from __future__ import annotations
@@ -31,6 +34,20 @@ def feature_set_colours(static) -> tuple[list, list[str]]:
     return colour, names
 
 
+def aligned_basis(W: np.ndarray, features) -> np.ndarray:
+    """Rotation ``(3, 3)`` (rows: new axes) whose third axis is the mean direction of ``features`` of ``W: (3, n)``
+    (identity when they cancel out)."""
+    U = W / np.maximum(np.linalg.norm(W, axis=0), 1e-12)
+    z = U[:, list(features)].sum(axis=1) if len(features) else np.zeros(3)
+    if np.linalg.norm(z) < 1e-6:
+        return np.eye(3)
+    z = z / np.linalg.norm(z)
+    x = np.eye(3)[int(np.argmin(np.abs(z)))]
+    x = x - (x @ z) * z
+    x /= np.linalg.norm(x)
+    return np.stack([x, np.cross(z, x), z])
+
+
 def _draw_view(ax, snap_W, colour, title, elev, azim):
     n = snap_W.shape[-1]
     lim = 1.1 * max(1.0, float(np.max(np.abs(snap_W))))
@@ -44,9 +61,11 @@ def _draw_view(ax, snap_W, colour, title, elev, azim):
         getattr(ax, f"set_{a}lim")(-lim, lim)
     ax.set_box_aspect((1, 1, 1))
     ax.view_init(elev=elev, azim=azim)
-    ax.set_xlabel("h1")
-    ax.set_ylabel("h2")
-    ax.set_zlabel("h3")
+    if elev == 90.0:
+        ax.set_zticks([])
+    ax.set_xlabel("rotated h1")
+    ax.set_ylabel("rotated h2")
+    ax.set_zlabel("rotated h3 (first set's mean)")
     ax.set_title(title, fontsize=10)
 
 
@@ -61,6 +80,8 @@ def trajectories_3d_figure(res, cell=(0, 0, 0, 0)) -> Figure:
         raise ValueError(f"cell must be 4 indices (sparsity, importance, lr, seed); got {cell!r}")
     cell = tuple(check_index(c, size, f"cell[{k}]") for k, (c, size) in enumerate(zip(cell, res.grid.shape)))
     snap_W = np.asarray(res.snapshots_W[cell], np.float64)  # (n_snap, 3, n)
+    sets = st.correlated + st.anticorrelated
+    snap_W = aligned_basis(snap_W[-1], sets[0] if sets else ()) @ snap_W
     label = polytopes.polytope_census(np.asarray(res.W[cell]), np.asarray(res.b[cell]))["label"].iloc[0]
     colour, names = feature_set_colours(st)
     fig = Figure(figsize=(12, 5.8), layout="constrained")

@@ -93,7 +93,7 @@ def _draw_configs(ax, branches, j, f):
         W = branches.W[k, cell]
         for i in range(W.shape[1]):
             ax.annotate("", (W[0, i], W[1, i]), xytext=(0, 0),
-                        arrowprops=dict(arrowstyle="->", color=c, lw=2.2 if i == f else 1.0, alpha=0.85))
+                        arrowprops={"arrowstyle": "->", "color": c, "lw": 2.2 if i == f else 1.0, "alpha": 0.85})
     ax.set_xlim(-1.4, 1.4)
     ax.set_ylim(-1.4, 1.4)
     ax.set_aspect("equal")

@@ -66,8 +66,8 @@ def evaluate(static: StaticConfig, grid, cells: np.ndarray, W: np.ndarray, b: np
     """Training loss of models ``W: (C, m, n)``, ``b: (C, n)`` at grid cells ``cells: (C,)`` on one shared
     evaluation batch of ``batch`` examples drawn from ``seed`` (each cell thresholds the same draws)."""
     hp = grid.cell_hparams(static.n_features, np.asarray(cells))
-    f32 = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
-    out = _eval_fn(static, int(batch))(hp, jax.random.PRNGKey(seed), f32(W), f32(b))
+    W, b = jnp.asarray(W, jnp.float32), jnp.asarray(b, jnp.float32)
+    out = _eval_fn(static, int(batch))(hp, jax.random.PRNGKey(seed), W, b)
     return np.asarray(out, np.float64)
 
 

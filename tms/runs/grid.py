@@ -107,7 +107,7 @@ class Grid:
             params[k] = v
         return Grid(s, imp, lr, seeds.astype(np.int64), float(weight_decay), params)
 
-    def subset(self, si, ii) -> "Grid":
+    def subset(self, si, ii) -> Grid:
         """The grid restricted to sparsity indices ``si`` and importance indices ``ii`` (other axes kept)."""
         return Grid(self.sparsity[si], self.importance[ii], self.lr, self.seeds, self.weight_decay,
                     {k: v[ii] for k, v in self.importance_params.items()},
