@@ -32,6 +32,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import ConvexHull, QhullError
 
 # (vertices, sorted face sizes) -> family of three-dimensional vertex-transitive polytopes.
@@ -124,20 +126,30 @@ def family_name(W: np.ndarray, norms: np.ndarray, cos: np.ndarray, r: int, t) ->
 
 def components(adj: np.ndarray) -> list[list[int]]:
     """Connected components of a boolean adjacency matrix, each sorted, ordered by smallest member."""
-    seen, comps = np.zeros(len(adj), bool), []
-    for start in range(len(adj)):
-        if seen[start]:
-            continue
-        stack, comp = [start], []
-        seen[start] = True
-        while stack:
-            i = stack.pop()
-            comp.append(i)
-            for j in np.flatnonzero(adj[i] & ~seen):
-                seen[j] = True
-                stack.append(int(j))
-        comps.append(sorted(comp))
-    return comps
+    if not len(adj):
+        return []
+    _, lab = connected_components(csr_matrix(adj), directed=False)
+    comps: dict[int, list[int]] = {}
+    for i, c in enumerate(lab):
+        comps.setdefault(int(c), []).append(i)
+    return sorted(comps.values(), key=lambda c: c[0])
+
+
+def coupled_parts(parts: list[np.ndarray], W: np.ndarray, t) -> np.ndarray:
+    """``(P, P)`` bool: the spans of two parts couple by more than ``t.span_tol`` (diagonal True).
+
+    The Frobenius norm of ``Q_aᵀ Q_b`` (all pairs at once) bounds the largest principal cosine from above, so
+    the singular values are computed only for pairs whose bound exceeds the tolerance."""
+    bases = [span_basis(W[:, p], t.rank_tol) for p in parts]
+    Q = np.concatenate(bases, axis=1)
+    starts = np.cumsum([0] + [q.shape[1] for q in bases])[:-1]
+    G2 = (Q.T @ Q) ** 2
+    fro = np.sqrt(np.add.reduceat(np.add.reduceat(G2, starts, axis=0), starts, axis=1))
+    out = fro > t.span_tol
+    for i, j in zip(*np.nonzero(np.triu(out, 1))):
+        out[i, j] = out[j, i] = np.linalg.svd(bases[i].T @ bases[j], compute_uv=False)[0] > t.span_tol
+    np.fill_diagonal(out, True)
+    return out
 
 
 def orthogonal_parts(parts: list[np.ndarray], W: np.ndarray, t) -> list[np.ndarray]:
@@ -145,10 +157,7 @@ def orthogonal_parts(parts: list[np.ndarray], W: np.ndarray, t) -> list[np.ndarr
     remaining sets span nearly orthogonal subspaces; returns the merged sets."""
     parts = list(parts)
     while len(parts) >= 2:
-        coupled = np.eye(len(parts), dtype=bool)
-        for i in range(len(parts)):
-            for j in range(i + 1, len(parts)):
-                coupled[i, j] = coupled[j, i] = span_coupling(W[:, parts[i]], W[:, parts[j]], t.rank_tol) > t.span_tol
+        coupled = coupled_parts(parts, W, t)
         if coupled.sum() == len(parts):
             break
         parts = [np.sort(np.concatenate([parts[i] for i in c])) for c in components(coupled)]

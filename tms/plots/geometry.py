@@ -68,13 +68,18 @@ def census_counts(census) -> "tuple[list[str], np.ndarray]":
     return [c.removeprefix("n_").replace("_", " ") for c in cols], census[cols].to_numpy(np.float64)
 
 
+# A fixed colour per polytope family (tab10 without its grey, then two more), the same in every figure.
+_FAMILY_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
+                   "tab:olive", "tab:cyan", "navy", "gold")
+
+
 def census_colour(name: str):
     """A fixed colour per polytope type (the same in every figure); grey for irregular / not represented."""
     fixed = {"irregular": "0.45", "not represented": "0.82"}
     if name in fixed:
         return fixed[name]
     names = [p.replace("_", " ") for p in polytopes.POLYTOPES if p != "irregular"]
-    return colormaps["tab10"](names.index(name) % 10) if name in names else "k"
+    return _FAMILY_COLOURS[names.index(name) % len(_FAMILY_COLOURS)] if name in names else "k"
 
 
 def census_figure(res, importance_index: int = 0) -> Figure:

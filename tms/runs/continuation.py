@@ -110,9 +110,13 @@ def follow_branches(res, axis: str = "sparsity", steps: int | None = None, eval_
     return Branches(W, b, loss, cells, warm.steps)
 
 
-def crossing(loss: np.ndarray) -> int | None:
+def crossing(loss: np.ndarray, rtol: float = 1e-3) -> int | None:
     """Index j where the branches' loss difference ``loss[0] − loss[1]`` (``(2, P)``) first changes sign
-    between positions j and j + 1 (None if it never does)."""
-    d = np.asarray(loss[0] - loss[1], np.float64)
-    flips = np.flatnonzero(np.sign(d[:-1]) * np.sign(d[1:]) < 0)
-    return int(flips[0]) if flips.size else None
+    between positions j and j + 1 (None if it never does). Differences within ``rtol`` of the loss (both
+    branches in the same configuration) carry no sign and are skipped: j is then the last signed position
+    before the flip."""
+    loss = np.asarray(loss, np.float64)
+    d = loss[0] - loss[1]
+    signed = np.flatnonzero(np.abs(d) > rtol * np.abs(loss).mean(axis=0))
+    flips = np.flatnonzero(np.sign(d[signed[:-1]]) * np.sign(d[signed[1:]]) < 0)
+    return int(signed[flips[0]]) if flips.size else None

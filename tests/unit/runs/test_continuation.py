@@ -56,3 +56,6 @@ def test_follow_branches_ends_are_the_cold_solutions():
 def test_crossing():
     assert crossing(np.array([[1.0, 2.0, 3.0, 4.0], [2.0, 2.5, 2.0, 1.0]])) == 1
     assert crossing(np.array([[1.0, 2.0], [2.0, 3.0]])) is None
+    # equal configurations (difference within rtol of the loss) carry no sign
+    assert crossing(np.array([[1.0, 1.0 + 1e-6, 1.0], [1.0 + 1e-6, 1.0, 1.0 + 1e-6]])) is None
+    assert crossing(np.array([[1.0, 2.0, 2.0], [2.0, 2.0, 1.0]])) == 0  # through a touching point
