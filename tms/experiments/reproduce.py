@@ -21,6 +21,7 @@ from ..plots import (
     intro_figure,
     phase_diagram_figure,
     training_dynamics_figure,
+    trajectories_3d_figure,
     varying_sparsity_figure,
 )
 from ..runs.atomic import write_json
@@ -142,6 +143,8 @@ def plot_folder(folder, out=None, fmt: str = "png") -> list[Path]:
         files.append(save_figure(phase_diagram_figure(res, th), out / f"phase_diagram.{fmt}"))
     if s.n_snapshots and s.n_hidden == 2:
         files.append(save_figure(training_dynamics_figure(res), out / f"dynamics.{fmt}"))
+    if s.n_snapshots >= 2 and s.n_hidden == 3:
+        files.append(save_figure(trajectories_3d_figure(res), out / f"trajectories3d.{fmt}"))
     if s.n_features >= 50:
         files.append(save_figure(feature_geometry_figure(res), out / f"feature_geometry.{fmt}"))
     if s.n_features > 2:

@@ -10,7 +10,8 @@ restarts). Sparsity S is the probability that a feature is zero; density is 1 âˆ
 column ``W_i`` is feature i.
 
 Modules: :mod:`.vectors` (intro, varying sparsity), :mod:`.geometry` (feature geometry, census),
-:mod:`.dynamics` (training dynamics), :mod:`.phase` (phase diagrams), :mod:`.common`.
+:mod:`.dynamics` (training dynamics), :mod:`.phase` (phase diagrams), :mod:`.transitions` (phase transitions
+in polytopes), :mod:`.trajectories3d` (weight trajectories of m = 3 models in 3D), :mod:`.common`.
 """
 
 from .dynamics import training_dynamics_figure
@@ -24,10 +25,13 @@ from .phase import (
                     relative_importance,
                     theory_diagram,
 )
+from .trajectories3d import trajectories_3d_figure
+from .transitions import polytope_transition_figure
 from .vectors import intro_figure, varying_sparsity_figure
 
 __all__ = [
     "census_colour", "census_counts", "census_figure", "empirical_phases", "feature_geometry_figure",
     "intro_figure", "match_cells", "phase_agreement", "phase_colours", "phase_diagram_figure",
-    "relative_importance", "theory_diagram", "training_dynamics_figure", "varying_sparsity_figure",
+    "polytope_transition_figure", "relative_importance", "theory_diagram", "training_dynamics_figure",
+    "trajectories_3d_figure", "varying_sparsity_figure",
 ]

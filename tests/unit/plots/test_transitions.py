@@ -54,16 +54,18 @@ def test_polytope_transition_figure_marks_the_crossing(panels):
         polytope_transition_figure(res, br._replace(W=br.W[:, :3]), "sparsity")
 
 
-def test_trajectories_3d_figure_and_aligned_basis():
+def test_trajectories_3d_figure_and_aligned_basis(tmp_path):
     rng = np.random.default_rng(0)
     W = np.concatenate([np.eye(3), -np.eye(3)[:, [1, 2, 0]]], axis=1)  # pairs (0, 5), (1, 3), (2, 4)
     snaps = np.stack([0.1 * rng.normal(size=(3, 6)), 0.5 * W, W])
     static = StaticConfig(n_features=6, n_hidden=3, correlated=((0, 1, 2), (3, 4, 5)), n_snapshots=3, steps=10)
     grid = Grid.make(6, sparsity=0.9)
     arrays = {"W": W[None, None, None, None], "b": np.zeros((1, 1, 1, 1, 6)),
-              "final_loss": np.full((1, 1, 1, 1), 0.01), "snapshots_W": snaps[None, None, None, None],
+              "final_loss": np.full((1, 1, 1, 1), 0.01), "best_restart": np.zeros((1, 1, 1, 1), np.int64),
+              "restart_losses": np.full((1, 1, 1, 1, 1), 0.01), "snapshots_W": snaps[None, None, None, None],
               "snapshots_b": np.zeros((1, 1, 1, 1, 3, 6))}
-    fig = trajectories_3d_figure(Results(static, grid, arrays))
+    res = Results(static, grid, arrays)
+    fig = trajectories_3d_figure(res)
     assert len(fig.axes) == 2 and "3×digon" in fig._suptitle.get_text()
     R = aligned_basis(W, (0, 1, 2))
     np.testing.assert_allclose(R @ R.T, np.eye(3), atol=1e-12)
@@ -71,3 +73,7 @@ def test_trajectories_3d_figure_and_aligned_basis():
     colours, names = feature_set_colours(static)
     assert colours[0] == colours[2] != colours[3] and names == ["correlated set {0, 1, 2}",
                                                                "correlated set {3, 4, 5}"]
+    from tms.experiments.reproduce import plot_folder
+
+    res.save(tmp_path / "r")
+    assert sorted(p.name for p in plot_folder(tmp_path / "r")) == ["census.png", "trajectories3d.png"]
