@@ -52,6 +52,10 @@ from .engine import (
 )
 from .runs import Grid, Results, load, load_spec, make_grid_fn, run_sweep, train_grid
 
+from .analysis.measures import datapoint_dimensionality, strong_items  # isort: skip
+from .engine.finite import FiniteConfig  # isort: skip
+from .engine.finite_train import make_finite_train  # isort: skip
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -62,3 +66,4 @@ __all__ = [
     "make_grid_fn", "make_train", "make_train_cells", "phase", "phase_frame", "polytope_census", "run_sweep",
     "sample", "sparsity_from", "superposition", "train_grid",
 ]
+__all__ += ["FiniteConfig", "datapoint_dimensionality", "make_finite_train", "strong_items"]  # finite training sets

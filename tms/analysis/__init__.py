@@ -7,12 +7,14 @@ and theoretical phase diagrams). Nothing here imports the engine or the results 
 
 from .measures import (
                        cosines,
+                       datapoint_dimensionality,
                        dims_per_feature,
                        feature_dimensionality,
                        feature_frame,
                        feature_norms,
                        frobenius_count,
                        interference,
+                       strong_items,
                        superposition,
 )
 from .phases import PHASES, Phase, phase, phase_frame
@@ -31,7 +33,7 @@ from .polytopes import (
 
 __all__ = [
     "PHASES", "POLYTOPES", "Factor", "Phase", "Thresholds", "census_columns", "classify", "cosines",
-    "dims_per_feature", "feature_dimensionality", "feature_frame", "feature_norms", "frobenius_count",
-    "interference", "kgon_angle_error", "kgon_label", "kgon_labels", "phase", "phase_frame", "polytope_census",
-    "polytope_vectors", "superposition",
+    "datapoint_dimensionality", "dims_per_feature", "feature_dimensionality", "feature_frame", "feature_norms",
+    "frobenius_count", "interference", "kgon_angle_error", "kgon_label", "kgon_labels", "phase", "phase_frame", "polytope_census",
+    "polytope_vectors", "strong_items", "superposition",
 ]
