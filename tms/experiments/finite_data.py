@@ -46,19 +46,24 @@ def strong_summary(res, m: int = 2, seed: int = 0) -> dict:
     return out
 
 
+def finite_figures(res, out, fmt: str = "png") -> list:
+    """Draw every finite-data figure that fits ``res`` into folder ``out``; returns the files."""
+    figs = [("finite_data_loss", finite_loss_figure(res)), ("finite_data_heatmap", finite_heatmap_figure(res))]
+    if 2 in res.grid.hidden_sizes:
+        figs += [("finite_data_geometry", finite_geometry_figure(res)),
+                 ("finite_data_dimensionality", finite_dimensionality_figure(res, 2))]
+    return [save_figure(fig, out / f"{name}.{fmt}") for name, fig in figs]
+
+
 @register("finite_data", ["finite_data"], "finite training sets: memorised points, then features; test loss "
           "against T and m (Henighan et al. 2023; finite_data_paper: n=10,000, S=0.999)")
 def finite_data(ctx: Context):
     res = ctx.results["finite_data"]
-    figs = [("finite_data_loss", finite_loss_figure(res)), ("finite_data_heatmap", finite_heatmap_figure(res))]
     numbers = {"peaks": peaks(res)}
     if 2 in res.grid.hidden_sizes:
-        figs += [("finite_data_geometry", finite_geometry_figure(res)),
-                 ("finite_data_dimensionality", finite_dimensionality_figure(res, 2))]
         numbers["strong_m2"] = strong_summary(res, 2)
         mi, j = res.grid.hidden_sizes.index(2), len(res.grid.train_sizes) - 1
         census = polytope_census(res.W[mi, 0, j, :2], res.b[mi, 0, j])
         numbers["census_m2_largest_T"] = str(census["label"].iloc[0])
     numbers["dropped_active_entries"] = int(np.sum(res.dropped))
-    files = [save_figure(fig, ctx.out / f"{name}.{ctx.fmt}") for name, fig in figs]
-    return files, numbers
+    return finite_figures(res, ctx.out, ctx.fmt), numbers

@@ -134,6 +134,8 @@ def plot_folder(folder, out=None, fmt: str = "png") -> list[Path]:
     folder = Path(folder)
     res = load(folder)
     out = Path(out) if out else folder / "figures"
+    if hasattr(res.static, "train_sizes"):  # a finite-data sweep
+        return finite_data.finite_figures(res, out, fmt)
     s = res.static
     files = []
     if s.n_hidden == 2 and s.n_features <= 12:

@@ -125,6 +125,9 @@ def show(folder) -> str:
     """A summary table of a results folder: settings and per-cell losses."""
     res = load(folder)
     s = res.static
+    if hasattr(s, "train_sizes"):  # a finite-data sweep
+        return "\n".join([f"{folder}: finite data, n={s.n_features}, S={s.sparsity}, {s.steps} steps, batch "
+                          f"{s.batch or 'full'}, {s.restarts} restart(s)"] + res.summary_lines())
     head = [f"{folder}: n={s.n_features}, m={s.n_hidden}, {s.kind}{'' if s.bias else ' (no bias)'}, "
             f"{s.steps} steps x batch {s.batch_size}, {s.optimizer}/{s.schedule}, {s.restarts} restart(s)",
             f"grid: {len(res.grid.sparsity)} sparsity x {len(res.grid.importance)} importance x "

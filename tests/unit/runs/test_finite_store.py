@@ -56,6 +56,9 @@ def test_resumed_sweep_equals_an_uninterrupted_one_and_data_do_not_depend_on_m(t
     assert int(res.dropped.sum()) == 0 and np.all(np.isfinite(res.test_loss))
     lines = res.summary_lines()
     assert len(lines) == 6 and lines[-1].startswith("m=3, T=40: train loss")
+    from tms.runs.store import show
+
+    assert show(tmp_path / "whole").splitlines()[-1] == lines[-1]
     # the training set of a seed is the same for every m and restart: h_t = W x_t with the regenerated x_t
     import jax
 
