@@ -2,6 +2,8 @@
 
 ``python -m tms.bench`` (:mod:`.toy`): the toy-model trainer against a PyTorch reference, interleaved
 (``--sizes`` for five model sizes). ``python -m tms.bench.challenge``: challenge-transformer training, JAX
-against PyTorch. :mod:`.common`: interleaved timing, medians and ratios, the CPU's estimated peak.
+against PyTorch. ``python -m tms.bench finite`` (or ``python -m tms.bench.finite``, :mod:`.finite`): the
+finite-data training step, dense against sparse data, at the reproduce and the paper size.
+:mod:`.common`: interleaved timing, medians and ratios, the CPU's estimated peak.
 See docs/performance.md for what they print on the project's 2-core machine.
 """
