@@ -10,10 +10,8 @@ to larger T as m grows; at this size it does not (docs/finite_data.md), and that
 import numpy as np
 import pytest
 
-from tms.experiments.finite_data import strong_summary
+from tms.experiments.finite_data import interior_peaks, strong_summary
 from tms.experiments.reproduce import reproduce, run_named_sweep
-
-RISE = 0.005  # a peak must stand this far above the lowest test loss before it and the loss at the largest T
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +19,6 @@ def finite(tmp_path_factory):
     out = tmp_path_factory.mktemp("finite")
     summary = reproduce("finite_data", out=out, progress=False)
     return run_named_sweep("finite_data", out / "runs", progress=False), summary["finite_data"]
-
-
-def interior_peaks(loss):
-    """Indices j of test losses that stand above both the lowest loss before them and the last one."""
-    return [j for j in range(1, len(loss) - 1) if loss[j] > min(loss[:j]) + RISE and loss[j] > loss[-1] + RISE]
 
 
 @pytest.mark.slow

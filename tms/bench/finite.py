@@ -3,7 +3,7 @@
     python -m tms.bench.finite [--repeats 5] [--steps 50] [--skip-paper]
 
 **Settings.** ``reproduce``: the shipped ``finite_data`` sweep's step (n = 1,000, S = 0.99, unit-norm
-examples, its 13 training-set sizes, batch 256) at m = 2 and m = 8. ``paper``: the paper's n = 10,000,
+examples, its 13 training-set sizes and its batch) at m = 2 and m = 8. ``paper``: the paper's n = 10,000,
 S = 0.999, m = 2, one model trained full batch on T = 4,096 examples (a paper-size step per example; the
 whole paper sweep is this work times its slot-examples, see ``--skip-paper`` and the estimate printed).
 
@@ -34,8 +34,6 @@ from ..engine.optim import make_optimizer
 from ..engine.train import init_instances
 from .common import interleave, load_average, median, ratios
 
-REPRODUCE = FiniteConfig(n_features=1000, sparsity=0.99, train_sizes=(3, 5, 8, 12, 20, 35, 60, 100, 200, 400, 1000,
-                                                                    3000, 10000), batch_size=256, test_size=1)
 PAPER = FiniteConfig(n_features=10_000, sparsity=0.999, train_sizes=(4096,), batch_size=0, test_size=1)
 
 
@@ -60,6 +58,13 @@ def stepper(cfg: FiniteConfig, steps: int):
         return jax.lax.scan(step, (params, opt.init(params)), jnp.arange(steps))[0][0]
 
     return lambda: jax.block_until_ready(run(params, data))
+
+
+def reproduce_config(m: int) -> FiniteConfig:
+    """The shipped ``finite_data`` sweep's config at hidden size ``m`` (a one-example test set: not timed)."""
+    from ..experiments.registry import shipped_spec
+
+    return dataclasses.replace(shipped_spec("finite_data").config(m), test_size=1)
 
 
 def compare(name: str, cfg: FiniteConfig, steps: int, repeats: int) -> dict[str, float]:
@@ -98,7 +103,7 @@ def main(argv=None) -> None:
     a = ap.parse_args(argv)
     print(f"load average before: {load_average()}", flush=True)
     for m in (2, 8):
-        compare(f"reproduce (m={m})", dataclasses.replace(REPRODUCE, n_hidden=m), a.steps, a.repeats)
+        compare(f"reproduce (m={m})", reproduce_config(m), a.steps, a.repeats)
     if not a.skip_paper:
         ms = compare("paper (m=2, T=4096)", PAPER, max(2, a.steps // 10), a.repeats)
         paper_estimate(min(ms.values()), slots_per_step(PAPER))

@@ -18,18 +18,29 @@ from ..plots.finite import (
 from .registry import Context, register
 from .save import save_figure
 
+RISE = 0.005  # an interior peak stands this far above the lowest test loss before it and the one at the largest T
+
+
+def interior_peaks(loss) -> list[int]:
+    """Indices j (not the first or last T) whose test loss stands ``RISE`` above both the lowest loss before
+    them and the loss at the largest T: the loss rises to them and falls after them."""
+    loss = np.asarray(loss, np.float64)
+    return [j for j in range(1, len(loss) - 1) if loss[j] > np.min(loss[:j]) + RISE and loss[j] > loss[-1] + RISE]
+
 
 def peaks(res, seed: int = 0) -> dict:
-    """Per m: the T of the largest test loss, and whether the test loss rises to it and falls after it."""
+    """Per m: the T of the largest test loss overall, and of the highest interior peak (None if none)."""
     out = {}
     T = list(res.grid.train_sizes)
     for mi, m in enumerate(res.grid.hidden_sizes):
         loss = np.asarray(res.test_loss[mi, seed], np.float64)
         j = int(np.nanargmax(loss))
-        out[f"m={m}"] = {"peak_T": T[j], "peak_test_loss": round(float(loss[j]), 4),
-                         "min_test_loss_before": round(float(np.min(loss[: j + 1])), 4),
-                         "test_loss_at_largest_T": round(float(loss[-1]), 4),
-                         "rises_and_falls": bool(0 < j < len(T) - 1 and np.min(loss[:j]) < loss[j] > loss[-1])}
+        inner = interior_peaks(loss)
+        k = max(inner, key=lambda i: loss[i]) if inner else None
+        out[f"m={m}"] = {"max_test_loss_T": T[j], "max_test_loss": round(float(loss[j]), 4),
+                         "interior_peak_T": None if k is None else T[k],
+                         "interior_peak_test_loss": None if k is None else round(float(loss[k]), 4),
+                         "test_loss_at_largest_T": round(float(loss[-1]), 4)}
     return out
 
 

@@ -38,8 +38,8 @@ def test_strong_summary_and_peaks_read_hand_built_models():
         assert s[f"T={t}"]["strong_features"] == 5
         np.testing.assert_allclose(s[f"T={t}"]["strong_features_mean_D"], 2 / 5, rtol=1e-3)
     p = peaks(res)
-    assert p["m=2"]["peak_T"] == 6 and p["m=2"]["rises_and_falls"]
-    assert p["m=3"]["peak_T"] == 12 and not p["m=3"]["rises_and_falls"]
+    assert p["m=2"]["max_test_loss_T"] == 6 and p["m=2"]["interior_peak_T"] == 6
+    assert p["m=3"]["max_test_loss_T"] == 12 and p["m=3"]["interior_peak_T"] is None
 
 
 def test_every_figure_draws(tmp_path):
