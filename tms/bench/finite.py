@@ -13,9 +13,9 @@ on a data set already on the device, timed after a compiling warm-up call; dense
 ratios, and ratio of medians), the load average before and after.
 
 **Paper-sweep estimate.** Work per step of a call is about ``n × Σ slot widths`` (every model's padded batch,
-:func:`tms.engine.finite_train.slots_per_step`), growing only slowly with m (the ``(B, n)`` outputs
-dominate); the measured paper-size rate (slot-examples per second at m = 2) turns the ``finite_data_paper``
-sweep's work into hours on this machine.
+:func:`tms.engine.finite_train.slots_per_step`), growing with m; the measured paper-size rate (slot-examples
+per second at m = 2) turns the ``finite_data_paper`` sweep's work into hours on this machine, a lower bound
+since the larger m cost more.
 """
 
 from __future__ import annotations
@@ -91,8 +91,8 @@ def paper_estimate(ms_per_step: float, width: int) -> None:
     slots = slots_per_step(spec.static)
     total = len(spec.grid.hidden_sizes) * per_slot * slots * spec.static.steps * len(spec.grid.seeds)
     print(f"finite_data_paper: {slots} slot-examples per step per m, {len(spec.grid.hidden_sizes)} hidden sizes, "
-          f"{spec.static.steps} steps: about {total / 3600:.0f} h on this machine at the m=2 rate (the step's cost "
-          f"grows slowly with m: compare the two reproduce lines)", flush=True)
+          f"{spec.static.steps} steps: about {total / 3600:.0f} h on this machine at the m=2 rate (a lower bound: "
+          f"larger m cost more per step, compare the two reproduce lines)", flush=True)
 
 
 def main(argv=None) -> None:

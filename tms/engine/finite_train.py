@@ -77,7 +77,7 @@ def buckets(sizes, batch: int) -> list[tuple[int, int, int]]:
 
 def slots_per_step(cfg: FiniteConfig) -> int:
     """Slot-examples one step of a call processes: every model's padded batch (the step's work is about
-    this times ``n``, nearly independent of m at the toy sizes, where the ``(B, n)`` outputs dominate)."""
+    this times ``n``, growing with m)."""
     groups = buckets(cfg.train_sizes, cfg.batch)
     full = sum((hi - lo) * width for lo, hi, width in groups)
     return (full + (len(cfg.train_sizes) - (groups[-1][1] if groups else 0)) * cfg.batch) * cfg.restarts
