@@ -47,7 +47,8 @@ def _stage(name, progress, timings):
 def critical_sizes(table, delta_c_56: float = 0.0) -> dict:
     """Critical sample sizes from the lab's constants: ΔL from the exact k-gon losses; Δλ from theory (5 → 6:
     7 → 8.5) and from λ̂ at the largest n of ``table`` (the 5-gon's λ̂ is not measurable, so its theoretical 7
-    is used; 4+ → 5 needs λ̂(4+)); Δc from the standard normal prior and, if given, fitted from the posterior."""
+    is used; 4+ → 5 and 4++ → 5 need λ̂ of the 4-gon in the table); Δc from the standard normal prior and, if
+    given, fitted from the posterior."""
     big = table[table.n == table.n.max()].set_index("label")
     out = {"delta_loss_5_6": _f(kgon_loss("6") - kgon_loss("5")), "delta_llc_5_6_theory": 1.5}
     out["n_cr_5_6_theory_no_c"] = _f(bayes.critical_n(kgon_loss("6") - kgon_loss("5"), 1.5))
@@ -61,12 +62,14 @@ def critical_sizes(table, delta_c_56: float = 0.0) -> dict:
     if np.isfinite(delta_c_56):
         out["delta_c_5_6_fitted"] = _f(delta_c_56)
         out["n_cr_5_6_with_c"] = _f(bayes.critical_n(kgon_loss("6") - kgon_loss("5"), 1.5, delta_c_56))
-    if "4+" in big.index and _f(big.llc["4+"]) is not None:
-        d = THEORY_LLC["5"] - float(big.llc["4+"])
-        dc = bayes.prior_constant("5") - bayes.prior_constant("4+")
-        out["delta_llc_4p_5_measured"] = _f(d)
-        out["delta_c_4p_5_prior"] = _f(dc)
-        out["n_cr_4p_5_measured_prior_c"] = _f(bayes.critical_n(kgon_loss("5") - kgon_loss("4+"), d, dc))
+    for four in ("4+", "4++"):  # the 4+-gon is not a local minimum (λ̂ from the discard protocol, if any)
+        if four in big.index and _f(big.llc[four]) is not None:
+            key = four.replace("+", "p")
+            d = THEORY_LLC["5"] - float(big.llc[four])
+            dc = bayes.prior_constant("5") - bayes.prior_constant(four)
+            out[f"delta_llc_{key}_5_measured"] = _f(d)
+            out[f"delta_c_{key}_5_prior"] = _f(dc)
+            out[f"n_cr_{key}_5_measured_prior_c"] = _f(bayes.critical_n(kgon_loss("5") - kgon_loss(four), d, dc))
     return out
 
 

@@ -37,6 +37,13 @@ def kgon_llc_figure(df: pd.DataFrame) -> Figure:
             ax.axhline(th, color=c, ls="--", lw=1, alpha=0.7)
             ax.annotate(f"λ={th:g}", (g.n.max(), th), xytext=(4, 2), textcoords="offset points", color=c, fontsize=8)
     ax.set_xscale("log")
+    lo, hi = -2.0, 1.6 * float(np.nanmax(df.theory_llc.astype(float).to_numpy(), initial=8.5))
+    ax.set_ylim(lo, hi)
+    for r in df.itertuples():  # points off the scale (chains that escaped downhill) are named at the edge
+        v = float(r.llc) if r.llc is not None else np.nan
+        if np.isfinite(v) and not lo <= v <= hi:
+            ax.annotate(f"{r.label}: {v:.1f}", (r.n, lo if v < lo else hi), xytext=(3, 3 if v < lo else -10),
+                        textcoords="offset points", fontsize=7, color="0.3")
     ax.set_xlabel("sample size n (log scale)")
     ax.set_ylabel("estimated local learning coefficient λ̂")
     ax.set_title("λ̂ at the k-gon critical points (n=6, m=2, high sparsity); dashed: theory", fontsize=10)
@@ -111,7 +118,6 @@ def llc_dynamics_figure(run, snaps: dict) -> Figure:
     ax0.set_xlabel("epoch (log scale)")
     ax0.set_ylabel("training loss L_n (log scale)")
     ax0.set_title(f"SGD on n={run.data.n_samples} high-sparsity examples: loss and k-gon label", fontsize=10)
-    ax0.sharex(ax_l)
     llc, se = np.asarray(snaps["llc"], float), np.nan_to_num(np.asarray(snaps["llc_se"], float))
     ax_l.errorbar(epochs, llc, yerr=se, marker="o", ms=4, capsize=2, color="C3")
     ax_l.axhline(0, color="0.6", lw=0.8)

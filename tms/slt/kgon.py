@@ -18,7 +18,7 @@ import pandas as pd
 from ..engine.data import high_sparsity_set
 from .llc import llc_from_trace, model_trace, sample_many
 from .sampler import SGLDConfig, default_nbeta, sgld_hparams
-from .toy import THEORY_LLC, kgon_loss, kgon_point, set_loss
+from .toy import THEORY_LLC, is_local_minimum, kgon_loss, kgon_point, set_loss
 
 
 def stack_points(labels, n_features: int = 6):
@@ -36,14 +36,17 @@ def check_sizes(sizes, field: str = "sample_sizes") -> list[int]:
 
 def kgon_llc_table(labels=("5", "5+", "6"), sample_sizes=(1_000, 10_000, 100_000), *, step_scale: float = 0.05,
                    localization: float = 10.0, config: SGLDConfig = SGLDConfig(chains=8, draws=4000, burn_in=2000),
-                   seed: int = 0, discard_below=("5",), progress=None) -> pd.DataFrame:
+                   seed: int = 0, discard_below=None, progress=None) -> pd.DataFrame:
     """λ̂ at each k-gon ``label`` for each sample size n (a fresh high-sparsity set of n examples, full batch).
 
     One row per (n, label): n, label, loss (theory), llc, llc_se, llc_std, frac_below, frac_discarded,
     accept, theory_llc, nbeta, step_size, localization. ``discard_below``: labels estimated with the discard
-    protocol (:func:`tms.slt.llc.llc_from_trace`): the plain 5-gon, which is not a local minimum.
+    protocol (:func:`tms.slt.llc.llc_from_trace`); default: those that are not local minima (the plain 5-gon,
+    the 4+-gon; :func:`tms.slt.toy.is_local_minimum`).
     """
     labels = tuple(labels)
+    if discard_below is None:
+        discard_below = tuple(lab for lab in labels if not is_local_minimum(lab))
     sizes = check_sizes(sample_sizes)
     points = stack_points(labels)
     rows = []

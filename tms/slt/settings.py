@@ -41,7 +41,7 @@ class SLTSettings:
 
     seed: int = 0
     kgon_sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
-    kgon_labels: tuple[str, ...] = ("4+", "5", "5+", "6")
+    kgon_labels: tuple[str, ...] = ("4++", "5", "5+", "6")
     chains: int = 8
     draws: int = 2000
     burn_in: int = 1000

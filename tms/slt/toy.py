@@ -55,6 +55,16 @@ def kgon_point(label: str, n_features: int = 6) -> Params:
     return Params(jnp.asarray(W, jnp.float32), jnp.asarray(b, jnp.float32))
 
 
+def is_local_minimum(label: str, n_features: int = 6) -> bool:
+    """False for a k-gon that leaves a feature with a zero column *and* zero bias (the plain 5-gon, the 4+-gon
+    at n = 6): raising that bias lowers the loss, so SGLD chains escape below L(w*)."""
+    table = _kgon_table(int(n_features))
+    r = table[table.label == label]
+    if r.empty:
+        raise ValueError(f"label must be one of {list(table.label)} for n={n_features}; got {label!r}")
+    return int(r.k.iloc[0]) + int(r.n_plus.iloc[0]) == int(n_features)
+
+
 def kgon_loss(label: str, n_features: int = 6) -> float:
     table = _kgon_table(int(n_features))
     return float(np.asarray(table.loss[table.label == label])[0])
