@@ -227,7 +227,9 @@ def high_sparsity_sample(key: jax.Array, batch: int, n_features: int) -> jax.Arr
     per example, chosen uniformly, with magnitude μ ~ U[0, 1] (x = μ e_i).
 
     The limit S → 1 of the independent-features distribution conditioned on one feature being active; its
-    exact loss is :func:`tms.analysis.theory.high_sparsity.high_sparsity_loss`.
+    exact loss is :func:`tms.analysis.theory.high_sparsity.high_sparsity_loss`. Training draws the same
+    distribution from one anticorrelated set of all n features at sparsity 0 (a sweep's
+    ``data.anticorrelated = [[0, ..., n-1]]``, ``sparsity = [0.0]``).
     """
     if not isinstance(n_features, (int, np.integer)) or n_features < 1:
         raise ValueError(f"n_features must be an integer >= 1; got {n_features!r}")

@@ -57,3 +57,16 @@ def test_the_set_is_the_sample_sorted_and_its_loss_tends_to_the_exact_theory():
     exact = float(high_sparsity_loss(W, b))  # the 5+-gon: 0.06180
     got = float(high_sparsity_set_loss(jnp.asarray(W, jnp.float32), jnp.asarray(b, jnp.float32), data))
     np.testing.assert_allclose(got, exact, rtol=0.02)  # Monte Carlo error of the mean over 2e5 examples ~0.5%
+
+
+def test_training_data_with_one_anticorrelated_set_at_sparsity_0_is_the_high_sparsity_distribution():
+    # What a sweep trains on with `data.anticorrelated = [[0, ..., n-1]]` and sparsity 0: the same distribution
+    # (exactly one feature, uniformly chosen, magnitude U[0, 1]), so trained models, theory and sampler share it.
+    from tms.engine.data import FeatureSets, sample
+
+    sets = FeatureSets.make(6, anticorrelated=[list(range(6))])
+    X = np.asarray(sample(jax.random.PRNGKey(2), 60_000, jnp.zeros(6), sets))
+    np.testing.assert_array_equal((X > 0).sum(axis=1), 1)
+    np.testing.assert_allclose(np.bincount(X.argmax(axis=1), minlength=6) / 60_000, 1 / 6, atol=0.006)
+    mu = X.max(axis=1)
+    np.testing.assert_allclose([mu.mean(), (mu ** 2).mean()], [1 / 2, 1 / 3], atol=0.005)
