@@ -100,7 +100,7 @@ def cmd_challenge(a) -> int:
     params = jax.tree.map(jax.numpy.asarray, params)
     batch, _ = ctrain.challenge_batches()
     cfg = SGLDConfig(chains=a.chains, draws=a.draws, burn_in=a.draws // 2 if a.burn_in is None else a.burn_in,
-                     batch_size=a.batch_size)
+                     batch_size=a.batch_size or None)
     est = estimate_llc(ctrain.loss_fn, params, batch, step_size=a.step_size, localization=a.localization,
                        config=cfg, key=jax.random.PRNGKey(a.seed))
     for k, v in est.summary().items():
@@ -153,7 +153,7 @@ def register(sub) -> None:
     t = s.add_parser("challenge", help="λ̂ of the challenge #2 transformer at its shipped trained weights")
     _sgld_args(t, draws=500, chains=4)
     t.add_argument("--step-size", type=float, default=1e-5, help="ε (default %(default)s)")
-    t.add_argument("--batch-size", type=int, default=512, help="minibatch size (default %(default)s)")
+    t.add_argument("--batch-size", type=int, default=0, help="minibatch size (default 0: full batch, exact MALA)")
     t.set_defaults(func=cmd_challenge, localization=100.0)
     r = s.add_parser("run", help="every stage: tables, numbers.json and figures")
     r.add_argument("--preset", default=None, help=f"shipped preset ({', '.join(presets())}) or a .toml file; "

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..plots.slt import calibration_figure, kgon_llc_figure, llc_dynamics_figure, posterior_figure
+from ..plots.slt import calibration_figure, kgon_llc_figure, llc_dynamics_figure, posterior_figure, trace_figure
 from ..runs.atomic import write_json
 from ..slt import bayes, dynamics, kgon
 from ..slt.settings import SLTSettings, load_settings
@@ -91,6 +91,11 @@ def run_slt(settings: SLTSettings, out, fmt: str = "png", progress: bool = True)
                                    s.calib_config, seed=s.seed)
     calib.to_csv(data_dir / "calibration.csv", index=False)
     files.append(save_figure(calibration_figure(calib), out / f"slt_calibration.{fmt}"))
+    est = kgon.point_estimate(s.calib_label, s.calib_n, step_scale=s.step_scale, localization=s.localization,
+                              config=s.kgon_config, seed=s.seed)
+    files.append(save_figure(trace_figure(est, s.burn_in, f"Loss traces at the {s.calib_label}-gon, n={s.calib_n}: "
+                                          f"λ̂ = {est.llc:.2f} ± {est.llc_se:.2f}, acceptance {est.accept:.3f}"),
+                             out / f"slt_traces.{fmt}"))
     done()
     done = _stage("posterior across n", progress, timings)
     post = bayes.posterior_phases(s.posterior_sizes, chains=s.posterior_chains, steps=s.posterior_steps,

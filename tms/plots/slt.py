@@ -51,6 +51,28 @@ def kgon_llc_figure(df: pd.DataFrame) -> Figure:
     return fig
 
 
+def trace_figure(est, burn_in: int, title: str = "") -> Figure:
+    """Loss of every chain at every step (``est``: :class:`tms.slt.llc.LLCEstimate`), burn-in shaded, L(w*)
+    dashed: the first thing to look at before trusting λ̂ (a trend after the burn-in, or chains below the
+    line, mean the estimate is not one)."""
+    trace = np.asarray(est.trace, float)
+    if trace.ndim != 2 or trace.shape[1] < 1:
+        raise ValueError(f"trace_figure needs a (chains, steps) trace; got shape {trace.shape}")
+    fig = Figure(figsize=(8, 4), layout="constrained")
+    ax = fig.subplots()
+    steps = np.arange(trace.shape[1])
+    for c in range(trace.shape[0]):
+        ax.plot(steps, trace[c], lw=0.6, alpha=0.8, color=colormaps["tab10"](c % 10))
+    ax.axvspan(0, burn_in, color="0.85", label="burn-in")
+    ax.axhline(est.init_loss, color="k", ls="--", lw=1, label="L(w*)")
+    ax.set_xlabel("SGLD step")
+    ax.set_ylabel("loss L(w) at the step")
+    ax.set_title(title or f"Loss traces of {trace.shape[0]} chains: λ̂ = {est.llc:.2f} ± {est.llc_se:.2f}, "
+                 f"acceptance {est.accept:.3f}, draws below L(w*) {est.frac_below:.1%}", fontsize=9)
+    ax.legend(fontsize=8)
+    return fig
+
+
 def calibration_figure(df: pd.DataFrame) -> Figure:
     """λ̂ over the ε·nβ × γ grid (colour, value printed), usable cells outlined, acceptance printed below."""
     _need(df, ("step_scale", "localization", "llc", "accept", "usable"), "calibration_figure")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.data import high_sparsity_set
-from .llc import llc_from_trace, model_trace, sample_many
+from .llc import estimate_llc, llc_from_trace, model_trace, sample_many
 from .sampler import SGLDConfig, default_nbeta, sgld_hparams
 from .toy import THEORY_LLC, is_local_minimum, kgon_loss, kgon_point, set_loss
 
@@ -64,6 +64,17 @@ def kgon_llc_table(labels=("5", "5+", "6"), sample_sizes=(1_000, 10_000, 100_000
         if progress is not None:
             progress(i + 1, len(sizes))
     return pd.DataFrame(rows)
+
+
+def point_estimate(label: str = "6", n: int = 10_000, *, step_scale: float = 0.1, localization: float = 1.0,
+                   config: SGLDConfig = SGLDConfig(), seed: int = 0):
+    """:class:`~tms.slt.llc.LLCEstimate` (with its loss traces) at one critical point and sample size."""
+    key = jax.random.fold_in(jax.random.PRNGKey(seed), int(n))
+    data = high_sparsity_set(jax.random.fold_in(key, 0), int(n), 6)
+    nb = default_nbeta(int(n))
+    return estimate_llc(set_loss, kgon_point(label), data, step_size=step_scale / nb, localization=localization,
+                        nbeta=nb, config=config, key=jax.random.fold_in(key, 1),
+                        discard_below=not is_local_minimum(label))
 
 
 def calibration_sweep(label: str = "6", n: int = 10_000, step_scales=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0),

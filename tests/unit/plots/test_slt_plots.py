@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tms.plots.slt import calibration_figure, kgon_llc_figure, posterior_figure
+from tms.plots.slt import calibration_figure, kgon_llc_figure, posterior_figure, trace_figure
 
 
 def test_kgon_calibration_and_posterior_figures_draw():
@@ -20,3 +20,14 @@ def test_kgon_calibration_and_posterior_figures_draw():
     assert posterior_figure(post, {"n_cr": 300.0}).axes[0].get_ylim() == (0, 1)
     with pytest.raises(ValueError, match="columns"):
         kgon_llc_figure(pd.DataFrame({"n": [1]}))
+
+
+def test_trace_figure_draws_every_chain():
+    from tms.slt.llc import LLCEstimate
+
+    trace = np.linspace(0.05, 0.06, 40).reshape(2, 20)
+    est = LLCEstimate(8.0, 0.2, 0.2, np.array([8.0, 8.0]), np.ones(2, bool), 0.0, 0.99, 0.05, trace, 10.0)
+    fig = trace_figure(est, burn_in=5)
+    assert len(fig.axes[0].lines) == 3  # two chains and the L(w*) line
+    with pytest.raises(ValueError, match="chains, steps"):
+        trace_figure(est._replace(trace=np.zeros(3)), 1)
