@@ -137,12 +137,13 @@ def make_sampler(loss_fn: LossFn, config: SGLDConfig):
     """Return ``sample(w_star, data, hp, key) -> SGLDTrace`` (pure; jit or vmap it).
 
     ``loss_fn(params, batch) -> ()`` is the mean loss over the batch's leading axis; ``w_star`` a params
-    pytree; ``data`` a pytree of arrays with a leading example axis of length n; ``hp`` :class:`SGLDHparams`.
+    pytree (the centre of the localization, and the chains' start unless ``init``, a params pytree with a
+    leading ``(chains,)`` axis, gives each chain its own); ``data`` a pytree of arrays with a leading example axis of length n; ``hp`` :class:`SGLDHparams`.
     Chains are vmapped; chain ``c`` uses ``fold_in(key, c)`` and per-step keys ``fold_in(chain key, t)``.
     """
     cfg = config
 
-    def sample(w_star, data, hp: SGLDHparams, key) -> SGLDTrace:
+    def sample(w_star, data, hp: SGLDHparams, key, init=None) -> SGLDTrace:
         flat_star, unravel = ravel_pytree(w_star)
         n = _n_examples(data)
 
@@ -163,10 +164,10 @@ def make_sampler(loss_fn: LossFn, config: SGLDConfig):
         def star_loss(batch):  # L_B(w*) on the step's batch (L_n(w*) itself when full batch)
             return full_star if cfg.batch_size is None else loss_fn(w_star, batch)
 
-        def chain(key):
+        def chain(key, w0):
             k0, ckey = jax.random.split(key)
             b0 = batch_at(k0)
-            (u0, l0), g0 = grad_u(flat_star, b0)
+            (u0, l0), g0 = grad_u(w0, b0)
 
             def step(carry, t):
                 w, u, loss, g, batch = carry
@@ -181,11 +182,15 @@ def make_sampler(loss_fn: LossFn, config: SGLDConfig):
                 out = (loss, loss - star_loss(batch), accept)
                 return (w_new, u_new, l_new, g_new, batch_new), out
 
-            carry, (loss, delta, accept) = jax.lax.scan(step, (flat_star, u0, l0, g0, b0), jnp.arange(cfg.steps))
+            carry, (loss, delta, accept) = jax.lax.scan(step, (w0, u0, l0, g0, b0), jnp.arange(cfg.steps))
             return loss, delta, accept, unravel(carry[0])
 
         keys = jax.vmap(lambda c: jax.random.fold_in(key, c))(jnp.arange(cfg.chains))
-        loss, delta, accept, last = jax.vmap(chain)(keys)
+        if init is None:
+            starts = jnp.broadcast_to(flat_star, (cfg.chains,) + flat_star.shape)
+        else:  # a params pytree with a leading (chains,) axis
+            starts = jax.vmap(lambda p: ravel_pytree(p)[0])(init)
+        loss, delta, accept, last = jax.vmap(chain)(keys, starts)
         return SGLDTrace(loss, delta, accept, full_star, last)
 
     return sample

@@ -128,3 +128,12 @@ def test_sampler_records_every_step_and_draws_after_burn_in():
     assert tr.loss.shape == (2, 13) and tr.delta.shape == (2, 13)
     np.testing.assert_array_equal(cfg.draw_steps, [3, 5, 7, 9, 11])
     assert float(tr.loss[0, 0]) == 0.0  # the first record is w* itself
+
+
+def test_chains_can_start_away_from_the_localization_centre():
+    cfg = SGLDConfig(chains=2, draws=3, burn_in=0)
+    init = jnp.array([[1.0, 0.0], [0.0, 2.0]])
+    tr = jax.jit(make_sampler(quadratic, cfg))(jnp.zeros(2), DATA, sgld_hparams(1e-4, 1.0, 10.0),
+                                               jax.random.PRNGKey(0), init)
+    np.testing.assert_allclose(tr.loss[:, 0], [0.5, 2.0])  # L at each chain's own start
+    np.testing.assert_allclose(tr.init_loss, 0.0)  # L(w*) is still the centre's
