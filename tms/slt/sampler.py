@@ -133,6 +133,13 @@ def _n_examples(data) -> int:
     return int(leaves[0].shape[0])
 
 
+def _starts(flat_star, init, chains: int):
+    """Flat start of every chain: ``(chains, d)``; w* unless ``init`` (params with a leading chain axis)."""
+    if init is None:
+        return jnp.broadcast_to(flat_star, (chains,) + flat_star.shape)
+    return jax.vmap(lambda p: ravel_pytree(p)[0])(init)
+
+
 def make_sampler(loss_fn: LossFn, config: SGLDConfig):
     """Return ``sample(w_star, data, hp, key) -> SGLDTrace`` (pure; jit or vmap it).
 
@@ -186,11 +193,7 @@ def make_sampler(loss_fn: LossFn, config: SGLDConfig):
             return loss, delta, accept, unravel(carry[0])
 
         keys = jax.vmap(lambda c: jax.random.fold_in(key, c))(jnp.arange(cfg.chains))
-        if init is None:
-            starts = jnp.broadcast_to(flat_star, (cfg.chains,) + flat_star.shape)
-        else:  # a params pytree with a leading (chains,) axis
-            starts = jax.vmap(lambda p: ravel_pytree(p)[0])(init)
-        loss, delta, accept, last = jax.vmap(chain)(keys, starts)
+        loss, delta, accept, last = jax.vmap(chain)(keys, _starts(flat_star, init, cfg.chains))
         return SGLDTrace(loss, delta, accept, full_star, last)
 
     return sample
