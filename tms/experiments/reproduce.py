@@ -25,7 +25,6 @@ from ..plots import (
     varying_sparsity_figure,
 )
 from ..runs.atomic import write_json
-from ..runs.grid import Grid
 from ..runs.results import Results
 from ..runs.spec import SweepSpec
 from ..runs.store import load, run_sweep
@@ -91,7 +90,8 @@ def reproduce(name: str, out=".", figures=None, runs=None, fmt: str = "png", qui
     Returns the summary (the numbers, also written to ``summary.json``; ``summary-quick.json`` with ``quick``).
     """
     if name == "list":
-        print("\n".join(["all"] + [f"{n:18s} {e.description}" for n, e in EXPERIMENTS.items()]))
+        width = max(map(len, EXPERIMENTS)) + 2
+        print("\n".join(["all"] + [f"{n:{width}s}{e.description}" for n, e in EXPERIMENTS.items()]))
         return {}
     names = _names(name, quick)
     figures = Path(figures) if figures is not None else Path(out) / "figures"

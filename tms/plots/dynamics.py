@@ -26,8 +26,8 @@ def training_dynamics_figure(res, cell=(0, 0, 0, 0)) -> Figure:
     labels = np.asarray(polytopes.kgon_labels(snap_W, snap_b)).astype(str)  # (n_snap,)
     fig = Figure(figsize=(12, 4.8), layout="constrained")
     ax0, ax1 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.5, 1]})
-    _draw_loss(ax0, st, steps, curve, labels, res.grid.sparsity[cell[0]])
-    _draw_trajectories(ax1, snap_W, st.snapshot_steps)
+    draw_loss_panel(ax0, st, steps, curve, labels, res.grid.sparsity[cell[0]])
+    draw_trajectory_panel(ax1, snap_W, st.snapshot_steps)
     fig.suptitle(f"Training dynamics: n={st.n_features}, m=2, final k-gon {labels[-1]}")
     return fig
 
@@ -53,7 +53,7 @@ def _loss_curve(res, cell) -> tuple[np.ndarray, np.ndarray]:
     return steps, np.full(2, float(res.final_loss[cell]))
 
 
-def _draw_loss(ax0, st, steps, curve, labels, s) -> None:
+def draw_loss_panel(ax0, st, steps, curve, labels, s) -> None:
     """The loss curve with a marker per snapshot, coloured and (where it changes) labelled by its k-gon."""
     snap_steps = st.snapshot_steps
     ax0.plot(steps, curve, color="0.3", lw=1.2, ls="-" if st.log_every else ":")
@@ -82,7 +82,7 @@ def _draw_loss(ax0, st, steps, curve, labels, s) -> None:
     ax0.set_title(f"Loss and polytope during training, {sparsity_text(s)}", fontsize=10)
 
 
-def _draw_trajectories(ax1, snap_W, snap_steps) -> None:
+def draw_trajectory_panel(ax1, snap_W, snap_steps) -> None:
     """The path of each column W_i through the snapshots ``snap_W: (n_snap, 2, n)``: dot at the first, arrow at
     the last."""
     n = snap_W.shape[-1]

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import numpy as np
-from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from ..analysis import measures, polytopes

@@ -13,7 +13,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .dynamics import _draw_loss, _draw_trajectories
+from .dynamics import draw_loss_panel, draw_trajectory_panel
 
 
 def _need(df: pd.DataFrame, cols, who: str) -> None:
@@ -136,7 +136,7 @@ def llc_dynamics_figure(run, snaps: dict) -> Figure:
     grid = fig.add_gridspec(2, 2, width_ratios=[1.5, 1])
     ax0, ax_l, ax1 = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[:, 1])
     st = SimpleNamespace(snapshot_steps=epochs, log_every=1)
-    _draw_loss(ax0, st, run.epochs, run.loss, np.asarray(snaps["label"]), 1.0)
+    draw_loss_panel(ax0, st, run.epochs, run.loss, np.asarray(snaps["label"]), 1.0)
     ax0.set_xlabel("epoch (log scale)")
     ax0.set_ylabel("training loss L_n (log scale)")
     ax0.set_title(f"SGD on n={run.data.n_samples} high-sparsity examples: loss and k-gon label", fontsize=10)
@@ -151,7 +151,7 @@ def llc_dynamics_figure(run, snaps: dict) -> Figure:
     ax_l.set_ylabel("λ̂ at the snapshot")
     ax_l.set_title("Estimated LLC at each snapshot (chains localised at the snapshot)", fontsize=10)
     idx = epochs - 1
-    _draw_trajectories(ax1, np.asarray(run.W)[idx], epochs)
+    draw_trajectory_panel(ax1, np.asarray(run.W)[idx], epochs)
     ax1.set_title(f"Trajectories of $W_i$ (epoch {epochs[0]} to {epochs[-1]})", fontsize=10)
     fig.suptitle(f"Training dynamics with the LLC: final k-gon {snaps['label'][-1]}, "
                  f"final loss {run.loss[-1]:.4f}")
