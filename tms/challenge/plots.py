@@ -135,35 +135,21 @@ def resid_mid_figure(explained, proj, pred, thresholds, agreement: float) -> Fig
     return fig
 
 
-def extended_embedding_figure(ext, directions, thresholds=None, neurons=()) -> Figure:
-    """α and β read off the extended embeddings of x and y, per input value (the additive decomposition
-    resid_mid ≈ E_x[x] + E_y[y] + c under the mean attention pattern); with ``neurons``, a third panel shows
-    those neurons' pre-activation parts N_x[x, n] (solid) and N_y[y, n] (dashed)."""
-    d = np.asarray(directions)
-    neurons = list(neurons)
-    fig = Figure(figsize=(15 if neurons else 10, 3.8), layout="constrained")
-    axes = fig.subplots(1, 3 if neurons else 2)
+def neuron_embedding_figure(ext, neurons, names=()) -> Figure:
+    """RGRGRG's extended embeddings through W_in (mean attention, no ReLU): each neuron's pre-activation is
+    N_x[x, n] + N_y[y, n] + const; the x part (solid, against x) and the y part (dashed, against y)."""
+    neurons, names = list(neurons), list(names) or [""] * len(list(neurons))
+    fig = Figure(figsize=(3.4 * max(1, len(neurons)), 3.4), layout="constrained")
+    axes = fig.subplots(1, max(1, len(neurons)), squeeze=False)[0]
     t = np.arange(ext.x.shape[0])
-    for ax, name, i in ((axes[0], "α", 0), (axes[1], "β", 1)):
-        ax.plot(t, ext.x @ d[i], label=f"{name}·E_x[x] (vs x)")
-        ax.plot(t, ext.y @ d[i], label=f"{name}·E_y[y] (vs y)")
-        if thresholds is not None:
-            ax.axhline(thresholds[i] - ext.const @ d[i], color="crimson", lw=1, ls="--",
-                       label=f"t_{name} − {name}·c")
+    for ax, n, name in zip(axes, neurons, names):
+        ax.plot(t, ext.neuron_x[:, n], label="x part (against x)")
+        ax.plot(t, ext.neuron_y[:, n], ls="--", label="y part (against y)")
+        ax.axhline(-ext.neuron_const[n], color="k", lw=0.6, label="−const (ReLU edge for the sum)")
         ax.set_xlabel("input value")
-        ax.set_ylabel(f"projection on {name}")
-        ax.set_title(f"extended embeddings along {name}")
-        ax.legend(fontsize=7)
-    if neurons:
-        ax = axes[2]
-        for j, n in enumerate(neurons):
-            c = f"C{j}"
-            ax.plot(t, ext.neuron_x[:, n], color=c, label=f"neuron {n}: x part")
-            ax.plot(t, ext.neuron_y[:, n], color=c, ls="--", label=f"neuron {n}: y part")
-        ax.set_xlabel("input value")
-        ax.set_ylabel("pre-activation contribution")
-        ax.set_title("extended embeddings through W_in")
-        ax.legend(fontsize=6, ncol=2)
+        ax.set_title(f"neuron {n} {name}".strip(), fontsize=9)
+        ax.legend(fontsize=6)
+    axes[0].set_ylabel("pre-activation part")
     return fig
 
 
@@ -173,10 +159,11 @@ def subset_figure(table: pd.DataFrame, published: tuple[int, float] | None = (4,
     ax = fig.subplots()
     ax.plot(table["k"], 100 * table["agreement"], "o-", label="this model")
     if published is not None:
-        ax.plot([published[0]], [100 * published[1]], "r*", ms=12, label="original model (published)")
-    ax.set_xlabel("k (neurons kept; the rest mean-ablated)")
+        ax.plot([published[0]], [100 * published[1]], "r*", ms=12,
+                label="original model (published, zero-ablation, one per family)")
+    ax.set_xlabel("k (neurons kept; the rest mean-ablated; greedy, no family constraint)")
     ax.set_ylabel("agreement with the model (%)")
-    ax.set_title("Smallest neuron sets")
+    ax.set_title("Smallest neuron sets (extra: mean-ablation)")
     ax.legend()
     return fig
 
@@ -196,21 +183,6 @@ def geometry_figure(dims: dict[str, np.ndarray]) -> Figure:
         ax.set_ylabel("features")
         ax.set_title(name, fontsize=9)
         ax.legend(fontsize=7)
-    return fig
-
-
-def resampling_figure(table: pd.DataFrame, published: float | None = 0.94) -> Figure:
-    """Retained agreement under each resampling variant."""
-    fig = Figure(figsize=(5.5, 3.6), layout="constrained")
-    ax = fig.subplots()
-    ax.bar(table["variant"], 100 * table["agreement"], yerr=100 * table["agreement_std"], capsize=3)
-    if published is not None:
-        ax.axhline(100 * published, color="crimson", ls="--", label="published, both (original model)")
-        ax.legend(fontsize=8)
-    ax.set_ylabel("agreement with the model (%)")
-    ax.set_xlabel("what is resampled")
-    ax.set_title("Resampling ablation of the α/β AND hypothesis")
-    ax.set_ylim(0, 100)
     return fig
 
 

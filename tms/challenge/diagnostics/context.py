@@ -13,15 +13,25 @@ from functools import cached_property
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 
 from tms.challenge import data as D
 from tms.challenge import model as M
 from tms.challenge.diagnostics import directions as Dr
+from tms.challenge.diagnostics import families as F
 from tms.challenge.diagnostics import neurons as N
 from tms.challenge.diagnostics.attention import FixedAttention, fixed_attention
 from tms.challenge.diagnostics.embeddings import ExtendedEmbeddings, extended_embeddings
 from tms.challenge.diagnostics.grid import GridRun, run_grid
 from tms.challenge.diagnostics.registry import Settings
+
+
+def _plane_rule(resid_mid, labels, pc: Dr.PCA, key, settings: Settings) -> Dr.AndRule:
+    """The published rule: a positive AND with α, β in the PC1–PC2 plane (relaxed fit, then a coordinate
+    search of the two angles with exact thresholds; the refinement is skipped in quick mode)."""
+    rule = Dr.fit_and_rule(resid_mid, labels, key, n_components=Dr.PUBLISHED_COMPONENTS, polarity="positive",
+                           **settings.and_search)
+    return rule if settings.quick else Dr.refine_in_plane(resid_mid, labels, rule, pc.components[:2])
 
 
 class Diagnosis:
@@ -55,30 +65,41 @@ class Diagnosis:
         return Dr.pca(self.full.resid_mid)
 
     @cached_property
+    def pca_fixed(self) -> Dr.PCA:
+        """Principal components of the fixed-attention model's last-position resid_mid."""
+        return Dr.pca(self.fixed.run.resid_mid)
+
+    @cached_property
     def rule(self) -> Dr.AndRule:
-        """The α/β AND rule for the model's labels, sought in the top principal components that hold
-        AND_VARIANCE of resid_mid's variance (a search over more, low-variance components fits slightly
-        better but is not causal: see the resampling of :attr:`rule_wide`). Key: the first half of
+        """The published α/β rule (H&H): label 1 = [α·r > t_α] ∧ [β·r > t_β] with α, β in the plane of the
+        first two principal components of resid_mid, fitted to the model's labels. Key: the first half of
         ``split(key)``."""
-        k = Dr.n_components_for(self.pca.explained)
-        return Dr.fit_and_rule(self.full.resid_mid, self.full.pred, jax.random.split(self.key)[0],
-                               n_components=k, polarity="both", **self.settings.and_search)
+        return _plane_rule(self.full.resid_mid, self.full.pred, self.pca, jax.random.split(self.key)[0],
+                           self.settings)
 
     @cached_property
     def rule_fixed_attention(self) -> Dr.AndRule:
-        """The AND rule for the labels of the fixed-attention model, on its resid_mid (key: second half)."""
+        """The published rule for the fixed-attention model: PC1–PC2 of its resid_mid, fitted to its labels
+        (key: the second half of ``split(key)``)."""
         run = self.fixed.run
-        k = Dr.n_components_for(Dr.pca(run.resid_mid).explained)
-        return Dr.fit_and_rule(run.resid_mid, run.pred, jax.random.split(self.key)[1], n_components=k,
-                               polarity="both", **self.settings.and_search)
+        return _plane_rule(run.resid_mid, run.pred, self.pca_fixed, jax.random.split(self.key)[1], self.settings)
+
+    @cached_property
+    def rule_variance(self) -> Dr.AndRule:
+        """Extra: the (positive) AND sought in the top components holding AND_VARIANCE of resid_mid's variance
+        (key: ``fold_in(key, 2)``)."""
+        k = Dr.n_components_for(self.pca.explained)
+        return Dr.fit_and_rule(self.full.resid_mid, self.full.pred, jax.random.fold_in(self.key, 2),
+                               n_components=k, **self.settings.and_search)
 
     @cached_property
     def rule_wide(self) -> Dr.AndRule | None:
-        """The AND rule sought in WIDE = 16 components (key: ``fold_in(key, 3)``); None in quick mode."""
+        """Extra: the (positive) AND sought in WIDE = 16 components (key: ``fold_in(key, 3)``); None in quick
+        mode."""
         if self.settings.quick:
             return None
         return Dr.fit_and_rule(self.full.resid_mid, self.full.pred, jax.random.fold_in(self.key, 3),
-                               n_components=Dr.WIDE, polarity="both")
+                               n_components=Dr.WIDE)
 
     @cached_property
     def extended(self) -> ExtendedEmbeddings:
@@ -92,11 +113,23 @@ class Diagnosis:
 
     @cached_property
     def subsets(self) -> N.SubsetSearch:
-        """The best neuron sets found for k = 1..settings.max_neurons (the rest mean-ablated)."""
+        """Extra: the best neuron sets found for k = 1..settings.max_neurons with every other term
+        mean-ablated (greedy with swaps, no family constraint)."""
         rest = N.direct_contribution(self.params, self.full.resid_mid)
         return N.neuron_subset_search(self.contributions, self.full.pred, rest, max_k=self.settings.max_neurons)
 
     @cached_property
+    def families(self) -> pd.DataFrame:
+        """Per neuron: its published-scheme family and signed-map cluster (``families.family_table``)."""
+        return F.family_table(self.contributions)
+
+    @cached_property
+    def family_set(self) -> F.FamilySet:
+        """The published protocol's best 4-neuron set, at most one neuron per family, zero-ablation."""
+        return F.best_family_set(self.contributions, self.full.pred, self.families["family"].to_numpy(),
+                                 top=self.settings.family_top)
+
+    @cached_property
     def best_neurons(self) -> list[int]:
-        """The best set found with 4 neurons (the size the published solution reports; fewer in quick mode)."""
-        return [int(n) for n in self.subsets.neurons[min(4, self.settings.max_neurons) - 1]]
+        """The neurons of :attr:`family_set` (the set whose maps are drawn)."""
+        return [int(n) for n in self.family_set.neurons]

@@ -59,10 +59,10 @@ def extended_embeddings(params, mean_pattern, n_values: int = 113, equals_token:
                               const @ p["W_in"] + p["b_in"])
 
 
-@register("embeddings", "α, β and the best neurons read off the extended embeddings of x and y")
+@register("embeddings", "RGRGRG's extended embeddings: the 4-neuron set's pre-activations split into x and y parts")
 def embedding_diagnostic(dx: Diagnosis) -> Outcome:
     figures = {}
     if dx.settings.figures:
-        figures["extended_embeddings"] = P.extended_embedding_figure(
-            dx.extended, dx.rule.directions, dx.rule.thresholds, neurons=dx.best_neurons)
+        figures["neuron_embeddings"] = P.neuron_embedding_figure(dx.extended, dx.best_neurons,
+                                                                 list(dx.family_set.families))
     return Outcome({}, {}, figures)

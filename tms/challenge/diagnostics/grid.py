@@ -86,3 +86,17 @@ def flat_labels(name: str, labels) -> np.ndarray:
     if not np.isin(a, (0, 1)).all():
         raise ValueError(f"{name} must hold only 0 and 1")
     return a.astype(np.uint8)
+
+
+def tail_logit_diff(params, resid_mid) -> np.ndarray:
+    """(N,) logit[1] − logit[0] from last-position resid_mid (N, d) through the MLP and the unembedding:
+    (r + ReLU(r W_in + b_in) W_out + b_out) · (W_U[:, 1] − W_U[:, 0]) (float32, like the model; no LayerNorm,
+    no unembedding bias). Equal to the model's logit difference when ``resid_mid`` is the model's own."""
+    r = np.asarray(resid_mid, np.float32)
+    W_in = np.asarray(params["W_in"], np.float32)
+    if r.ndim != 2 or r.shape[1] != W_in.shape[0]:
+        raise ValueError(f"resid_mid must have shape (N, d_model={W_in.shape[0]}); got {r.shape}")
+    W_U = np.asarray(params["W_U"], np.float32)
+    u = W_U[:, 1] - W_U[:, 0]
+    post = np.maximum(r @ W_in + np.asarray(params["b_in"], np.float32)[None, :], 0.0)
+    return r @ u + post @ (np.asarray(params["W_out"], np.float32) @ u) + float(np.asarray(params["b_out"]) @ u)

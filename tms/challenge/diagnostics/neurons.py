@@ -7,8 +7,8 @@ logit-difference direction.
 *Neuron contributions* (:func:`neuron_contributions`): neuron n adds post[i, n] · (W_out[n] · u) to the
 logit difference of input i; the sum over neurons plus the direct path (resid_mid · u + b_out · u) is the
 logit difference exactly. :func:`neuron_subset_search` finds a small set S whose sum (every other term
-replaced by its mean over the inputs) reproduces the model's labels; the published solution keeps 98.7% of
-the original model's labels with 4 neurons. :func:`neuron_families` clusters the contribution maps.
+replaced by its mean over the inputs) reproduces the model's labels: an extra beside the published
+zero-ablation protocol of :mod:`.families`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from tms.challenge import plots as P
+from tms.challenge.diagnostics import families as F
 from tms.challenge.diagnostics.grid import as_grid
 from tms.challenge.diagnostics.registry import Outcome, register
 
@@ -142,39 +143,6 @@ def neuron_subset_search(contrib, target, rest=None, max_k: int = 8, swap_passes
     return SubsetSearch(pd.DataFrame(rows), best_sets)
 
 
-def neuron_families(contrib, n_families: int = 6, min_share: float = 1e-3) -> pd.DataFrame:
-    """Cluster neurons by the shape of their contribution maps.
-
-    contrib: (N, m). Neurons whose RMS contribution is below ``min_share`` of the largest are "inactive"
-    (family −1). The others are grouped by average-linkage hierarchical clustering on the cosine distance
-    between their centred maps, cut into ``n_families`` clusters. Families are numbered canonically, from
-    the partition alone: by size (largest first), ties broken by the smallest neuron index, so that equal
-    partitions always get equal numbers. Columns: neuron, family, rms (RMS contribution), mean (mean
-    contribution), active_frac (fraction of inputs where the contribution is non-zero).
-    """
-    from scipy.cluster.hierarchy import fcluster, linkage
-
-    C = np.asarray(contrib, np.float64)
-    if C.ndim != 2:
-        raise ValueError(f"contrib must have shape (N, m); got {C.shape}")
-    if n_families < 1:
-        raise ValueError(f"n_families must be >= 1; got {n_families}")
-    rms = np.sqrt((C**2).mean(0))
-    active = rms > min_share * rms.max() if rms.max() > 0 else np.zeros_like(rms, bool)
-    fam = np.full(C.shape[1], -1)
-    idx = np.flatnonzero(active)
-    if len(idx) >= 2:
-        X = C[:, idx] - C[:, idx].mean(0)[None, :]
-        X = X / (np.linalg.norm(X, axis=0)[None, :] + 1e-12)
-        labels = fcluster(linkage(X.T, method="average", metric="cosine"), t=min(n_families, len(idx)),
-                          criterion="maxclust")
-        fam[idx] = canonical_labels(labels)
-    elif len(idx) == 1:
-        fam[idx] = 0
-    return pd.DataFrame({"neuron": np.arange(C.shape[1]), "family": fam, "rms": rms, "mean": C.mean(0),
-                         "active_frac": (C != 0).mean(0)})
-
-
 def canonical_labels(labels) -> np.ndarray:
     """Renumber cluster labels (any hashable ids, one per item) 0, 1, ... by cluster size, largest first,
     ties broken by the cluster's smallest item index: the numbering depends on the partition only."""
@@ -189,43 +157,51 @@ def canonical_labels(labels) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------- registered diagnostics
-@register("neurons", "per-neuron contributions to the logit difference and the smallest sets that reproduce "
-                     "the labels")
+@register("neurons", "RGRGRG's 4-neuron reconstruction (zero-ablation, one neuron per family); mean-ablated "
+                     "greedy sets as an extra")
 def neuron_diagnostic(dx: Diagnosis) -> Outcome:
-    C, sub = dx.contributions, dx.subsets
-    numbers = {}
-    for _, row in sub.table.iterrows():
-        numbers[f"neurons_{int(row['k'])}_agreement"] = row["agreement"]
-        numbers[f"neurons_{int(row['k'])}_agreement_best_offset"] = row["agreement_best_offset"]
-    best = dx.best_neurons
-    offset = sub.table["offset"].iloc[len(best) - 1]
-    numbers["neurons_best_4"] = best
-    numbers["neurons_4_accuracy"] = float(((C[:, best].sum(1) + offset > 0) == dx.truth).mean())
+    C, sub, fs = dx.contributions, dx.subsets, dx.family_set
+    names = dx.families["family"].to_numpy()
+    numbers = {"neurons_4_zero_ablation": fs.agreement, "neurons_4_set": list(fs.neurons),
+               "neurons_4_families": list(fs.families),
+               "neurons_4_zero_ablation_accuracy": float(((C[:, list(fs.neurons)].sum(1) > 0) == dx.truth).mean()),
+               "neurons_all_zero_ablation": float(((C.sum(1) > 0) == dx.full.pred).mean())}
+    if set(F.PUBLISHED_FAMILIES) <= set(names):
+        pub = F.best_family_set(C, dx.full.pred, names, top=dx.settings.family_top, only=F.PUBLISHED_FAMILIES)
+        numbers.update(neurons_4_published_families_zero_ablation=pub.agreement,
+                       neurons_4_published_families_set=list(pub.neurons))
+    for _, row in sub.table.iterrows():  # extra: mean-ablation, no family constraint
+        numbers[f"neurons_{int(row['k'])}_mean_ablation"] = row["agreement"]
+        numbers[f"neurons_{int(row['k'])}_mean_ablation_best_offset"] = row["agreement_best_offset"]
+    k4 = min(4, dx.settings.max_neurons)
+    numbers["neurons_mean_ablation_set"] = [int(n) for n in sub.neurons[k4 - 1]]
     numbers["neurons_never_active"] = int((np.asarray(dx.full.post).max(0) <= 0).sum())
     figures = {}
     if dx.settings.figures:
         figures["subsets"] = P.subset_figure(sub.table)
         figures["neuron_maps"] = P.value_map_figure(
-            {f"neuron {n}": as_grid(C[:, n]) for n in best},
-            suptitle="contribution to logit[1] − logit[0] of the best 4-neuron set")
-    return Outcome(numbers, {"neuron_subsets": sub.table}, figures)
+            {f"neuron {n} ({f})": as_grid(C[:, n]) for n, f in zip(fs.neurons, fs.families)},
+            suptitle=f"contribution to logit[1] − logit[0]: the 4-neuron set, one per family "
+                     f"(zero-ablation agreement {100 * fs.agreement:.1f}%)")
+    return Outcome(numbers, {"neuron_subsets": sub.table, "neuron_family_sets": fs.table}, figures)
 
 
-@register("families", "neurons clustered by the shape of their contribution maps")
+@register("families", "neuron families by RGRGRG's scheme (colour and where on the row), checked against "
+                      "clusters of the uncentred signed maps")
 def family_diagnostic(dx: Diagnosis) -> Outcome:
-    C = dx.contributions
-    fam = neuron_families(C)
+    C, fam = dx.contributions, dx.families
     rms = fam["rms"].to_numpy()
+    members = fam[fam["family"] != ""]
+    sizes = members["family"].value_counts()
     numbers = {
-        "neuron_family_sizes": fam[fam["family"] >= 0]["family"].value_counts().sort_index().tolist(),
-        "neurons_negligible": int((fam["family"] < 0).sum()),  # RMS contribution < 1e-3 of the largest
+        "neuron_family_sizes": {f: int(sizes.get(f, 0)) for f in F.FAMILY_NAMES},
+        "neurons_in_families": len(members),  # max |contribution| > 0.5, as published
+        "family_cluster_agreement": float((members["family"] == members["cluster_family"]).mean()),
         "neurons_for_half_rms": int(np.searchsorted(np.cumsum(np.sort(rms)[::-1]) / rms.sum(), 0.5) + 1),
     }
     figures = {}
     if dx.settings.figures:
-        maps = {}
-        for f in range(min(8, fam["family"].max() + 1)):
-            members = fam.index[fam["family"] == f].to_numpy()
-            maps[f"family {f} ({len(members)} neurons)"] = as_grid(C[:, members].sum(1))
+        maps = {f"{f} ({int(sizes[f])} neurons)": as_grid(C[:, fam.index[fam["family"] == f]].sum(1))
+                for f in F.FAMILY_NAMES if f in sizes}
         figures["neuron_families"] = P.value_map_figure(maps, suptitle="summed contribution of each neuron family")
     return Outcome(numbers, {"neuron_families": fam}, figures)

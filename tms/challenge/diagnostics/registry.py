@@ -46,6 +46,11 @@ class Settings:
     def resampling_repeats(self) -> int:
         return 1 if self.quick else 3
 
+    @property
+    def family_top(self) -> int:
+        """Neurons per family searched exhaustively for the 4-neuron set."""
+        return 3 if self.quick else 6
+
 
 class Outcome(NamedTuple):
     """What one diagnostic produced.

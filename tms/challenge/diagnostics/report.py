@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -20,47 +21,117 @@ from tms.runs.atomic import atomic_write, write_json
 
 SIGNIFICANT = 6
 
-# Published numbers for the original challenge model, from the two published solutions of Casper's challenge
-# #2 (fixed attention, the α/β AND rule, probes, the 4-neuron set, resampling); the accuracies are those of
-# the original model's labels in the shipped reference file.
-PUBLISHED = {
-    "accuracy_full": 0.9864, "accuracy_train": 0.9970, "accuracy_test": 0.9757,
-    "fixed_attention_agreement": 0.929, "fixed_attention_accuracy": 0.927,
-    "and_agreement_full": 0.974, "and_agreement_fixed_attention": 0.979,
-    "probe_x": 1.00, "probe_y": 0.78, "neurons_4_agreement": 0.987, "resampling_agreement": 0.94,
-}
+H_H = "Heimersheim & Hobbhahn"
+RG = "RGRGRG (LessWrong)"
+REFERENCE = "original model's labels (shipped reference file), computed here"
+AGREE_FULL = "agreement with the full model's labels"
+AGREE_FIXED = "agreement with the fixed-attention model's labels"
+AGREE_CLEAN = "agreement with the clean (unablated) model's labels"
+ACCURACY = "accuracy (ground truth)"
+HEADS = "heads (of 8)"
+COUNT = "mistakes"
 
-ROWS = (  # (key, description) of the comparison table, one row per published number
-    ("accuracy_full", "accuracy, full grid"),
-    ("accuracy_train", "accuracy, train half"),
-    ("accuracy_test", "accuracy, test half"),
-    ("fixed_attention_agreement", "fixed attention: agreement with the full model"),
-    ("fixed_attention_accuracy", "fixed attention: accuracy"),
-    ("and_agreement_full", "α/β AND of thresholds: agreement, full model"),
-    ("and_agreement_fixed_attention", "α/β AND of thresholds: agreement, fixed attention"),
-    ("probe_x", "linear probe for x from resid_mid (test accuracy)"),
-    ("probe_y", "linear probe for y from resid_mid (test accuracy)"),
-    ("neurons_4_agreement", "best 4 neurons: agreement"),
-    ("resampling_agreement", "resampling ablation of α/β: retained agreement"),
+
+class Row(NamedTuple):
+    """One published method beside our number: ``key`` of our number in the summary, the published
+    method's name, its source, the metric (the same for both numbers), the published number for the
+    original model (None: the write-up gives no number, see ``note``), the format ("pct" or "int")."""
+
+    key: str
+    method: str
+    source: str
+    metric: str
+    published: float | None
+    fmt: str = "pct"
+    note: str = ""
+
+
+ROWS = (
+    Row("accuracy_full", "model accuracy on all 12,769 inputs", H_H, ACCURACY, 0.986),
+    Row("accuracy_train", "model accuracy, train half", REFERENCE, ACCURACY, 0.9970),
+    Row("accuracy_test", "model accuracy, test half", REFERENCE, ACCURACY, 0.9757,
+        note="Casper's 97.27% assumes 100% on the train half (H&H)"),
+    Row("fixed_attention_agreement", "mean attention: every head's pattern fixed to its dataset mean", H_H,
+        AGREE_FULL, 0.929),
+    Row("fixed_attention_accuracy", "mean attention: every head's pattern fixed to its dataset mean", H_H, ACCURACY,
+        0.927),
+    Row("and_agreement_full", "α AND β: two decision boundaries in the resid_mid PC1–PC2 plane", H_H, AGREE_FULL,
+        0.974),
+    Row("and_agreement_fixed_attention", "α AND β in the PC1–PC2 plane, fixed-attention model", H_H, AGREE_FIXED,
+        0.979),
+    Row("filter_and_agreement_fixed_attention", "binary α/β filter images (extended embeddings), AND", H_H,
+        AGREE_FIXED, 0.979),
+    Row("filter_and_agreement_full", "binary α/β filter images (extended embeddings), AND", H_H, AGREE_FULL, 0.915),
+    Row("resampling_full_all_agreement", "causal scrubbing: [1]+[2]+[3a]+[3b] together, full model", H_H,
+        AGREE_CLEAN, 0.94),
+    Row("resampling_full_all_accuracy", "causal scrubbing: [1]+[2]+[3a]+[3b] together, full model", H_H, ACCURACY,
+        None, note="published table is an image; text: about 4 points lost"),
+    Row("resampling_fixed_attention_all_accuracy", "causal scrubbing: all together, fixed-attention model", H_H,
+        ACCURACY, None, note="published table is an image; text: about 4 points lost (max 92.7%)"),
+    Row("neurons_4_zero_ablation", "4 neurons, one per family; other neurons, residual stream and b_out "
+        "zero-ablated; sum > 0", RG, AGREE_FULL, 0.987),
+    Row("neurons_4_published_families_zero_ablation", "the same with the families red-right, red-all, blue-left, "
+        "blue-right", RG, AGREE_FULL, 0.987),
+    Row("probe_x", "multinomial logistic regression resid_mid → x", RG, ACCURACY, 1.00,
+        note="ours: plain L2 probe, test half; the post states no split"),
+    Row("probe_y", "multinomial logistic regression resid_mid → y", RG, ACCURACY, 0.78,
+        note="ours: plain L2 probe, test half; the post states no split"),
+    Row("qk_pos_heads_favour_x", "QK circuit on positional embeddings: heads scoring x's position above y's", RG,
+        HEADS, 7, "int"),
+    Row("qk_pos_heads_abs_delta_gt_11", "QK circuit on positional embeddings: heads with |delta| > 11", RG, HEADS, 3,
+        "int", note="raw scores; ours are smaller overall"),
+    Row("rows_mistakes_0_changes", "row complexity: mistakes on rows with 0 colour changes", RG, COUNT, 0, "int",
+        note="1 and 2 changes: published 'some' and 'more'"),
+    Row("rows_original_mistakes_0_changes", "row complexity, the original model's labels (reference file)", RG,
+        COUNT, 0, "int"),
+    Row("fixed_mistakes_frac_near_threshold", "fixed-attention mistakes near a filter threshold (margin in the "
+        "lowest 10% of all inputs')", H_H, "fraction of the mistakes", None,
+        note="published: a prediction confirmed by eye; 10% = no effect"),
+    Row("equal_value_across_spread_full", "equal α/β filter value → a line in PC1–PC2 (full model)", H_H,
+        "spread across the line / overall (median)", None, "ratio",
+        note="published: 'works exactly as expected' (fixed attention; 0 by construction there)"),
+    Row("perturb_random_L1_rule_agreement", "random vector (length 1) added to resid_mid: rule still predicts",
+        H_H, "agreement of the rule with the model", None, note="published: holds for small, fails for large"),
+    Row("perturb_boundary_L1_rule_agreement", "along-boundary vector (length 1) added to resid_mid", H_H,
+        "agreement of the rule with the model", None, note="published: holds for small, fails for large"),
+    Row("addback_best_head_agreement", "all heads at their mean pattern, one head added back (best head)", RG,
+        AGREE_FULL, None, note="published: heads 2 and 4 make the rows smoother (no number)"),
+    Row("interpolation_half_agreement", "attention mean + t·(attn − mean), t = 0.5", H_H, AGREE_FULL, None,
+        note="published as the proposed next step (animation only)"),
 )
 
-EXTRA_ROWS = (  # (key, description, format) of the second table: measures with no published counterpart
+VARIANT_ROWS = (("1", "[1] resample the 126 directions outside PC1–PC2"),
+                ("1star", "[1*] resample all but the first three directions"),
+                ("2", "[2] α and β from inputs on the same side of their thresholds"),
+                ("3a", "[3a] α from any input where β is FALSE"),
+                ("3b", "[3b] β from any input where α is FALSE"),
+                ("all", "all together ([1], [2], [3a], then [3b])"))
+
+EXTRA_ROWS = (  # (key, description, format) of the last table: extras with no published counterpart
     ("agreement_original", "agreement with the original model's labels, full grid", "{:.1%}"),
     ("errors_n", "mistakes on the full grid", "{:.0f}"),
     ("errors_frac_d_min_le_2", "mistakes within 2 units of a boundary", "{:.1%}"),
     ("all_frac_d_min_le_2", "all inputs within 2 units of a boundary", "{:.1%}"),
     ("errors_frac_nearest_curved", "mistakes whose nearest boundary is curved", "{:.1%}"),
     ("original_errors_frac_d_min_le_2", "original model's mistakes within 2 units", "{:.1%}"),
-    ("and_n_components", "principal components searched for α, β", "{:.0f}"),
-    ("resampling_others", "resampling: other directions only", "{:.1%}"),
-    ("resampling_alpha_beta", "resampling: α/β within their sides only", "{:.1%}"),
-    ("resampling_random", "resampling control: a random input's resid_mid", "{:.1%}"),
-    ("and_wide_agreement_full", "AND searched in 16 PCs: agreement", "{:.1%}"),
-    ("resampling_wide_both", "AND searched in 16 PCs: resampling, both", "{:.1%}"),
-    ("neurons_4_agreement_best_offset", "best 4 neurons, threshold re-optimised", "{:.1%}"),
-    ("neurons_8_agreement", "best 8 neurons", "{:.1%}"),
+    ("and_var98_n_components", "extra AND search: principal components holding 98% of the variance", "{:.0f}"),
+    ("and_var98_agreement_full", "extra AND search in those components: agreement with the full model", "{:.1%}"),
+    ("and_wide_agreement_full", "extra AND search in 16 components: agreement with the full model", "{:.1%}"),
+    ("neurons_all_zero_ablation", "all 1,024 neurons, zero-ablation protocol", "{:.1%}"),
+    ("neurons_4_mean_ablation", "extra: best 4 neurons, no family constraint, rest mean-ablated (greedy)",
+     "{:.1%}"),
+    ("neurons_8_mean_ablation", "extra: best 8 neurons, the same", "{:.1%}"),
+    ("neurons_in_families", "neurons in a family (max \\|contribution\\| > 0.5)", "{:.0f}"),
+    ("family_cluster_agreement", "neurons whose signed-map cluster carries their family name", "{:.1%}"),
     ("neurons_for_half_rms", "neurons carrying half the total RMS contribution", "{:.0f}"),
     ("neurons_never_active", "neurons never active on any input", "{:.0f}"),
+    ("probe_y_short", "probe for y stopped after 100 L-BFGS iterations (scikit-learn's default)", "{:.1%}"),
+    ("probe_y_whitened", "probe for y on whitened resid_mid (Adam)", "{:.1%}"),
+    ("addback_best_pair_agreement", "best pair of heads added back: agreement with the full model", "{:.1%}"),
+    ("fixed_mistakes_median_margin", "fixed-attention mistakes: median filter margin (s.d.)", "{:.3g}"),
+    ("all_median_margin", "all inputs: median filter margin (s.d.)", "{:.3g}"),
+    ("perturb_random_L10_rule_agreement", "random vector of length 10: rule agreement", "{:.1%}"),
+    ("perturb_boundary_L10_rule_agreement", "along-boundary vector of length 10: rule agreement", "{:.1%}"),
 )
 
 
@@ -68,22 +139,71 @@ def _missing(v) -> bool:
     return v is None or (isinstance(v, float) and not math.isfinite(v))
 
 
-def summary_markdown(res: dict) -> str:
-    """Markdown: our model's numbers beside the published ones for the original model, then other measures.
+def _fmt(v, fmt: str) -> str:
+    if _missing(v):
+        return "n/a"
+    if isinstance(v, str):
+        return v
+    return {"pct": f"{100 * v:.1f}%", "int": f"{v:.0f}", "ratio": f"{v:.3g}"}[fmt]
 
-    A missing number (absent, None or NaN) reads "n/a" in the first table and is left out of the second.
-    """
-    lines = ["| measure | this model | original model (published) |", "|---|---|---|"]
-    for key, desc in ROWS:
-        ours = res.get(key)
-        ours_s = "n/a" if _missing(ours) else f"{100 * ours:.1f}%"
-        lines.append(f"| {desc} | {ours_s} | {100 * PUBLISHED[key]:.1f}% |")
-    lines += ["", "| other measures of this model | value |", "|---|---|"]
+
+def comparison(res: dict) -> list[dict]:
+    """The comparison rows: method, source, metric, ours, published, note (ours None when not computed)."""
+    out = []
+    for r in ROWS:
+        ours = res.get(r.key)
+        out.append({"key": r.key, "method": r.method, "source": r.source, "metric": r.metric,
+                    "ours": None if _missing(ours) else ours, "published": r.published, "format": r.fmt,
+                    "note": r.note})
+    return out
+
+
+def comparison_markdown(res: dict) -> str:
+    """Markdown table of ``res["comparison"]`` (or of :func:`comparison` of ``res``)."""
+    rows = res.get("comparison") or comparison(res)
+    lines = ["| published method | source | metric | this model | original (published) | note |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        pub = "—" if r["published"] is None else _fmt(r["published"], r["format"])
+        lines.append(f"| {r['method']} | {r['source']} | {r['metric']} | {_fmt(r['ours'], r['format'])} | {pub} | "
+                     f"{r['note']} |")
+    return "\n".join(lines) + "\n"
+
+
+def resampling_markdown(res: dict) -> str:
+    """Markdown: each published resampling variant on both models, both metrics."""
+    lines = ["| H&H resampling variant | full: agreement | full: accuracy | fixed attention: agreement | "
+             "fixed attention: accuracy |", "|---|---|---|---|---|"]
+    for key, desc in VARIANT_ROWS:
+        vals = [_fmt(res.get(f"resampling_{m}_{key}_{metric}"), "pct")
+                for m in ("full", "fixed_attention") for metric in ("agreement", "accuracy")]
+        lines.append(f"| {desc} | " + " | ".join(vals) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def summary_markdown(res: dict) -> str:
+    """Markdown: the comparison with the published numbers, the resampling variants, then other measures
+    (a missing number reads "n/a" in the first two tables and is left out of the last)."""
+    lines = ["| other measures of this model | value |", "|---|---|"]
     for key, desc, fmt in EXTRA_ROWS:
         v = res.get(key)
         if not _missing(v):
             lines.append(f"| {desc} | {fmt.format(v)} |")
-    return "\n".join(lines) + "\n"
+    return comparison_markdown(res) + "\n" + resampling_markdown(res) + "\n" + "\n".join(lines) + "\n"
+
+
+BLOCK = ("<!-- challenge-summary:begin (generated by `tms challenge table`; do not edit) -->",
+         "<!-- challenge-summary:end -->")
+
+
+def replace_block(text: str, block: str) -> str:
+    """``text`` with the part between the BLOCK markers replaced by ``block``; ValueError without markers."""
+    try:
+        a = text.index(BLOCK[0]) + len(BLOCK[0])
+        b = text.index(BLOCK[1], a)
+    except ValueError:
+        raise ValueError(f"no generated-table markers {BLOCK[0]!r} ... {BLOCK[1]!r} in the text") from None
+    return text[:a] + "\n" + block + text[b:]
 
 
 def round_significant(obj, digits: int = SIGNIFICANT):
@@ -114,6 +234,7 @@ def write_summary(out_dir, numbers: dict) -> dict:
     """Write ``summary.json`` (strict, rounded) and ``summary.md`` into ``out_dir``; return what was written."""
     out = Path(out_dir)
     res = round_significant(numbers)
+    res["comparison"] = comparison(res)
     write_json(out / "summary.json", res)
     atomic_write(out / "summary.md", lambda f: f.write(summary_markdown(res)))
     return res
