@@ -51,3 +51,24 @@ def test_pca_matches_covariance_eigendecomposition():
     np.testing.assert_allclose(pc.variance, w[::-1], rtol=1e-8)
     np.testing.assert_allclose(np.abs(pc.components @ v[:, ::-1]), np.eye(5), atol=1e-6)
     np.testing.assert_allclose(pc.explained.sum(), 1.0)
+
+
+def test_pc1_pc2_rule_recovers_two_planted_directions():
+    """resid_mid built from two known directions (plus small noise elsewhere): the published PC1–PC2 fit,
+    refined in the plane, finds them (up to their order) and reproduces the AND labels."""
+    rng = np.random.default_rng(11)
+    d, n = 12, 6000
+    Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    a, b = rng.normal(size=n) * 2.0, rng.normal(size=n) * 1.5
+    X = 1.0 + np.outer(a, Q[0]) + np.outer(b, Q[1]) + 0.05 * rng.normal(size=(n, d))
+    alpha, beta = Q[0], (Q[0] + 2 * Q[1]) / np.sqrt(5)  # not orthogonal, both in the plane
+    ta, tb = np.quantile(X @ alpha, 0.3), np.quantile(X @ beta, 0.35)
+    y = ((X @ alpha > ta) & (X @ beta > tb)).astype(np.uint8)
+    pc = Dr.pca(X)
+    rule = Dr.fit_and_rule(X, y, jax.random.PRNGKey(0), n_components=Dr.PUBLISHED_COMPONENTS, restarts=4, steps=200)
+    rule = Dr.refine_in_plane(X, y, rule, pc.components[:2])
+    assert rule.agreement > 0.995
+    cos = np.abs(rule.directions @ np.stack([alpha, beta]).T)  # (found, planted)
+    assert max(min(cos[0, 0], cos[1, 1]), min(cos[0, 1], cos[1, 0])) > 0.995
+    np.testing.assert_allclose(np.linalg.norm(rule.directions @ pc.components[:2].T, axis=1), 1.0, atol=1e-9)
+    np.testing.assert_allclose((Dr.and_predict(rule, X) == y).mean(), rule.agreement, atol=1e-12)

@@ -39,25 +39,6 @@ def test_best_cut_matches_brute_force():
     np.testing.assert_allclose(((v > c) == y).mean(), brute)
 
 
-def test_families_recover_planted_prototypes():
-    rng = np.random.default_rng(5)
-    protos = rng.normal(size=(3, 2000))
-    fam = np.repeat([0, 1, 2], [10, 6, 4])
-    C = (protos[fam] * rng.uniform(0.5, 2, size=(20, 1)) + 0.05 * rng.normal(size=(20, 2000))).T
-    C = np.concatenate([C, np.zeros((2000, 2))], 1)  # two dead neurons
-    f = N.neuron_families(C, n_families=3)
-    assert list(f["family"][-2:]) == [-1, -1]
-    got = f["family"].to_numpy()[:20]
-    # same partition as the planted one
-    assert len({(a, b) for a, b in zip(fam, got)}) == 3 and len(set(got)) == 3
-    # and the same numbers: families are numbered by size (10, 6, 4 neurons), whatever the clustering's ids
-    np.testing.assert_array_equal(got, fam)
-    # shuffling the neurons permutes the rows but never renames a family (the sizes differ: no tie to break)
-    perm = rng.permutation(20)
-    g = N.neuron_families(np.concatenate([C[:, :20][:, perm], C[:, 20:]], 1), n_families=3)
-    np.testing.assert_array_equal(g["family"].to_numpy()[:20], fam[perm])
-
-
 def test_canonical_labels_depend_on_the_partition_only():
     labels = np.array([7, 3, 3, 9, 7, 3, 9, 1])  # sizes: 3 -> 3 items, 7 -> 2, 9 -> 2, 1 -> 1
     # 3 first (largest); 7 before 9 (equal size, smallest member 0 < 3); then 1

@@ -15,3 +15,28 @@ def test_linear_probe_reads_planted_classes_and_not_noise():
                                atol=0.005)
     noise = linear_probe(rng.normal(size=(4000, 12)), cls, tr, te, n_classes=20)
     np.testing.assert_allclose(noise.test_accuracy, 1 / 20, atol=0.025)
+
+
+def test_plain_probe_gradient_and_convergence():
+    from scipy.optimize import check_grad
+
+    from tms.challenge.diagnostics import probes as Pr
+
+    rng = np.random.default_rng(1)
+    X, t = rng.normal(size=(40, 3)), rng.integers(0, 4, 40)
+    Y = np.eye(4)[t]
+    theta = 0.3 * rng.normal(size=3 * 4 + 4)
+    err = check_grad(lambda th: Pr._ce_and_grad(th, X, Y, 0.7)[0], lambda th: Pr._ce_and_grad(th, X, Y, 0.7)[1], theta)
+    assert err < 1e-5
+    cls = rng.integers(0, 20, 4000)
+    Xc = 3 * rng.normal(size=(20, 12))[cls] + 0.1 * rng.normal(size=(4000, 12))
+    tr, te = np.arange(2000), np.arange(2000, 4000)
+    p = Pr.plain_probe(Xc, cls, tr, te, n_classes=20)
+    assert p.converged and p.grad_norm <= Pr.GTOL and p.test_accuracy > 0.995
+    # a strong penalty (small C) on small-scale inputs costs accuracy: regularisation, not training length
+    weak = Pr.plain_probe(0.01 * Xc, cls, tr, te, n_classes=20, C=1e-3)
+    assert weak.converged and weak.test_accuracy < 0.5
+    import pytest
+
+    with pytest.raises(ValueError, match="C must be"):
+        Pr.plain_probe(Xc, cls, tr, te, C=0)
