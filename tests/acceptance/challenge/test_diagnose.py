@@ -14,7 +14,9 @@ from tms.challenge import model as M
 from tms.challenge import reproduce as R
 from tms.challenge import weights as W
 
-TABLES = ("accuracy", "error_distances", "geometry", "neuron_families", "neuron_subsets", "resampling")
+TABLES = ("accuracy", "attention_interpolation", "error_distances", "filter_equal_value_lines",
+          "filter_near_threshold", "geometry", "heads_addback", "heads_qk_positional", "heads_qk_tokens",
+          "neuron_families", "neuron_family_sets", "neuron_subsets", "perturbation", "resampling", "rows")
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +47,16 @@ def test_diagnose_shipped_model(shipped_runs):
     np.testing.assert_allclose(res["agreement_original"], (pred == D.load_reference()["model_labels"].ravel()).mean(),
                                rtol=5e-6)
     assert res["accuracy_test"] >= 0.97  # the training target
-    for k in ("fixed_attention_agreement", "and_agreement_full", "probe_x", "neurons_4_agreement",
-              "resampling_agreement", "agreement_original", "and_wide_agreement_full"):
+    for k in ("fixed_attention_agreement", "and_agreement_full", "probe_x", "neurons_4_zero_ablation",
+              "resampling_full_all_agreement", "agreement_original", "and_wide_agreement_full"):
         assert 0.0 <= res[k] <= 1.0
-    # more neurons never hurt the search (it keeps the best set found for each k)
-    agree = [res[f"neurons_{k}_agreement"] for k in range(1, 9)]
+    # the published protocol's 4-neuron set has one neuron per family
+    assert len(set(res["neurons_4_families"])) == 4 == len(res["neurons_4_set"])
+    fam = dict(zip(*np.loadtxt(out / "neuron_families.csv", delimiter=",", skiprows=1, usecols=(0, 1), dtype=str)
+                   .T.tolist()))
+    assert [fam[str(n)] for n in res["neurons_4_set"]] == res["neurons_4_families"]
+    # more neurons never hurt the mean-ablation search (it keeps the best set found for each k)
+    agree = [res[f"neurons_{k}_mean_ablation"] for k in range(1, 9)]
     assert all(b >= a - 1 / 12769 for a, b in zip(agree, agree[1:]))
     assert json.loads((out / "timings.json").read_text())["diagnose_seconds"] < 600
     assert "training.png" in res["figures"] and all((out / f).is_file() for f in res["figures"])
@@ -84,5 +91,5 @@ def test_diagnose_an_original_layout_checkpoint(tmp_path):
     torch.save({"model": {k: torch.tensor(np.ascontiguousarray(v)) for k, v in state.items()}}, pt)
     res_pt = R.diagnose(pt, tmp_path / "pt", quick=True, figures=False)
     res_np = R.diagnose(path, tmp_path / "np", quick=True, figures=False)
-    for k in ("accuracy_full", "fixed_attention_agreement", "neurons_1_agreement", "resampling_random"):
+    for k in ("accuracy_full", "fixed_attention_agreement", "neurons_1_mean_ablation", "resampling_full_1_agreement"):
         np.testing.assert_allclose(res_pt[k], res_np[k], atol=1e-4)

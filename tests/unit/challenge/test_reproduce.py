@@ -20,7 +20,9 @@ from tms.challenge.diagnostics.grid import run_grid
 from tms.challenge.diagnostics.report import ROWS
 
 SMALL = M.Config(d_model=16, n_heads=2, d_head=8, d_mlp=32)
-TABLES = ("accuracy", "error_distances", "geometry", "neuron_families", "neuron_subsets", "resampling")
+TABLES = ("accuracy", "attention_interpolation", "error_distances", "filter_equal_value_lines",
+          "filter_near_threshold", "geometry", "heads_addback", "heads_qk_positional", "heads_qk_tokens",
+          "neuron_families", "neuron_family_sets", "neuron_subsets", "perturbation", "resampling", "rows")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,8 @@ def test_diagnose_smoke_on_a_small_random_model(quick_runs):
     np.testing.assert_allclose(saved["accuracy_full"], accuracy_table(pred)["accuracy"][2], rtol=5e-6)
     md = (out / "summary.md").read_text().strip().split("\n\n")[0].splitlines()
     assert len(md) == 2 + len(ROWS)
-    assert "| 92.9% |" in md[5] and "fixed attention" in md[5]
+    assert "| 92.9% |" in md[5] and "mean attention" in md[5] and "agreement with the full model" in md[5]
+    assert [r["key"] for r in saved["comparison"]] == [r.key for r in ROWS]
     assert sorted(p.name for p in out.glob("*.csv")) == sorted(f"{t}.csv" for t in TABLES)
 
 
@@ -83,10 +86,12 @@ def test_summary_is_strict_json_without_paths_or_timings(quick_runs):
             return [s for v in obj for s in strings(v)]
         return [obj] if isinstance(obj, str) else []
 
-    assert [s for s in strings(res) if os.path.isabs(s) or os.sep in s] == []
+    assert [s for s in strings(res) if os.path.isabs(s)] == []
+    assert [s for s in strings({k: v for k, v in res.items() if k != "comparison"}) if os.sep in s] == []
     assert not [k for k in res if "seconds" in k]
     timings = json.loads((out / "timings.json").read_text())
-    assert set(timings) == {"diagnose_seconds"} and timings["diagnose_seconds"] >= 0
+    assert set(timings) == {"diagnose_seconds", "diagnostic_seconds"} and timings["diagnose_seconds"] >= 0
+    assert set(timings["diagnostic_seconds"]) == set(DIAGNOSTICS)
 
 
 def test_rerun_writes_byte_identical_files(quick_runs):
@@ -108,7 +113,8 @@ def test_diagnose_rejects_bad_params(tmp_path):
 
 def test_registered_diagnostics():
     assert list(DIAGNOSTICS) == ["accuracy", "errors", "attention", "directions", "neurons", "families",
-                                 "embeddings", "geometry", "probes", "resampling"]
+                                 "embeddings", "filters", "geometry", "heads", "perturbation", "probes",
+                                 "resampling", "rows"]
     assert all(d.description for d in DIAGNOSTICS.values())
     with pytest.raises(ValueError, match="already registered"):
         register("accuracy", "again")(lambda dx: None)

@@ -130,6 +130,8 @@ def best_family_set(contrib, target, families, k: int = 4, top: int = 6,
     present = sorted(set(names) - {""})
     if k < 1 or top < 1:
         raise ValueError(f"k and top must be >= 1; got k={k}, top={top}")
+    if not present:  # no neuron reaches the family threshold: the empty set (sum 0, label 0 everywhere)
+        return FamilySet((), (), float((~y).mean()), pd.DataFrame(columns=["families", "neurons", "agreement"]))
     combos = [tuple(only)] if only is not None else list(combinations(present, min(k, len(present))))
     if not combos or any(f not in present for f in combos[0]):
         raise ValueError(f"families to search must be among those present {present}; got {combos[:1]}")

@@ -33,6 +33,10 @@ def test_plain_probe_gradient_and_convergence():
     tr, te = np.arange(2000), np.arange(2000, 4000)
     p = Pr.plain_probe(Xc, cls, tr, te, n_classes=20)
     assert p.converged and p.grad_norm <= Pr.GTOL and p.test_accuracy > 0.995
+    # the early snapshot is what a solver stopped there reports
+    y = (Xc[:, 0] > 0).astype(int) + 2 * (Xc[:, 1] > 0)
+    run, stopped = Pr.plain_probe(Xc, y, tr, te, early=3), Pr.plain_probe(Xc, y, tr, te, max_iterations=3)
+    assert run.early_test_accuracy == stopped.test_accuracy and stopped.iterations == 3
     # a strong penalty (small C) on small-scale inputs costs accuracy: regularisation, not training length
     weak = Pr.plain_probe(0.01 * Xc, cls, tr, te, n_classes=20, C=1e-3)
     assert weak.converged and weak.test_accuracy < 0.5

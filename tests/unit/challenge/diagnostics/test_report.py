@@ -23,14 +23,38 @@ def test_round_significant():
 
 
 def test_write_summary_is_strict(tmp_path):
-    res = Rp.write_summary(tmp_path, {"accuracy_full": 0.98668, "neurons_4_agreement": float("nan"),
+    res = Rp.write_summary(tmp_path, {"accuracy_full": 0.98668, "neurons_4_zero_ablation": float("nan"),
                                       "x": np.float32(0.1)})
     text = (tmp_path / "summary.json").read_text()
-    assert "NaN" not in text and json.loads(text) == res == {"accuracy_full": 0.98668, "neurons_4_agreement": None,
-                                                            "x": 0.1}
+    assert "NaN" not in text and json.loads(text) == res
+    assert {k: v for k, v in res.items() if k != "comparison"} == {"accuracy_full": 0.98668,
+                                                                     "neurons_4_zero_ablation": None, "x": 0.1}
+    rows = {r["key"]: r for r in res["comparison"]}
+    assert rows["neurons_4_zero_ablation"]["ours"] is None and rows["neurons_4_zero_ablation"]["published"] == 0.987
+    assert rows["accuracy_full"]["ours"] == 0.98668 and rows["accuracy_full"]["source"] == Rp.H_H
     md = (tmp_path / "summary.md").read_text()
-    assert "| best 4 neurons: agreement | n/a | 98.7% |" in md
-    assert "| accuracy, full grid | 98.7% | 98.6% |" in md
+    assert ("| 4 neurons, one per family; other neurons, residual stream and b_out zero-ablated; sum > 0 | "
+            "RGRGRG (LessWrong) | agreement with the full model's labels | n/a | 98.7% |") in md
+    assert "| model accuracy on all 12,769 inputs | Heimersheim & Hobbhahn | accuracy (ground truth) | 98.7% | 98.6% |" in md
+
+
+def test_every_row_names_method_source_metric_and_a_published_value_or_why_not():
+    for r in Rp.ROWS:
+        assert r.method and r.source and r.metric and r.fmt in ("pct", "int", "ratio")
+        assert r.published is not None or r.note  # no number published: the note says what was
+    assert len({(r.key) for r in Rp.ROWS}) == len(Rp.ROWS)
+    # train/test accuracies of the original come from the reference file, not from a write-up
+    src = {r.key: r.source for r in Rp.ROWS}
+    assert src["accuracy_train"] == src["accuracy_test"] == Rp.REFERENCE
+
+
+def test_generated_block_replacement():
+    text = f"intro\n{Rp.BLOCK[0]}\nold table\n{Rp.BLOCK[1]}\nrest\n"
+    new = Rp.replace_block(text, "| new |\n")
+    assert new == f"intro\n{Rp.BLOCK[0]}\n| new |\n{Rp.BLOCK[1]}\nrest\n"
+    assert Rp.replace_block(new, "| new |\n") == new
+    with pytest.raises(ValueError, match="markers"):
+        Rp.replace_block("no markers", "x")
 
 
 def test_write_table_rounds_floats_only(tmp_path):
@@ -41,15 +65,17 @@ def test_write_table_rounds_floats_only(tmp_path):
 
 
 def test_summary_markdown_leaves_out_missing_extras():
-    md = Rp.summary_markdown({"errors_n": 170, "resampling_random": None, "neurons_8_agreement": math.nan})
+    md = Rp.summary_markdown({"errors_n": 170, "probe_y_short": None, "neurons_8_mean_ablation": math.nan})
     assert "| mistakes on the full grid | 170 |" in md
-    assert "resampling control" not in md and "best 8 neurons" not in md
+    assert "100 L-BFGS" not in md and "best 8 neurons" not in md
     first = md.split("\n\n")[0].splitlines()
-    assert len(first) == 2 + len(Rp.ROWS) and all("| n/a |" in line for line in first[2:])
-    assert set(Rp.PUBLISHED) == {k for k, _ in Rp.ROWS}
+    assert len(first) == 2 + len(Rp.ROWS) and all(line.split(" | ")[3] == "n/a" for line in first[2:])
+    second = md.split("\n\n")[1].splitlines()
+    assert len(second) == 2 + len(Rp.VARIANT_ROWS) and second[2].startswith("| [1] ")
 
 
 @pytest.mark.parametrize("value", [float("inf"), -float("inf"), float("nan")])
 def test_non_finite_values_become_null(tmp_path, value):
     Rp.write_summary(tmp_path, {"v": value, "nested": [{"w": value}]})
-    assert json.loads((tmp_path / "summary.json").read_text()) == {"v": None, "nested": [{"w": None}]}
+    saved = json.loads((tmp_path / "summary.json").read_text())
+    assert {k: v for k, v in saved.items() if k != "comparison"} == {"v": None, "nested": [{"w": None}]}
