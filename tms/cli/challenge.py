@@ -43,6 +43,17 @@ def register(sub) -> None:
     d.add_argument("--out-dir", default="figures/challenge", help="output folder (default figures/challenge)")
     d.set_defaults(func=cmd_diagnose)
 
+    tb = cs.add_parser("table", help="the comparison with the published numbers, from a summary.json",
+                       description="Print the tables of a diagnosis (summary.json) beside the published numbers, "
+                                   "or regenerate the marked blocks of markdown files from it. Example: tms "
+                                   "challenge table figures/challenge/summary.json --write README.md "
+                                   "docs/challenge.md")
+    tb.add_argument("summary", nargs="?", default="figures/challenge/summary.json",
+                    help="summary.json written by diagnose (default figures/challenge/summary.json)")
+    tb.add_argument("--write", nargs="+", default=None, metavar="FILE",
+                    help="markdown files whose generated blocks to rewrite")
+    tb.set_defaults(func=cmd_table)
+
     b = cs.add_parser("bench", help="epochs/s of our JAX training vs PyTorch CPU, in one invocation")
     b.add_argument("--epochs", type=int, default=20, help="epochs per timed repeat (default 20)")
     b.add_argument("--repeats", type=int, default=3, help="timed rounds, interleaved; medians reported (default 3, at least 3)")
@@ -110,12 +121,31 @@ def cmd_diagnose(a) -> int:
     from tms.challenge import reproduce
 
     path = _weights_or_shipped(a.weights)
+    from tms.challenge.diagnostics import report
+
     summary = reproduce.diagnose(path, a.out_dir)
-    print(f"wrote diagnostics of {path} to {a.out_dir}")
-    if isinstance(summary, dict):
-        for k, v in summary.items():
-            if isinstance(v, (int, float)):
-                print(f"  {k}: {v:.4g}")
+    print(f"wrote diagnostics of {path} to {a.out_dir} (summary.json, summary.md: beside the published numbers)")
+    print(report.comparison_markdown(summary), end="")
+    return 0
+
+
+def cmd_table(a) -> int:
+    import json
+
+    from tms.challenge.diagnostics import report
+
+    path = Path(a.summary)
+    if not path.is_file():
+        raise SystemExit(f"summary: no such file {path} (write one with tms challenge diagnose)")
+    res = json.loads(path.read_text())
+    if not a.write:
+        print(report.summary_markdown(res), end="")
+        return 0
+    for f in a.write:
+        found = report.update_markdown(f, res)
+        if not found:
+            raise SystemExit(f"--write: {f} has no generated-table markers ({report.markers('summary')[0]})")
+        print(f"{f}: regenerated {', '.join(found)}")
     return 0
 
 
