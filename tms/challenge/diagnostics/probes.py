@@ -4,6 +4,7 @@ RGRGRG (§4.2) ran multinomial logistic regressions from resid_mid to x and to y
 the original model; the post states nothing more (no split, regularisation or solver). Main number here
 (:func:`plain_probe`): the plain probe, i.e. multinomial logistic regression on raw resid_mid (no scaling),
 an intercept, and scikit-learn's default L2 penalty (C = 1: Σ cross-entropy + ½‖W‖²), minimised by L-BFGS
+(:func:`lbfgs`)
 to convergence (gradient norm ≤ ``GTOL``), trained on the challenge's train half and scored on the test
 half. Extras: the same probe stopped after ``SHORT_ITERATIONS`` L-BFGS iterations (scikit-learn's default
 ``max_iter``), and :func:`linear_probe`, a probe on whitened resid_mid fitted by Adam.
@@ -78,8 +79,6 @@ def plain_probe(X, target, train_idx, test_idx, n_classes: int | None = None, C:
     (intercept not penalised), by L-BFGS (float64) from zero on the train rows; accuracies on train and
     test rows, whether the gradient reached ``gtol`` within ``max_iterations``, and the test accuracy of
     the iterate after ``early`` iterations (what a solver stopped there would report)."""
-    from scipy.optimize import minimize
-
     X = _matrix("X", X)
     t = np.asarray(target).reshape(-1).astype(np.int64)
     if t.shape[0] != X.shape[0]:
@@ -92,23 +91,51 @@ def plain_probe(X, target, train_idx, test_idx, n_classes: int | None = None, C:
     tr, te = np.asarray(train_idx), np.asarray(test_idx)
     Y = np.eye(K)[t[tr]]
     d = X.shape[1]
-    snap = []
+    Xtr = X[tr]
+    theta, iterations, g, snap = lbfgs(lambda th: _ce_and_grad(th, Xtr, Y, C), np.zeros(d * K + K), max_iterations,
+                                       gtol, early)
 
-    def keep(xk):
-        if len(snap) < early:
-            snap.append(np.array(xk))
+    def predict(th):
+        return np.argmax(X @ th[:d * K].reshape(d, K) + th[d * K:], 1)
 
-    res = minimize(_ce_and_grad, np.zeros(d * K + K), args=(X[tr], Y, C), jac=True, method="L-BFGS-B",
-                   callback=keep, options=dict(maxiter=max_iterations, gtol=gtol, maxcor=20, ftol=0.0))
-
-    def predict(theta):
-        return np.argmax(X @ theta[:d * K].reshape(d, K) + theta[d * K:], 1)
-
-    pred = predict(res.x)
-    early_pred = predict(snap[-1]) if len(snap) == early else pred
-    g = float(np.abs(res.jac).max())
-    return PlainProbe(float((pred[tr] == t[tr]).mean()), float((pred[te] == t[te]).mean()), int(res.nit),
+    pred = predict(theta)
+    early_pred = predict(snap) if snap is not None else pred
+    return PlainProbe(float((pred[tr] == t[tr]).mean()), float((pred[te] == t[te]).mean()), iterations,
                       g <= gtol, g, float((early_pred[te] == t[te]).mean()))
+
+
+def lbfgs(fg, x0, max_iterations: int, gtol: float, early: int | None = None, memory: int = 20):
+    """Minimise a smooth function by L-BFGS (two-loop recursion, Armijo backtracking; curvature pairs with
+    s·y ≤ 0 skipped). ``fg(x) -> (f, grad)``. Returns (x, iterations, largest |gradient entry|, the iterate
+    after ``early`` iterations or None if it stopped before). Written here because SciPy's L-BFGS-B spends
+    ~0.2 s per iteration on 14,577 variables (SciPy 1.17); tested against it on a small problem."""
+    x = np.asarray(x0, np.float64)
+    f, g = fg(x)
+    S, Yd, snap, it = [], [], None, 0
+    while it < max_iterations and np.abs(g).max() > gtol:
+        q, coef = g.copy(), []
+        for s, y in zip(reversed(S), reversed(Yd)):
+            rho = 1.0 / (y @ s)
+            a = rho * (s @ q)
+            q -= a * y
+            coef.append((rho, a))
+        q *= (S[-1] @ Yd[-1]) / (Yd[-1] @ Yd[-1]) if S else 1.0 / np.linalg.norm(g)
+        for (s, y), (rho, a) in zip(zip(S, Yd), reversed(coef)):
+            q += s * (a - rho * (y @ q))
+        step, slope = 1.0, -(g @ q)
+        while True:
+            xn = x - step * q
+            fn, gn = fg(xn)
+            if fn <= f + 1e-4 * step * slope or step < 1e-12:
+                break
+            step *= 0.5
+        s, y = xn - x, gn - g
+        if s @ y > 1e-12:
+            S, Yd = (S + [s])[-memory:], (Yd + [y])[-memory:]
+        x, f, g, it = xn, fn, gn, it + 1
+        if it == early:
+            snap = x.copy()
+    return x, it, float(np.abs(g).max()), snap
 
 
 class ProbeResult(NamedTuple):

@@ -44,3 +44,22 @@ def test_plain_probe_gradient_and_convergence():
 
     with pytest.raises(ValueError, match="C must be"):
         Pr.plain_probe(Xc, cls, tr, te, C=0)
+
+
+def test_lbfgs_matches_scipy_on_a_small_probe():
+    from scipy.optimize import minimize
+
+    from tms.challenge.diagnostics import probes as Pr
+
+    rng = np.random.default_rng(2)
+    X, t = rng.normal(size=(300, 5)), rng.integers(0, 3, 300)
+    Y = np.eye(3)[t]
+
+    def fg(th):
+        return Pr._ce_and_grad(th, X, Y, 1.0)
+
+    ours, it, g, _ = Pr.lbfgs(fg, np.zeros(18), 500, 1e-8)
+    ref = minimize(fg, np.zeros(18), jac=True, method="L-BFGS-B", options=dict(gtol=1e-10, ftol=0, maxiter=2000))
+    assert g <= 1e-8 and it < 500
+    np.testing.assert_allclose(ours, ref.x, atol=1e-6)
+    np.testing.assert_allclose(fg(ours)[0], ref.fun, rtol=1e-10)
