@@ -1,5 +1,7 @@
-"""The diagnosis as files: the summary table beside the published numbers (markdown), strict JSON and CSV
-tables, written reproducibly.
+"""The diagnosis as files: the comparison with the published numbers (``ROWS``: one row per published
+method, with its name, source and metric; ``comparison`` puts them into summary.json, the markdown
+functions render them, :func:`update_markdown` regenerates the README's and docs' marked blocks), strict JSON
+and CSV tables, written reproducibly.
 
 Reproducibility: floats are written with ``SIGNIFICANT`` = 6 significant digits (JSON and CSV alike). On one
 machine the computation is deterministic (fixed keys and seeds, fixed batch shapes), but XLA's and BLAS's
@@ -29,6 +31,7 @@ AGREE_FIXED = "agreement with the fixed-attention model's labels"
 AGREE_CLEAN = "agreement with the clean (unablated) model's labels"
 ACCURACY = "accuracy (ground truth)"
 HEADS = "heads (of 8)"
+PROBE = "accuracy of the value read (test half here)"
 COUNT = "mistakes"
 
 
@@ -72,13 +75,13 @@ ROWS = (
         "zero-ablated; sum > 0", RG, AGREE_FULL, 0.987),
     Row("neurons_4_published_families_zero_ablation", "the same with the families red-right, red-all, blue-left, "
         "blue-right", RG, AGREE_FULL, 0.987),
-    Row("probe_x", "multinomial logistic regression resid_mid → x", RG, ACCURACY, 1.00,
-        note="ours: plain L2 probe, test half; the post states no split"),
-    Row("probe_y", "multinomial logistic regression resid_mid → y", RG, ACCURACY, 0.78,
-        note="ours: plain L2 probe, test half; the post states no split"),
+    Row("probe_x", "multinomial logistic regression resid_mid → x", RG, PROBE, 1.00,
+        note="ours: plain probe, L2 with C = 1; the post states no split or penalty"),
+    Row("probe_y", "multinomial logistic regression resid_mid → y", RG, PROBE, 0.78,
+        note="ours: plain probe, L2 with C = 1; the post states no split or penalty"),
     Row("qk_pos_heads_favour_x", "QK circuit on positional embeddings: heads scoring x's position above y's", RG,
         HEADS, 7, "int"),
-    Row("qk_pos_heads_abs_delta_gt_11", "QK circuit on positional embeddings: heads with |delta| > 11", RG, HEADS, 3,
+    Row("qk_pos_heads_abs_delta_gt_11", "QK circuit on positional embeddings: heads with \\|delta\\| > 11", RG, HEADS, 3,
         "int", note="raw scores; ours are smaller overall"),
     Row("rows_mistakes_0_changes", "row complexity: mistakes on rows with 0 colour changes", RG, COUNT, 0, "int",
         note="1 and 2 changes: published 'some' and 'more'"),
@@ -172,8 +175,9 @@ def comparison_markdown(res: dict) -> str:
 
 def resampling_markdown(res: dict) -> str:
     """Markdown: each published resampling variant on both models, both metrics."""
-    lines = ["| H&H resampling variant | full: agreement | full: accuracy | fixed attention: agreement | "
-             "fixed attention: accuracy |", "|---|---|---|---|---|"]
+    head = ("| H&H resampling variant | full: agreement | full: accuracy | fixed attention: agreement | "
+            "fixed attention: accuracy |")
+    lines = [head, "|---|---|---|---|---|"]
     for key, desc in VARIANT_ROWS:
         vals = [_fmt(res.get(f"resampling_{m}_{key}_{metric}"), "pct")
                 for m in ("full", "fixed_attention") for metric in ("agreement", "accuracy")]

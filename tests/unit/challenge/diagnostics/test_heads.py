@@ -8,7 +8,7 @@ from tms.challenge import data as D
 from tms.challenge import model as M
 from tms.challenge.diagnostics import attention as At
 from tms.challenge.diagnostics import heads as H
-from tms.challenge.diagnostics.grid import run_grid, tail_logit_diff
+from tms.challenge.diagnostics.grid import tail_logit_diff
 
 
 def test_resid_mid_from_patterns_matches_the_model(small):

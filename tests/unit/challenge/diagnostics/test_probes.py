@@ -59,7 +59,7 @@ def test_lbfgs_matches_scipy_on_a_small_probe():
         return Pr._ce_and_grad(th, X, Y, 1.0)
 
     ours, it, g, _ = Pr.lbfgs(fg, np.zeros(18), 500, 1e-8)
-    ref = minimize(fg, np.zeros(18), jac=True, method="L-BFGS-B", options=dict(gtol=1e-10, ftol=0, maxiter=2000))
+    ref = minimize(fg, np.zeros(18), jac=True, method="L-BFGS-B", options={"gtol": 1e-10, "ftol": 0, "maxiter": 2000})
     assert g <= 1e-8 and it < 500
     np.testing.assert_allclose(ours, ref.x, atol=1e-6)
     np.testing.assert_allclose(fg(ours)[0], ref.fun, rtol=1e-10)
