@@ -73,6 +73,29 @@ def _ce_and_grad(theta, X, Y, C: float):
     return f, np.concatenate([(X.T @ P + W / C).ravel(), P.sum(0)])
 
 
+def _ce_and_grad_fast(X, Y, C: float):
+    """``theta -> _ce_and_grad(theta, X, Y, C)`` compiled by XLA in float64 (``jax.enable_x64`` only inside):
+    the same numbers as the NumPy reference (tested), ~4× faster on a loaded 2-core machine, where
+    OpenBLAS's threads contend."""
+    d, K = X.shape[1], Y.shape[1]
+    with jax.enable_x64():
+        Xj, Yj = jnp.asarray(X, jnp.float64), jnp.asarray(Y, jnp.float64)
+
+        @jax.jit
+        def f(theta):
+            W, b = theta[:d * K].reshape(d, K), theta[d * K:]
+            logp = jax.nn.log_softmax(Xj @ W + b[None, :])
+            P = jnp.exp(logp) - Yj
+            return -(Yj * logp).sum() + 0.5 / C * (W**2).sum(), jnp.concatenate([(Xj.T @ P + W / C).ravel(), P.sum(0)])
+
+    def fg(theta):
+        with jax.enable_x64():
+            v, g = f(jnp.asarray(theta, jnp.float64))
+            return float(v), np.asarray(g)
+
+    return fg
+
+
 def plain_probe(X, target, train_idx, test_idx, n_classes: int | None = None, C: float = 1.0,
                 max_iterations: int = MAX_ITERATIONS, gtol: float = GTOL, early: int = SHORT_ITERATIONS) -> PlainProbe:
     """Multinomial logistic regression of integer ``target`` (N,) on raw ``X`` (N, d), L2 penalty ½‖W‖²/C
@@ -92,8 +115,7 @@ def plain_probe(X, target, train_idx, test_idx, n_classes: int | None = None, C:
     Y = np.eye(K)[t[tr]]
     d = X.shape[1]
     Xtr = X[tr]
-    theta, iterations, g, snap = lbfgs(lambda th: _ce_and_grad(th, Xtr, Y, C), np.zeros(d * K + K), max_iterations,
-                                       gtol, early)
+    theta, iterations, g, snap = lbfgs(_ce_and_grad_fast(Xtr, Y, C), np.zeros(d * K + K), max_iterations, gtol, early)
 
     def predict(th):
         return np.argmax(X @ th[:d * K].reshape(d, K) + th[d * K:], 1)
@@ -104,25 +126,31 @@ def plain_probe(X, target, train_idx, test_idx, n_classes: int | None = None, C:
                       g <= gtol, g, float((early_pred[te] == t[te]).mean()))
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a * b).sum())
+
+
 def lbfgs(fg, x0, max_iterations: int, gtol: float, early: int | None = None, memory: int = 20):
     """Minimise a smooth function by L-BFGS (two-loop recursion, Armijo backtracking; curvature pairs with
     s·y ≤ 0 skipped). ``fg(x) -> (f, grad)``. Returns (x, iterations, largest |gradient entry|, the iterate
     after ``early`` iterations or None if it stopped before). Written here because SciPy's L-BFGS-B spends
-    ~0.2 s per iteration on 14,577 variables (SciPy 1.17); tested against it on a small problem."""
+    ~0.2 s per iteration on 14,577 variables (SciPy 1.17); tested against it on a small problem. Dot
+    products are elementwise sums, not BLAS calls: OpenBLAS threads vectors this long, and its threads
+    stall on a loaded machine."""
     x = np.asarray(x0, np.float64)
     f, g = fg(x)
     S, Yd, snap, it = [], [], None, 0
     while it < max_iterations and np.abs(g).max() > gtol:
         q, coef = g.copy(), []
         for s, y in zip(reversed(S), reversed(Yd)):
-            rho = 1.0 / (y @ s)
-            a = rho * (s @ q)
+            rho = 1.0 / _dot(y, s)
+            a = rho * _dot(s, q)
             q -= a * y
             coef.append((rho, a))
-        q *= (S[-1] @ Yd[-1]) / (Yd[-1] @ Yd[-1]) if S else 1.0 / np.linalg.norm(g)
+        q *= _dot(S[-1], Yd[-1]) / _dot(Yd[-1], Yd[-1]) if S else 1.0 / np.sqrt(_dot(g, g))
         for (s, y), (rho, a) in zip(zip(S, Yd), reversed(coef)):
-            q += s * (a - rho * (y @ q))
-        step, slope = 1.0, -(g @ q)
+            q += s * (a - rho * _dot(y, q))
+        step, slope = 1.0, -_dot(g, q)
         while True:
             xn = x - step * q
             fn, gn = fg(xn)
@@ -130,7 +158,7 @@ def lbfgs(fg, x0, max_iterations: int, gtol: float, early: int | None = None, me
                 break
             step *= 0.5
         s, y = xn - x, gn - g
-        if s @ y > 1e-12:
+        if _dot(s, y) > 1e-12:
             S, Yd = (S + [s])[-memory:], (Yd + [y])[-memory:]
         x, f, g, it = xn, fn, gn, it + 1
         if it == early:

@@ -63,3 +63,17 @@ def test_lbfgs_matches_scipy_on_a_small_probe():
     assert g <= 1e-8 and it < 500
     np.testing.assert_allclose(ours, ref.x, atol=1e-6)
     np.testing.assert_allclose(fg(ours)[0], ref.fun, rtol=1e-10)
+
+
+def test_compiled_loss_matches_the_numpy_reference():
+    from tms.challenge.diagnostics import probes as Pr
+
+    rng = np.random.default_rng(4)
+    X, t = rng.normal(size=(200, 6)), rng.integers(0, 5, 200)
+    Y = np.eye(5)[t]
+    theta = rng.normal(size=6 * 5 + 5)
+    f_ref, g_ref = Pr._ce_and_grad(theta, X, Y, 0.5)
+    f, g = Pr._ce_and_grad_fast(X, Y, 0.5)(theta)
+    assert g.dtype == np.float64
+    np.testing.assert_allclose(f, f_ref, rtol=1e-12)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-10, atol=1e-12)
