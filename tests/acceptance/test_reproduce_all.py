@@ -13,5 +13,6 @@ def test_quick_reproduce_all(tmp_path):
                            "feature_geometry.png", "dynamics.png", "census.png", "finite_data_loss.png",
                            "finite_data_heatmap.png", "finite_data_geometry.png", "finite_data_dimensionality.png",
                            "polytope_transitions.png", "polytope_transitions_importance.png", "correlated.png",
-                           "loss_transition.png"])
+                           "loss_transition.png", "slt_kgon.png", "slt_calibration.png", "slt_traces.png",
+                           "slt_posterior.png", "slt_dynamics.png"])
     assert 0 <= summary["phase_n2m1"]["agreement"] <= 1
