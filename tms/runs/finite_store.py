@@ -14,25 +14,19 @@ import numpy as np
 import pandas as pd
 
 from ..engine.finite import FiniteConfig
-from .atomic import atomic_write, write_json
 from .finite import ARRAY_NAMES, FiniteGrid, FiniteSpec, available_memory, train_chunk
 from .progress import Progress
+from .results import ArrayFields
 from .store import prepare_folder, read_chunk, write_chunk
 
 
 @dataclass(frozen=True)
-class FiniteResults:
+class FiniteResults(ArrayFields):
     """Merged arrays of a finite sweep (leading axes ``(M, K, n_T)``), its config and grid."""
 
     static: FiniteConfig
     grid: FiniteGrid
     arrays: dict
-
-    def __getattr__(self, name):
-        arrays = self.__dict__.get("arrays", {})
-        if name in arrays:
-            return arrays[name]
-        raise AttributeError(name)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per (m, seed, T): losses, the kept restart."""
@@ -53,14 +47,6 @@ class FiniteResults:
 
     def config(self) -> dict:
         return {"finite": self.static.to_dict(), "grid": self.grid.to_dict()}
-
-    def save(self, folder) -> Path:
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write(folder / "arrays.npz", lambda f: np.savez(f, **self.arrays), binary=True)
-        write_json(folder / "config.json", self.config())
-        atomic_write(folder / "table.csv", lambda f: self.to_frame().to_csv(f, index=False))
-        return folder
 
     @staticmethod
     def load(folder) -> FiniteResults:

@@ -29,17 +29,31 @@ ARRAY_NAMES = ("W", "b", "final_loss", "restart_losses", "best_restart", "loss_c
                "snapshots_b")
 
 
-@dataclass(frozen=True)
-class Results:
-    static: StaticConfig
-    grid: Grid
-    arrays: dict
+class ArrayFields:
+    """Results held as an ``arrays`` dict: its entries read as attributes (``res.W`` is ``res.arrays["W"]``),
+    and ``save`` writes them with the config and the table."""
 
     def __getattr__(self, name):
         arrays = self.__dict__.get("arrays", {})
         if name in arrays:
             return arrays[name]
         raise AttributeError(name)
+
+    def save(self, folder) -> Path:
+        """Write ``arrays.npz``, ``config.json`` (``self.config()``) and ``table.csv`` (``self.to_frame()``)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(folder / "arrays.npz", lambda f: np.savez(f, **self.arrays), binary=True)
+        write_json(folder / "config.json", self.config())
+        atomic_write(folder / "table.csv", lambda f: self.to_frame().to_csv(f, index=False))
+        return folder
+
+
+@dataclass(frozen=True)
+class Results(ArrayFields):
+    static: StaticConfig
+    grid: Grid
+    arrays: dict
 
     @property
     def nonfinite(self) -> np.ndarray:
@@ -75,14 +89,6 @@ class Results:
 
     def config(self) -> dict:
         return {"static": self.static.to_dict(), "grid": self.grid.to_dict()}
-
-    def save(self, folder) -> Path:
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write(folder / "arrays.npz", lambda f: np.savez(f, **self.arrays), binary=True)
-        write_json(folder / "config.json", self.config())
-        atomic_write(folder / "table.csv", lambda f: self.to_frame().to_csv(f, index=False))
-        return folder
 
     @staticmethod
     def load(folder) -> "Results":

@@ -96,19 +96,26 @@ def _ce_and_grad_fast(X, Y, C: float):
     return fg
 
 
+def _probe_inputs(X, target, n_classes: int | None):
+    """Checked probe inputs: ``X`` as a float matrix, ``target`` as int64 labels in 0..classes-1, and the
+    number of classes."""
+    X = _matrix("X", X)
+    t = np.asarray(target).reshape(-1).astype(np.int64)
+    if t.shape[0] != X.shape[0]:
+        raise ValueError(f"target must have {X.shape[0]} entries; got {t.shape}")
+    k = int(t.max()) + 1 if n_classes is None else n_classes
+    if t.min() < 0 or t.max() >= k:
+        raise ValueError(f"target must lie in 0..{k - 1}; got {t.min()}..{t.max()}")
+    return X, t, k
+
+
 def plain_probe(X, target, train_idx, test_idx, n_classes: int | None = None, C: float = 1.0,
                 max_iterations: int = MAX_ITERATIONS, gtol: float = GTOL, early: int = SHORT_ITERATIONS) -> PlainProbe:
     """Multinomial logistic regression of integer ``target`` (N,) on raw ``X`` (N, d), L2 penalty ½‖W‖²/C
     (intercept not penalised), by L-BFGS (float64) from zero on the train rows; accuracies on train and
     test rows, whether the gradient reached ``gtol`` within ``max_iterations``, and the test accuracy of
     the iterate after ``early`` iterations (what a solver stopped there would report)."""
-    X = _matrix("X", X)
-    t = np.asarray(target).reshape(-1).astype(np.int64)
-    if t.shape[0] != X.shape[0]:
-        raise ValueError(f"target must have {X.shape[0]} entries; got {t.shape}")
-    K = int(t.max()) + 1 if n_classes is None else n_classes
-    if t.min() < 0 or t.max() >= K:
-        raise ValueError(f"target must lie in 0..{K - 1}; got {t.min()}..{t.max()}")
+    X, t, K = _probe_inputs(X, target, n_classes)
     if C <= 0 or max_iterations < 1:
         raise ValueError(f"C must be > 0 and max_iterations >= 1; got C={C}, max_iterations={max_iterations}")
     tr, te = np.asarray(train_idx), np.asarray(test_idx)
@@ -184,13 +191,7 @@ def linear_probe(X, target, train_idx, test_idx, n_classes: int | None = None, s
     optimisation (activations whose variance sits in a few directions train slowly otherwise).
     ``weights`` are returned in the transformed coordinates.
     """
-    X = _matrix("X", X)
-    t = np.asarray(target).reshape(-1).astype(np.int64)
-    if t.shape[0] != X.shape[0]:
-        raise ValueError(f"target must have {X.shape[0]} entries; got {t.shape}")
-    C = int(t.max()) + 1 if n_classes is None else n_classes
-    if t.min() < 0 or t.max() >= C:
-        raise ValueError(f"target must lie in 0..{C - 1}; got {t.min()}..{t.max()}")
+    X, t, C = _probe_inputs(X, target, n_classes)
     tr, te = np.asarray(train_idx), np.asarray(test_idx)
     if whiten:
         pc = pca(X[tr])
