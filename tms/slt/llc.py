@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .sampler import SGLDConfig, SGLDHparams, default_nbeta, make_sampler, sgld_hparams
+from .sampler import SGLDConfig, SGLDHparams, default_nbeta, make_sampler, n_examples, sgld_hparams
 
 
 class LLCEstimate(NamedTuple):
@@ -96,10 +96,6 @@ def _hparams(step_size, localization, nbeta, n: int) -> SGLDHparams:
     return sgld_hparams(step_size, localization, default_nbeta(n) if nbeta is None else nbeta)
 
 
-def _n(data) -> int:
-    return int(jax.tree.leaves(data)[0].shape[0])
-
-
 def estimate_llc(loss_fn, w_star, data, *, step_size: float, localization: float, nbeta: float | None = None,
                  config: SGLDConfig = SGLDConfig(), key=None, discard_below: bool = False) -> LLCEstimate:
     """Sample around ``w_star`` and estimate its LLC (one model; see :func:`tms.slt.sampler.make_sampler`).
@@ -107,7 +103,7 @@ def estimate_llc(loss_fn, w_star, data, *, step_size: float, localization: float
     ``nbeta`` defaults to n/log n with n the number of examples in ``data``. ``key`` defaults to
     ``PRNGKey(0)``. Errors for bad settings (ε <= 0, γ < 0, draws < 1, ...) are raised before compiling.
     """
-    hp = _hparams(step_size, localization, nbeta, _n(data))
+    hp = _hparams(step_size, localization, nbeta, n_examples(data))
     key = jax.random.PRNGKey(0) if key is None else key
     trace = compiled_sampler(loss_fn, config)(w_star, data, hp, key)
     return llc_from_trace(jax.device_get(trace), config, float(hp.nbeta), discard_below)
@@ -132,7 +128,7 @@ def estimate_llc_many(loss_fn, w_star, data, *, step_size, localization, nbeta=N
     ``step_size``, ``localization`` and ``nbeta`` may be scalars or ``(models,)`` arrays; ``nbeta`` defaults to
     n/log n of the (shared or per-model) data set.
     """
-    n = _n(data) if data_axis is None else int(jax.tree.leaves(data)[0].shape[1])
+    n = n_examples(data, 0 if data_axis is None else 1)
     hp = _hparams(step_size, localization, nbeta, n)
     key = jax.random.PRNGKey(0) if key is None else key
     traces = sample_many(loss_fn, w_star, data, hp, config, key, data_axis)

@@ -26,9 +26,9 @@ batch, an approximation with minibatches since the two ends of the step see diff
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
-from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -126,11 +126,13 @@ class SGLDTrace(NamedTuple):
     last: object
 
 
-def _n_examples(data) -> int:
+def n_examples(data, axis: int = 0) -> int:
+    """The number of examples n in ``data``: the length of axis ``axis`` of its first leaf (1 when a leading
+    model axis comes first)."""
     leaves = jax.tree.leaves(data)
     if not leaves:
         raise ValueError("data must be a non-empty pytree of arrays with a leading example axis")
-    return int(leaves[0].shape[0])
+    return int(leaves[0].shape[axis])
 
 
 def _starts(flat_star, init, chains: int):
@@ -145,14 +147,15 @@ def make_sampler(loss_fn: LossFn, config: SGLDConfig):
 
     ``loss_fn(params, batch) -> ()`` is the mean loss over the batch's leading axis; ``w_star`` a params
     pytree (the centre of the localization, and the chains' start unless ``init``, a params pytree with a
-    leading ``(chains,)`` axis, gives each chain its own); ``data`` a pytree of arrays with a leading example axis of length n; ``hp`` :class:`SGLDHparams`.
+    leading ``(chains,)`` axis, gives each chain its own); ``data`` a pytree of arrays with a leading example
+    axis of length n; ``hp`` :class:`SGLDHparams`.
     Chains are vmapped; chain ``c`` uses ``fold_in(key, c)`` and per-step keys ``fold_in(chain key, t)``.
     """
     cfg = config
 
     def sample(w_star, data, hp: SGLDHparams, key, init=None) -> SGLDTrace:
         flat_star, unravel = ravel_pytree(w_star)
-        n = _n_examples(data)
+        n = n_examples(data)
 
         def batch_at(k):
             if cfg.batch_size is None:
