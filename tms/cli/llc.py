@@ -11,8 +11,6 @@
 from __future__ import annotations
 
 import sys
-
-import numpy as np
 from pathlib import Path
 
 from ..slt.settings import SLTSettings, presets
@@ -62,19 +60,27 @@ def cmd_calibrate(a) -> int:
 
 
 def cmd_ncr(a) -> int:
-    from ..slt import bayes
-    from ..slt.toy import THEORY_LLC, kgon_loss
+    from ..slt import laplace
+    from ..slt.toy import THEORY_LLC
 
     lo, hi = a.phases
-    dl = kgon_loss(hi) - kgon_loss(lo)
-    nan = float("nan")
-    dlam = a.delta_llc if a.delta_llc is not None else THEORY_LLC.get(hi, nan) - THEORY_LLC.get(lo, nan)
-    if np.isnan(dlam):
+    llc = None
+    if a.delta_llc is not None:
+        llc = {lo: 0.0, hi: a.delta_llc}
+    elif lo not in THEORY_LLC or hi not in THEORY_LLC:
         raise ValueError(f"no theoretical λ for {lo} or {hi}; pass --delta-llc")
-    dc = bayes.prior_constant(hi, a.prior_precision) - bayes.prior_constant(lo, a.prior_precision)
-    print(f"{lo} -> {hi}: ΔL = {dl:.5f}, Δλ = {dlam:g}, Δc (prior N(0, 1/{a.prior_precision:g})) = {dc:.4f}")
-    print(f"n_cr (Δc from the prior) = {bayes.critical_n(dl, dlam, dc):.1f}")
-    print(f"n_cr (Δc = 0)            = {bayes.critical_n(dl, dlam):.1f}")
+    terms = laplace.terms_table((lo, hi))
+    cols = ["label", "loss", "llc", "rank", "negative_eigs", "half_logdet", "log2pi_term", "prior_term",
+            "orbit_term", "multiplicity_term"]
+    print("Terms of F_n = n L + λ log n + ½ log det′H − (r/2) log 2π − log φ(w*) − log ℓ − log M "
+          "(prior N(0, σ² I), σ² = 1 here):")
+    print(terms[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    table = laplace.ncr_table(lo, hi, llc=llc)
+    print(f"\nn_cr ({lo} -> {hi}) under each choice of terms and prior variance σ²:")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if (lo, hi) == ("5", "6"):
+        print("\nThe published n_cr ≈ 601 is the row 'prior', σ² = 1: the prior term alone, the other O(1) terms "
+              "left out. n_cr = 1: the second phase is preferred at every n.")
     return 0
 
 
@@ -137,10 +143,9 @@ def register(sub) -> None:
     c.add_argument("--out", default="calibration.png", help="figure file (default %(default)s)")
     _sgld_args(c, draws=D.calib_draws, chains=max(2, D.chains // 2))
     c.set_defaults(func=cmd_calibrate)
-    n = s.add_parser("ncr", help="critical sample size between two k-gon phases from n L + λ log n + c")
+    n = s.add_parser("ncr", help="free-energy terms and critical sample sizes between two k-gon phases")
     n.add_argument("--phases", nargs=2, default=["5", "6"], metavar=("FROM", "TO"), help="default 5 6")
     n.add_argument("--delta-llc", type=float, help="Δλ (default: the theoretical values)")
-    n.add_argument("--prior-precision", type=float, default=D.prior_precision, help="Gaussian prior precision")
     n.set_defaults(func=cmd_ncr)
     q = s.add_parser("posterior", help="posterior phases across n (SGLD at β = 1 from W = 0)")
     q.add_argument("--sizes", type=int, nargs="+", default=list(D.posterior_sizes), help="sample sizes n")

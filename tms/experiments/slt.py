@@ -13,9 +13,8 @@ import numpy as np
 
 from ..plots.slt import calibration_figure, kgon_llc_figure, llc_dynamics_figure, posterior_figure, trace_figure
 from ..runs.atomic import write_json
-from ..slt import bayes, dynamics, kgon
+from ..slt import bayes, dynamics, kgon, laplace
 from ..slt.settings import SLTSettings, load_settings
-from ..slt.toy import THEORY_LLC, kgon_loss
 from .registry import Context, register
 from .save import save_figure
 
@@ -44,32 +43,26 @@ def _stage(name, progress, timings):
     return done
 
 
-def critical_sizes(table, delta_c_56: float = 0.0) -> dict:
-    """Critical sample sizes from the lab's constants: ΔL from the exact k-gon losses; Δλ from theory (5 → 6:
-    7 → 8.5) and from λ̂ at the largest n of ``table`` (the 5-gon's λ̂ is not measurable, so its theoretical 7
-    is used; 4+ → 5 and 4++ → 5 need λ̂ of the 4-gon in the table); Δc from the standard normal prior and, if
-    given, fitted from the posterior."""
+def critical_sizes(table, prior_precision: float = 1.0) -> dict:
+    """Critical sample sizes from the Laplace-type free energy (:mod:`tms.slt.laplace`) under the prior the
+    posterior sampling uses (N(0, 1/prior_precision)): for 5 → 6 and 5+ → 6, n_cr under every choice of
+    O(1) terms, with theoretical λ and with λ̂ of the 6-gon and 5+-gon at the table's largest n (the plain
+    5-gon's λ̂ is not measurable: its theoretical 7 stays). ``paper_convention_5_6``: the prior term alone
+    under N(0, I), the convention that gives the published ≈ 601."""
+    var = 1.0 / prior_precision
     big = table[table.n == table.n.max()].set_index("label")
-    out = {"delta_loss_5_6": _f(kgon_loss("6") - kgon_loss("5")), "delta_llc_5_6_theory": 1.5}
-    out["n_cr_5_6_theory_no_c"] = _f(bayes.critical_n(kgon_loss("6") - kgon_loss("5"), 1.5))
-    if "6" in big.index and _f(big.llc["6"]) is not None:
-        d = float(big.llc["6"]) - THEORY_LLC["5"]
-        out["delta_llc_5_6_measured"] = _f(d)
-        out["n_cr_5_6_measured_no_c"] = _f(bayes.critical_n(kgon_loss("6") - kgon_loss("5"), d))
-    dc_prior = bayes.prior_constant("6") - bayes.prior_constant("5")
-    out["delta_c_5_6_prior"] = _f(dc_prior)
-    out["n_cr_5_6_prior_c"] = _f(bayes.critical_n(kgon_loss("6") - kgon_loss("5"), 1.5, dc_prior))
-    if np.isfinite(delta_c_56):
-        out["delta_c_5_6_fitted"] = _f(delta_c_56)
-        out["n_cr_5_6_with_c"] = _f(bayes.critical_n(kgon_loss("6") - kgon_loss("5"), 1.5, delta_c_56))
-    for four in ("4+", "4++"):  # the 4+-gon is not a local minimum (λ̂ from the discard protocol, if any)
-        if four in big.index and _f(big.llc[four]) is not None:
-            key = four.replace("+", "p")
-            d = THEORY_LLC["5"] - float(big.llc[four])
-            dc = bayes.prior_constant("5") - bayes.prior_constant(four)
-            out[f"delta_llc_{key}_5_measured"] = _f(d)
-            out[f"delta_c_{key}_5_prior"] = _f(dc)
-            out[f"n_cr_{key}_5_measured_prior_c"] = _f(bayes.critical_n(kgon_loss("5") - kgon_loss(four), d, dc))
+    measured = {lab: float(big.llc[lab]) for lab in ("5+", "6") if lab in big.index and _f(big.llc[lab]) is not None}
+    out = {"prior_variance": var}
+    for lo, hi in (("5", "6"), ("5+", "6")):
+        key = f"{lo.replace('+', 'p')}_{hi}"
+        theory = laplace.ncr_table(lo, hi, (var,))
+        out[f"n_cr_{key}"] = {r.terms: _f(r.n_cr) for r in theory.itertuples()}
+        out[f"delta_c_{key}"] = {r.terms: _f(r.delta_c) for r in theory.itertuples()}
+        if hi in measured and (lo in measured or lo == "5"):
+            m = laplace.ncr_table(lo, hi, (var,), llc=measured)
+            out[f"n_cr_{key}_measured_llc"] = {r.terms: _f(r.n_cr) for r in m.itertuples()}
+    paper = laplace.ncr_table("5", "6", (1.0,))
+    out["paper_convention_5_6"] = _f(paper[paper.terms == "prior"].n_cr.iloc[0])
     return out
 
 
@@ -101,10 +94,11 @@ def run_slt(settings: SLTSettings, out, fmt: str = "png", progress: bool = True)
     post = bayes.posterior_phases(s.posterior_sizes, chains=s.posterior_chains, steps=s.posterior_steps,
                                   step_scale=s.posterior_step_scale, prior_precision=s.prior_precision, seed=s.seed)
     post.to_csv(data_dir / "posterior.csv", index=False)
-    dc = bayes.fit_delta_c(post, "5", "6", kgon_loss("6") - kgon_loss("5"), 1.5)
-    crit = critical_sizes(table, dc)
-    files.append(save_figure(posterior_figure(post, {"n_cr 5→6 (prior Δc)": crit["n_cr_5_6_prior_c"],
-                                                     "n_cr 5→6 (fitted Δc)": crit.get("n_cr_5_6_with_c")}),
+    crit = critical_sizes(table, s.prior_precision)
+    full = "all (+ orbit, multiplicity)"
+    files.append(save_figure(posterior_figure(post, {"n_cr 5→6 (all terms)": crit["n_cr_5_6"][full],
+                                                     "n_cr 5+→6 (all terms)": crit["n_cr_5p_6"][full],
+                                                     "n_cr 5→6 (prior term only)": crit["n_cr_5_6"]["prior"]}),
                              out / f"slt_posterior.{fmt}"))
     done()
     done = _stage("SGD dynamics and snapshot LLCs", progress, timings)

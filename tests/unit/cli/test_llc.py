@@ -5,10 +5,16 @@ import pytest
 from tms.cli.main import main
 
 
-def test_ncr_prints_the_published_critical_size(capsys):
+def test_ncr_prints_every_term_and_choice(capsys):
+    from tms.slt import laplace
+
     assert main(["llc", "ncr"]) == 0
     out = capsys.readouterr().out
-    assert "n_cr (Δc from the prior) = 601.0" in out and "n_cr (Δc = 0)            = 445.1" in out
+    for name in laplace.TERM_SETS:
+        assert name in out
+    n_cr = laplace.ncr_table("5", "6").n_cr
+    for v in n_cr:
+        assert f"{v:.4f}" in out
 
 
 def test_ncr_without_a_theoretical_llc_asks_for_one(capsys):
