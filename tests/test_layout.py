@@ -96,8 +96,11 @@ def layer(module: str) -> str:
     return parts[1] if len(parts) > 1 else ""  # "" for tms itself
 
 
+GROUND_FLOOR = ("io", "errors")  # tms.io and tms.errors import nothing above them; every layer may use them
+
+
 def _within(*layers):
-    return lambda target: layer(target) in layers
+    return lambda target: layer(target) in layers + GROUND_FLOOR
 
 
 def _not(*layers):
@@ -106,6 +109,8 @@ def _not(*layers):
 
 # importer layer -> which imported tms modules are allowed
 RULES = {
+    "io": ("imports only tms.errors", _within()),
+    "errors": ("imports nothing of tms", lambda target: False),
     "engine": ("imports only tms.engine", _within("engine")),
     "analysis": ("imports only tms.analysis", _within("analysis")),
     "runs": ("imports only tms.runs and tms.engine", _within("runs", "engine")),

@@ -22,7 +22,7 @@ from tms.challenge import model as M
 from tms.challenge import plots as P
 from tms.challenge.diagnostics import DIAGNOSTICS, Diagnosis, Settings
 from tms.challenge.diagnostics.report import write_summary, write_table
-from tms.runs.atomic import write_json
+from tms.io import write_json
 
 
 def load_params(weights) -> tuple[dict, str | None]:

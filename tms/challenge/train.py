@@ -35,6 +35,7 @@ import pandas as pd
 
 from tms.challenge import data as D
 from tms.challenge import model as M
+from tms.io import check_int
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,8 @@ class TrainConfig:
 
     def __post_init__(self):
         for name in ("epochs", "log_every", "chunk_logs"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"TrainConfig.{name} must be an integer >= 1; got {v!r}")
-        if not isinstance(self.warmup, (int, np.integer)) or self.warmup < 0:
-            raise ValueError(f"TrainConfig.warmup must be an integer >= 0; got {self.warmup!r}")
+            check_int(f"TrainConfig.{name}", getattr(self, name), 1)
+        check_int("TrainConfig.warmup", self.warmup, 0)
         if not (self.lr > 0):
             raise ValueError(f"TrainConfig.lr must be > 0; got {self.lr!r}")
         if not (self.weight_decay >= 0):

@@ -48,7 +48,7 @@ def cmd_kgon(a) -> int:
 
 
 def cmd_calibrate(a) -> int:
-    from ..experiments.save import save_figure
+    from ..io import save_figure
     from ..plots.slt import calibration_figure
     from ..slt.kgon import calibration_sweep
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..experiments.save import FORMATS
+from ..io import FIGURE_FORMATS
 from ..runs.backends import BACKENDS
 
 
@@ -49,7 +49,7 @@ def register(sub):
     p = sub.add_parser("plot", help="draw the figures that fit a results folder")
     p.add_argument("dir")
     p.add_argument("--out", default=None, help="folder for the figures (default: DIR/figures)")
-    p.add_argument("--format", default=FORMATS[0], choices=FORMATS)
+    p.add_argument("--format", default=FIGURE_FORMATS[0], choices=FIGURE_FORMATS)
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("reproduce", help="run shipped sweeps and draw the paper's figures into figures/",
@@ -59,7 +59,7 @@ def register(sub):
     p.add_argument("--out", default=".", help="folder for figures/ and runs/ (default: the current folder)")
     p.add_argument("--figures", default=None, help="output folder for figures (default OUT/figures)")
     p.add_argument("--runs", default=None, help="folder for the sweep results (default OUT/runs)")
-    p.add_argument("--format", default=FORMATS[0], choices=FORMATS)
+    p.add_argument("--format", default=FIGURE_FORMATS[0], choices=FIGURE_FORMATS)
     p.add_argument("--quick", action="store_true", help="reduced cost (fewer steps/cells), for smoke tests")
     p.add_argument("--shipped", action="store_true",
                    help="challenge: diagnose the shipped trained model instead of training afresh "

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..io import check_int
 from . import data as tdata
 from .models import MODEL_KINDS
 from .optim import OPTIMIZERS, SCHEDULES
@@ -52,17 +53,11 @@ class StaticConfig:
     anticorrelated: tuple[tuple[int, ...], ...] = ()
 
     def __post_init__(self):
-        def positive(name, allow_zero=False):
-            v = getattr(self, name)
-            lo = 0 if allow_zero else 1
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
-                raise ValueError(f"{name} must be an integer >= {lo}; got {v!r}")
-
         for name in ("n_features", "n_hidden", "batch_size", "steps", "restarts", "eval_batch",
                      "decay_every"):
-            positive(name)
+            check_int(name, getattr(self, name), 1)
         for name in ("warmup_steps", "log_every", "n_snapshots"):
-            positive(name, allow_zero=True)
+            check_int(name, getattr(self, name), 0)
         if self.kind not in MODEL_KINDS:
             raise ValueError(f"kind must be one of {MODEL_KINDS}; got {self.kind!r}")
         if self.optimizer not in OPTIMIZERS:

@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..io import check_int
+
 # ----------------------------------------------------------------------------------------- validation
 
 
@@ -231,10 +233,8 @@ def high_sparsity_sample(key: jax.Array, batch: int, n_features: int) -> jax.Arr
     distribution from one anticorrelated set of all n features at sparsity 0 (a sweep's
     ``data.anticorrelated = [[0, ..., n-1]]``, ``sparsity = [0.0]``).
     """
-    if not isinstance(n_features, (int, np.integer)) or n_features < 1:
-        raise ValueError(f"n_features must be an integer >= 1; got {n_features!r}")
-    if not isinstance(batch, (int, np.integer)) or batch < 1:
-        raise ValueError(f"batch must be an integer >= 1; got {batch!r}")
+    check_int("n_features", n_features, 1)
+    check_int("batch", batch, 1)
     k_index, k_mag = jax.random.split(key)
     index = jax.random.randint(k_index, (batch,), 0, n_features)
     mag = jax.random.uniform(k_mag, (batch,))

@@ -39,6 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..io import check_int
 from .config import StaticConfig
 
 BLOCK = 256  # examples drawn per key (fixed: example t depends on the key and t only)
@@ -83,9 +84,7 @@ class FiniteConfig:
         object.__setattr__(self, "train_sizes", sizes)
         for name, lo in (("n_features", 1), ("n_hidden", 1), ("steps", 1), ("warmup_steps", 0), ("batch_size", 0),
                          ("restarts", 1), ("test_size", 1), ("max_active", 0)):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
-                raise ValueError(f"{name} must be an integer >= {lo}; got {v!r}")
+            check_int(name, getattr(self, name), lo)
         if not (0.0 <= float(self.sparsity) < 1.0):
             raise ValueError(f"sparsity must lie in [0, 1); got {self.sparsity}")
         if self.data_path not in DATA_PATHS:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..analysis import measures
 from ..analysis.polytopes import polytope_census
+from ..io import save_figure
 from ..plots.finite import (
     dimensionality_frame,
     finite_dimensionality_figure,
@@ -16,7 +17,6 @@ from ..plots.finite import (
     finite_loss_figure,
 )
 from .registry import Context, register
-from .save import save_figure
 
 RISE = 0.005  # an interior peak stands this far above the lowest test loss before it and the one at the largest T
 

@@ -12,13 +12,13 @@ import numpy as np
 
 from ..analysis import families, measures
 from ..analysis.polytopes import polytope_census
+from ..io import save_figure
 from ..plots.dynamics import training_dynamics_figure
 from ..plots.trajectories3d import trajectories_3d_figure
 from ..plots.transitions import perturbation_axis, polytope_transition_figure
 from ..runs.continuation import crossing, evaluate, follow_branches
 from ..runs.results import best_models
 from .registry import Context, register
-from .save import save_figure
 
 TALK_FINAL_LOSS = 0.01827  # the talk's "Phase Transition in Loss" setting (n=5, m=2, batch 128, step lr)
 TRANSITIONS = {"polytope_transitions": "sparsity", "polytope_transitions_importance": "importance"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..analysis import theory
 from ..analysis.polytopes import POLYTOPES, polytope_census
+from ..io import save_figure
 from ..plots import (
     census_figure,
     feature_geometry_figure,
@@ -19,7 +20,6 @@ from ..plots import (
 )
 from ..runs.results import best_models
 from .registry import Context, register
-from .save import save_figure
 
 
 @register("intro", ["intro"], "n=5, m=2, I_i = 0.9^i across sparsity: dedicated, antipodal pairs, pentagon")

@@ -8,12 +8,12 @@ is one :func:`register` call; ``tms reproduce NAME`` and ``tms reproduce list`` 
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Callable
 
+from ..io import parse_toml
 from ..runs.results import Results
 from ..runs.spec import SpecError, SweepSpec, parse_spec
 
@@ -86,11 +86,7 @@ def sweep_text(name: str) -> str:
 def shipped_spec(name: str) -> SweepSpec:
     """The parsed shipped sweep ``name``; errors name the file as ``<name>.toml``."""
     text = sweep_text(name)
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:  # pragma: no cover - shipped files are tested
-        raise SpecError(f"{name}.toml: not valid TOML: {e}") from None
-    return parse_spec(doc, f"{name}.toml", text)
+    return parse_spec(parse_toml(text, f"{name}.toml", SpecError), f"{name}.toml", text)
 
 
 def init_sweep(name: str, dest=None, overwrite: bool = False) -> Path:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis import theory
+from ..io import write_json
 from ..plots import (
     census_figure,
     feature_geometry_figure,
@@ -24,7 +25,6 @@ from ..plots import (
     trajectories_3d_figure,
     varying_sparsity_figure,
 )
-from ..runs.atomic import write_json
 from ..runs.results import Results
 from ..runs.spec import SweepSpec
 from ..runs.store import load, run_sweep
@@ -34,8 +34,8 @@ from . import challenge  # noqa: F401  isort: skip
 from . import finite_data  # noqa: F401  isort: skip
 from . import slt  # noqa: F401  isort: skip
 from . import geometry  # noqa: F401  isort: skip
+from ..io import save_figure
 from .registry import EXPERIMENTS, Context, get, shipped_spec
-from .save import save_figure
 
 
 def quick_spec(spec: SweepSpec) -> SweepSpec:

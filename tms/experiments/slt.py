@@ -11,12 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import save_figure, write_json
 from ..plots.slt import calibration_figure, kgon_llc_figure, llc_dynamics_figure, posterior_figure, trace_figure
-from ..runs.atomic import write_json
 from ..slt import bayes, dynamics, kgon, laplace
 from ..slt.settings import SLTSettings, load_settings
 from .registry import Context, register
-from .save import save_figure
 
 QUICK_PRESET = "slt_quick"
 

@@ -26,6 +26,7 @@ from ..engine import data as tdata
 from ..engine.config import StaticConfig
 from ..engine.models import Params, instance_loss
 from ..engine.train import make_train_cells
+from ..io import check_int
 from .progress import Progress
 from .results import best_models
 
@@ -77,8 +78,8 @@ def follow_branches(res, axis: str = "sparsity", steps: int | None = None, eval_
     indices at 0) from both ends, ``steps`` training steps per cell (default the sweep's), seed 0's key."""
     if axis not in FOLLOW_AXES:
         raise ValueError(f"axis must be one of {FOLLOW_AXES}; got {axis!r}")
-    if steps is not None and (not isinstance(steps, int) or steps < 1):
-        raise ValueError(f"steps must be an integer >= 1; got {steps!r}")
+    if steps is not None:
+        check_int("steps", steps, 1)
     grid, static = res.grid, res.static
     S, I, L, _ = grid.shape
     P = S if axis == "sparsity" else I

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, StaticConfig
-from .atomic import atomic_write, write_json
+from ..io import atomic_write, write_json
 from .grid import Grid, run_grid
 
 ARRAY_NAMES = ("W", "b", "final_loss", "restart_losses", "best_restart", "loss_curve", "snapshots_W",

@@ -10,7 +10,6 @@ left out takes the field's default, so defaults live only in the engine's config
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,8 @@ import numpy as np
 
 from ..engine import data as tdata
 from ..engine.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, StaticConfig
+from ..errors import TmsError
+from ..io import load_toml
 from .grid import Grid, chunks
 
 _NUM = (int, float)
@@ -57,7 +58,7 @@ for (_table, _key), _field in STATIC_KEYS.items():
 IMPORTANCE_KINDS = (*tdata.IMPORTANCE_KINDS, tdata.IMPORTANCE_VALUES)
 
 
-class SpecError(ValueError):
+class SpecError(TmsError):
     """A sweep file that cannot run: names the file, the key and what is allowed."""
 
 
@@ -207,12 +208,5 @@ def parse_spec(doc: dict, where: str = "<spec>", source: str = "") -> SweepSpec:
 
 
 def load_spec(path) -> SweepSpec:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"sweep file not found: {path}")
-    text = path.read_text()
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise SpecError(f"{path}: not valid TOML: {e}") from None
+    doc, text = load_toml(path, error=SpecError)
     return parse_spec(doc, str(path), text)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_write, write_json
+from ..io import atomic_write, write_json
 from .grid import run_grid
 from .results import Results
 from .spec import SweepSpec

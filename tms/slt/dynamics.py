@@ -14,6 +14,7 @@ import optax
 from ..analysis.polytopes import kgon_labels
 from ..engine.data import HighSparsitySet, high_sparsity_set
 from ..engine.models import Params, init_params
+from ..io import check_int
 from .llc import llc_from_trace, model_trace, sample_many
 from .sampler import SGLDConfig, default_nbeta, sgld_hparams
 from .toy import dense_loss, set_loss
@@ -33,8 +34,7 @@ class SGDRun(NamedTuple):
 
 def check_sgd(n: int, batch: int, lr: float, epochs: int) -> None:
     for name, v, lo in (("n", n, 2), ("batch", batch, 1), ("epochs", epochs, 1)):
-        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}; got {v!r}")
+        check_int(name, v, lo)
     if n % batch:
         raise ValueError(f"batch ({batch}) must divide n ({n}) so that every epoch sees each example once")
     if not (lr > 0):

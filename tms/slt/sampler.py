@@ -35,6 +35,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from ..io import check_int
+
 LossFn = Callable  # loss_fn(params, batch) -> scalar mean loss over the batch's leading (example) axis
 
 
@@ -66,12 +68,9 @@ class SGLDConfig:
 
     def __post_init__(self):
         for name, lo in (("chains", 2), ("draws", 1), ("burn_in", 0), ("thin", 1)):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
-                raise ValueError(f"{name} must be an integer >= {lo}; got {v!r}")
-        b = self.batch_size
-        if b is not None and (not isinstance(b, (int, np.integer)) or isinstance(b, bool) or b < 1):
-            raise ValueError(f"batch_size must be an integer >= 1 or None (full batch); got {b!r}")
+            check_int(name, getattr(self, name), lo)
+        if self.batch_size is not None:
+            check_int("batch_size (None: full batch)", self.batch_size, 1)
 
     @property
     def steps(self) -> int:

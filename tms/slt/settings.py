@@ -9,11 +9,11 @@ field's default; an unknown key or a wrong type is an error that names the file 
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ..io import check_int, parse_toml
 from .sampler import SGLDConfig
 
 
@@ -72,9 +72,7 @@ class SLTSettings:
                 object.__setattr__(self, f.name, tuple(v))
         for name in ("chains", "draws", "calib_draws", "posterior_chains", "posterior_steps", "sgd_snapshots",
                      "sgd_draws"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1; got {v!r}")
+            check_int(name, getattr(self, name), 1)
         for name in ("step_scale", "posterior_step_scale", "sgd_lr"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0; got {getattr(self, name)!r}")
@@ -120,7 +118,7 @@ def load_settings(name_or_path: str | None = None) -> SLTSettings:
         if not res.is_file():
             raise ValueError(f"no SLT preset {name_or_path!r} and no such .toml file; presets: {', '.join(presets())}")
         text, where = res.read_text(), f"{name_or_path}.toml"
-    doc = tomllib.loads(text)
+    doc = parse_toml(text, where)
     fields = {f.name: f for f in dataclasses.fields(SLTSettings)}
     default = SLTSettings()
     for key, value in doc.items():

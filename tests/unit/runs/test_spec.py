@@ -35,7 +35,7 @@ def test_bad_spec_names_file_key_and_range(tmp_path, edit, match):
 
 
 def test_missing_and_malformed_files(tmp_path):
-    with pytest.raises(FileNotFoundError, match="sweep file not found"):
+    with pytest.raises(FileNotFoundError, match="nope.toml: no such file"):
         load_spec(tmp_path / "nope.toml")
     with pytest.raises(SpecError, match="not valid TOML"):
         load_spec(write(tmp_path, "name = [", "broken.toml"))

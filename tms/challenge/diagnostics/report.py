@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from tms.runs.atomic import atomic_write, write_json
+from tms.io import atomic_write, write_json
 
 SIGNIFICANT = 6
 
