@@ -13,8 +13,16 @@ import pytest  # noqa: E402
 
 from tms.errors import TmsError  # noqa: E402
 from tms.io import (  # noqa: E402
-    BoundsError, MissingFileError, SettingsFileError, atomic_write, check_float, check_int, load_toml, parse_toml,
-    save_figure, write_json,
+    BoundsError,
+    MissingFileError,
+    SettingsFileError,
+    atomic_write,
+    check_float,
+    check_int,
+    load_toml,
+    parse_toml,
+    save_figure,
+    write_json,
 )
 
 
