@@ -1,0 +1,158 @@
+"""Training many SAEs in one compiled call: ``jit(vmap(train))`` over SAE instances.
+
+``make_sae_train(config, source) -> train(hparams, key, data_key)`` trains one SAE (Adam, the architecture's
+loss, decoder rows renormalised after each step unless ``decoder="weighted"``, optional dead-latent
+resampling); :func:`train_saes` maps it over instances, which share the data stream (one batch per step drawn
+once from ``data_key`` and read by every SAE) and differ in their hyperparameters and init key.
+
+Dictionary sizes change parameter shapes, so one call holds one size; :func:`train_sae_sizes` groups a sweep
+by size (one compiled call per size) rather than padding to the largest size with masks, which would spend
+compute on masked latents (3× the work for sizes 0.5×..8×) and make top-k selections mask-aware.
+
+Metrics per SAE and step: ``loss``, ``mse`` (reconstruction), ``l0`` (mean active latents), ``dead`` (latents
+that fired on no input in the last ``dead_window`` steps) and ``resampled`` (latents resampled at that step).
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from .config import SaeConfig, SaeHparams, init_sae, sae_hparams
+from .registry import SaeError, get_arch
+from .resample import resample
+from .sources import ActivationSource
+
+METRICS = ("loss", "mse", "l0", "dead", "resampled")
+
+
+class Context(NamedTuple):
+    """Training state a loss may read: ``dead: (d_sae,)`` latents dead over the window (AuxK uses it)."""
+
+    dead: jax.Array
+
+
+class SaeTrainOutput(NamedTuple):
+    """Trained SAEs: ``params`` leaves ``(instances, ...)``; ``metrics[name]: (instances, steps)``."""
+
+    params: dict
+    metrics: dict
+
+
+def check_source(config: SaeConfig, source: ActivationSource) -> None:
+    if source.d_in != config.d_in:
+        raise SaeError(f"sae.d_in = {config.d_in} does not match the activation source's width "
+                       f"{source.d_in} ({source.name})")
+
+
+def renormalise(p: dict) -> dict:
+    """Decoder rows scaled to unit norm."""
+    W = p["W_dec"]
+    return {**p, "W_dec": W / jnp.maximum(jnp.linalg.norm(W, axis=1, keepdims=True), 1e-12)}
+
+
+def _step(config, arch, source, tx, hp, data_key, carry, t):
+    p, opt, last_fired = carry
+    H, _ = source.sample(jax.random.fold_in(data_key, t), config.batch)
+    ctx = Context(dead=last_fired <= t - config.dead_window)
+    (loss, stats), grads = jax.value_and_grad(arch.loss, has_aux=True)(p, H, hp, ctx, config)
+    updates, opt = tx.update(grads, opt, p)
+    p = optax.apply_updates(p, updates)
+    if config.decoder == "renorm":
+        p = renormalise(p)
+    if arch.after_step is not None:
+        p = arch.after_step(p, stats, config)
+    last_fired = jnp.where(stats.fired, t, last_fired)
+    dead = jnp.sum(last_fired <= t - config.dead_window).astype(jnp.float32)
+    return (p, opt, last_fired), jnp.stack([loss, stats.mse, stats.l0, dead])
+
+
+def make_sae_train(config: SaeConfig, source: ActivationSource):
+    """``train(hparams, key, data_key) -> (params, metrics (steps, 5))`` for one SAE (see the module docstring).
+
+    ``hparams`` is one SAE's :class:`SaeHparams` entry (scalars); ``key`` seeds its init and resampling,
+    ``data_key`` the data stream. Resampling happens after steps ``every − 1, 2·every − 1, ...`` but never after
+    the last step.
+    """
+    check_source(config, source)
+    arch = get_arch(config.arch)
+    every = config.resample_every
+
+    def train(hp, key, data_key):
+        k_init, k_res = jax.random.split(key)
+        p = init_sae(k_init, config)
+        tx = optax.adam(hp.lr)
+        carry = (p, tx.init(p), jnp.full((config.d_sae,), -1, jnp.int32))
+        run = partial(jax.lax.scan, partial(_step, config, arch, source, tx, hp, data_key))
+        blocks = (config.steps - 1) // every if config.resample != "none" else 0
+
+        def block(carry, b):
+            carry, m = run(carry, b * every + jnp.arange(every))
+            t_end = b * every + every - 1
+            H, _ = source.sample(jax.random.fold_in(data_key, config.steps + b), config.resample_batch)
+            p, opt, last, n = resample(jax.random.fold_in(k_res, b), *carry, t_end, H, hp, config)
+            return (p, opt, last), (m, n)
+
+        carry, (m_blocks, n_res) = jax.lax.scan(block, carry, jnp.arange(blocks))
+        carry, m_rest = run(carry, blocks * every + jnp.arange(config.steps - blocks * every))
+        metrics = jnp.concatenate([m_blocks.reshape(-1, 4), m_rest])
+        res = jnp.zeros((blocks, every)).at[:, -1].set(n_res.astype(jnp.float32)).reshape(-1)
+        res = jnp.concatenate([res, jnp.zeros(config.steps - blocks * every)])
+        return carry[0], jnp.concatenate([metrics, res[:, None]], axis=1)
+
+    return train
+
+
+_COMPILED: dict = {}
+
+
+def compiled_train(config: SaeConfig, source: ActivationSource):
+    """``jit(vmap(train))`` for ``(config, source)``, kept so that a second call with them does not recompile."""
+    check_source(config, source)
+    key = (config, id(source.sample))
+    if key not in _COMPILED:
+        if len(_COMPILED) > 32:
+            _COMPILED.clear()
+        _COMPILED[key] = (source, jax.jit(jax.vmap(make_sae_train(config, source), in_axes=(0, 0, None))))
+    return _COMPILED[key][1]
+
+
+def train_saes(config: SaeConfig, source: ActivationSource, hparams: SaeHparams, seeds, data_seed: int = 0,
+               ) -> SaeTrainOutput:
+    """Train ``instances`` SAEs of one size in one compiled call; ``seeds: (instances,)`` ints seed each init."""
+    seeds = np.atleast_1d(np.asarray(seeds))
+    if seeds.shape != hparams.penalty.shape:
+        raise SaeError(f"sae.seed: give one seed per SAE ({hparams.penalty.shape[0]}), got shape {seeds.shape}")
+    keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds, jnp.uint32))
+    params, metrics = compiled_train(config, source)(hparams, keys, jax.random.PRNGKey(data_seed))
+    return SaeTrainOutput(params, {name: metrics[:, :, i] for i, name in enumerate(METRICS)})
+
+
+class SaeGrid(NamedTuple):
+    """One size's SAEs as a flat list: ``coords`` rows ``(penalty, k, seed)`` and the trained output."""
+
+    d_sae: int
+    coords: np.ndarray
+    output: SaeTrainOutput
+
+
+def train_sae_sizes(config: SaeConfig, source: ActivationSource, sizes, penalties=(0.0,), ks=(1,), seeds=(0,),
+                    lr: float = 1e-3, data_seed: int = 0) -> list[SaeGrid]:
+    """Train every (size, penalty, k, seed) SAE: one compiled call per dictionary size.
+
+    ``config.d_sae`` is replaced by each size; every (penalty, k, seed) product is checked for every size
+    before anything compiles (so ``k`` > a size fails up front).
+    """
+    configs = [SaeConfig(**{**config.to_dict(), "d_sae": int(s)}) for s in sizes]
+    coords = np.array(list(itertools.product(penalties, ks, seeds)), dtype=np.float64)
+    checked = [sae_hparams(c, coords[:, 0], coords[:, 1].astype(int), [lr]) for c in configs]
+    for c in configs:
+        check_source(c, source)
+    return [SaeGrid(c.d_sae, coords, train_saes(c, source, hp, coords[:, 2].astype(int), data_seed))
+            for c, hp in zip(configs, checked)]
