@@ -6,7 +6,6 @@ field and the allowed range.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
@@ -14,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ...io import check_float, check_int
 from .registry import SaeError, get_arch
 
 DECODER_MODES = ("renorm", "weighted")
@@ -21,19 +21,11 @@ RESAMPLE_MODES = ("none", "simple", "advanced")
 
 
 def _check_int(value, field: str, lower: int, upper: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lower or (
-            upper is not None and value > upper):
-        bound = f">= {lower}" if upper is None else f"in [{lower}, {upper}]"
-        raise SaeError(f"{field} must be an integer {bound}, got {value!r}")
-    return int(value)
+    return check_int(field, value, lower, upper, error=SaeError)
 
 
 def _check_float(value, field: str, lower: float, strict: bool = False) -> float:
-    ok = isinstance(value, (int, float, np.number)) and math.isfinite(float(value)) and (
-        float(value) > lower if strict else float(value) >= lower)
-    if not ok:
-        raise SaeError(f"{field} must be a finite number {'>' if strict else '>='} {lower}, got {value!r}")
-    return float(value)
+    return check_float(field, value, lower, lo_open=strict, error=SaeError)
 
 
 @dataclass(frozen=True)
