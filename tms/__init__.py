@@ -35,18 +35,22 @@ from .analysis import (
 from .engine import (
                        FeatureSets,
                        Hparams,
+                       ModelKind,
                        Params,
                        StaticConfig,
                        batch_forward,
                        batch_loss,
                        forward,
+                       get_kind,
                        hparams,
                        importance_constant,
                        importance_extra,
                        importance_geometric,
                        init_params,
+                       kind_names,
                        make_train,
                        make_train_cells,
+                       register_kind,
                        sample,
                        sparsity_from,
 )
@@ -66,4 +70,5 @@ __all__ = [
     "make_grid_fn", "make_train", "make_train_cells", "phase", "phase_frame", "polytope_census", "run_sweep",
     "sample", "sparsity_from", "superposition", "train_grid",
 ]
+__all__ += ["ModelKind", "get_kind", "kind_names", "register_kind"]  # model kinds (tms.engine.kinds)
 __all__ += ["FiniteConfig", "datapoint_dimensionality", "make_finite_train", "strong_items"]  # finite training sets

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..engine.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, StaticConfig
 from ..engine.data import IMPORTANCE_KINDS
-from ..engine.models import MODEL_KINDS
+from ..engine.kinds import get_kind, kind_names
 from ..engine.optim import OPTIMIZERS, SCHEDULES
 from . import challenge, llc, sweep
 
@@ -31,7 +31,8 @@ def _add_train(sub):
     p.add_argument("--n-features", "-n", type=int, default=d.n_features,
                    help=f"number of features n (default {d.n_features})")
     p.add_argument("--n-hidden", "-m", type=int, default=d.n_hidden, help=f"hidden dimensions m (default {d.n_hidden})")
-    p.add_argument("--kind", choices=MODEL_KINDS, default=d.kind, help="model: ReLU(W^T W x + b) or linear")
+    p.add_argument("--kind", choices=kind_names(), default=d.kind,
+                   help="model kind: " + "; ".join(f"{k}: {get_kind(k).summary}" for k in kind_names()))
     p.add_argument("--no-bias", action="store_true", help="train without the output bias b")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--sparsity", type=float, nargs="+", help="sparsity values S in [0, 1): P(feature = 0)")

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..io import check_int
 from . import data as tdata
-from .models import MODEL_KINDS
+from .kinds import get_kind
 from .optim import OPTIMIZERS, SCHEDULES
 
 DEFAULT_LR = 1e-3  # Anthropic's notebook
@@ -58,8 +58,7 @@ class StaticConfig:
             check_int(name, getattr(self, name), 1)
         for name in ("warmup_steps", "log_every", "n_snapshots"):
             check_int(name, getattr(self, name), 0)
-        if self.kind not in MODEL_KINDS:
-            raise ValueError(f"kind must be one of {MODEL_KINDS}; got {self.kind!r}")
+        get_kind(self.kind)  # an unknown name: a TmsError naming ``kind`` and the registered kinds
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:

@@ -1,4 +1,5 @@
-"""The toy-model family, as pure functions on a params pytree.
+"""The tied-weights family x' = act(WᵀW x + b) and its hand-written fast paths (the ``relu`` and ``linear``
+model kinds of :mod:`tms.engine.kinds` are built from these functions).
 
 Axis names used throughout the package:
 
@@ -7,10 +8,9 @@ Axis names used throughout the package:
 
 A model is written for **one example** ``x: (n,)`` and vmapped for batches and instances.
 
-Models
-------
-``relu``   x' = ReLU(WᵀW x + b)   (Elhage et al. 2022, the ReLU output model)
-``linear`` x' = WᵀW x + b         (the paper's linear comparison)
+The family's one variation is the output activation: ``relu=True`` gives the ReLU output model
+x' = ReLU(WᵀW x + b) (Elhage et al. 2022), ``relu=False`` the linear model x' = WᵀW x + b. Callers outside the
+engine pick a model by its kind name through :func:`tms.engine.kinds.get_kind`, never by this flag.
 
 ``bias=False`` drops ``b`` (it is kept in the pytree as zeros with a zero gradient mask, so every
 model has the same params structure).
@@ -23,7 +23,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-MODEL_KINDS = ("relu", "linear")
+from . import data as tdata
 
 
 class Params(NamedTuple):
@@ -49,39 +49,32 @@ def hidden(params: Params, x: jax.Array) -> jax.Array:
     return params.W @ x
 
 
-def forward(params: Params, x: jax.Array, kind: str = "relu") -> jax.Array:
+def _act(y: jax.Array, relu: bool) -> jax.Array:
+    return jax.nn.relu(y) if relu else y
+
+
+def forward(params: Params, x: jax.Array, relu: bool = True) -> jax.Array:
     """Reconstruction ``x': (n,)`` of one example ``x: (n,)``."""
-    y = params.W.T @ (params.W @ x) + params.b
-    if kind == "relu":
-        return jax.nn.relu(y)
-    if kind == "linear":
-        return y
-    raise ValueError(f"kind must be one of {MODEL_KINDS}, got {kind!r}")
+    return _act(params.W.T @ (params.W @ x) + params.b, relu)
 
 
-def example_loss(params: Params, x: jax.Array, importance: jax.Array, kind: str = "relu") -> jax.Array:
-    """Σ_i I_i (x_i − x'_i)² for one example ``x: (n,)`` with importance ``I: (n,)``."""
-    err = x - forward(params, x, kind)
-    return jnp.sum(importance * err * err)
-
-
-def batch_forward(params: Params, X: jax.Array, kind: str = "relu") -> jax.Array:
+def batch_forward(params: Params, X: jax.Array, relu: bool = True) -> jax.Array:
     """Reconstructions ``(batch, n)`` of ``X: (batch, n)``.
 
     Written as ``(X Wᵀ) W + b`` (one matmul pair for the whole batch); equal to vmapping
     :func:`forward` over the batch (tested).
     """
     y = (X @ params.W.T) @ params.W + params.b[None, :]
-    return jax.nn.relu(y) if kind == "relu" else y
+    return _act(y, relu)
 
 
-def batch_loss(params: Params, X: jax.Array, importance: jax.Array, kind: str = "relu") -> jax.Array:
+def batch_loss(params: Params, X: jax.Array, importance: jax.Array, relu: bool = True) -> jax.Array:
     """The training loss: Σ_i I_i (x_i − x'_i)², **averaged over the batch** (summed over features).
 
     Anthropic's notebook also averages over features, which divides the loss by ``n``; with Adam this only
     changes the effective epsilon, with SGD it rescales the learning rate by ``n``.
     """
-    err = X - batch_forward(params, X, kind)
+    err = X - batch_forward(params, X, relu)
     return jnp.mean(jnp.sum(importance[None, :] * err * err, axis=-1))
 
 
@@ -96,26 +89,25 @@ def batch_loss(params: Params, X: jax.Array, importance: jax.Array, kind: str = 
 UNROLL_LIMIT = 64  # unroll when n·m is at most this; larger models use dense matmuls per instance
 
 
-def instance_loss(W: jax.Array, b: jax.Array, X: jax.Array, importance: jax.Array, kind: str = "relu") -> jax.Array:
+def instance_loss(W: jax.Array, b: jax.Array, X: jax.Array, importance: jax.Array, relu: bool = True) -> jax.Array:
     """Per-instance training loss ``(instances,)`` (batch mean of Σ_i I_i (x_i − x'_i)²).
 
     ``W: (m, n, instances)``, ``b: (n, instances)``, ``X: (n, batch, instances)``, ``importance: (n, instances)``.
     """
     m, n = W.shape[0], W.shape[1]
-    act = jax.nn.relu if kind == "relu" else (lambda y: y)
     if m * n <= UNROLL_LIMIT:
         h = [sum(W[j, i][None, :] * X[i] for i in range(n)) for j in range(m)]  # m × (batch, instances)
         total = 0.0
         for i in range(n):
             y = sum(W[j, i][None, :] * h[j] for j in range(m)) + b[i][None, :]
-            e = act(y) - X[i]
+            e = _act(y, relu) - X[i]
             total = total + importance[i] * jnp.mean(e * e, axis=0)
         return total
-    return jax.vmap(single_loss, in_axes=(-1, -1, -1, -1, None))(W, b, X, importance, kind)
+    return jax.vmap(single_loss, in_axes=(-1, -1, -1, -1, None))(W, b, X, importance, relu)
 
 
 def instance_grads(W: jax.Array, b: jax.Array, X: jax.Array, importance: jax.Array,
-                   kind: str = "relu") -> tuple[Params, jax.Array]:
+                   relu: bool = True) -> tuple[Params, jax.Array]:
     """Gradients of ``Σ instance_loss`` with respect to ``W`` and ``b``, written out by hand, and the losses.
 
     The training step's fast path for unrolled models (n·m <= ``UNROLL_LIMIT``); its readable reference is
@@ -138,10 +130,10 @@ def instance_grads(W: jax.Array, b: jax.Array, X: jax.Array, importance: jax.Arr
     dy, loss = [], 0.0
     for i in range(n):
         y = sum(W[j, i][None, :] * h[j] for j in range(m)) + b[i][None, :]
-        e = (jax.nn.relu(y) if kind == "relu" else y) - xs[i]
+        e = _act(y, relu) - xs[i]
         loss = loss + importance[i] * jnp.mean(e * e, axis=0)
         g = (2.0 / batch) * importance[i][None, :] * e
-        dy.append(jnp.where(y > 0, g, 0.0) if kind == "relu" else g)
+        dy.append(jnp.where(y > 0, g, 0.0) if relu else g)
     dh = [sum(W[j, i][None, :] * dy[i] for i in range(n)) for j in range(m)]
     gW = jnp.stack([jnp.stack([jnp.sum(dy[i] * h[j] + dh[j] * xs[i], axis=0) for i in range(n)])
                     for j in range(m)])
@@ -149,12 +141,54 @@ def instance_grads(W: jax.Array, b: jax.Array, X: jax.Array, importance: jax.Arr
     return Params(W=gW, b=gb), loss
 
 
-def single_loss(W: jax.Array, b: jax.Array, X: jax.Array, importance: jax.Array, kind: str = "relu") -> jax.Array:
+def single_loss(W: jax.Array, b: jax.Array, X: jax.Array, importance: jax.Array, relu: bool = True) -> jax.Array:
     """The training loss of one model with feature-major data: ``W: (m, n)``, ``b: (n,)``, ``X: (n, batch)``.
 
     Plain matmuls: the training step maps this over instances one at a time (``lax.map``) for models too
     large to unroll, which keeps each matmul a dense CPU kernel (~5× a vmapped batched matmul here).
     """
     y = W.T @ (W @ X) + b[:, None]
-    e = (jax.nn.relu(y) if kind == "relu" else y) - X
+    e = _act(y, relu) - X
     return jnp.sum(importance * jnp.mean(e * e, axis=1))
+
+
+# ------------------------------------------------------------------------------ the training step's fast path
+
+HAND_GRADS = True  # unrolled models: hand-written gradients (instance_grads); False: jax.grad (the reference)
+
+
+def make_fast_step(static, relu: bool):
+    """The tied family's training step: ``grads(params, draws, sparsity, importance) -> (Params, losses)``.
+
+    ``static``: the run's :class:`~tms.engine.config.StaticConfig` (n, m, feature sets). Small models
+    (n·m <= ``UNROLL_LIMIT``) use the unrolled instance-last loss, differentiated by hand
+    (:func:`instance_grads`, ~10% faster; with ``HAND_GRADS = False``, ``jax.grad`` of :func:`instance_loss`,
+    the reference it is tested against); larger ones map a dense single-model loss over the instances one at a
+    time (:func:`single_loss`). Both are tested equal to the registry's generic path
+    (:meth:`tms.engine.kinds.ModelKind.generic_grads`).
+    """
+    sets = static.sets
+
+    def total_loss(params, X, importance):
+        per = instance_loss(params.W, params.b, X, importance, relu)
+        return jnp.sum(per), per
+
+    unrolled_grad = jax.grad(total_loss, has_aux=True)
+    single_grad = jax.value_and_grad(lambda W, b, X, imp: single_loss(W, b, X, imp, relu), argnums=(0, 1))
+
+    def grads(params, draws, sparsity, importance):
+        if static.n_features * static.n_hidden <= UNROLL_LIMIT:
+            X = tdata.features(draws, sparsity, sets)
+            if HAND_GRADS:
+                return instance_grads(params.W, params.b, X, importance, relu)
+            return unrolled_grad(params, X, importance)
+
+        def one(args):
+            W, b, s, imp = args
+            X = tdata.features(draws, s[:, None], sets)[:, :, 0]
+            return single_grad(W, b, X, imp)
+
+        loss, (gW, gb) = jax.lax.map(one, (jnp.moveaxis(params.W, -1, 0), params.b.T, sparsity.T, importance.T))
+        return Params(W=jnp.moveaxis(gW, 0, -1), b=gb.T), loss
+
+    return grads

@@ -5,15 +5,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import jax
 import jax.numpy as jnp
 import optax
 
-if TYPE_CHECKING:  # the config imports the allowed names from here
-    from .config import StaticConfig
 
+class OptimSettings(Protocol):
+    """The fields of :class:`tms.engine.config.StaticConfig` this module reads (the config imports the allowed
+    names from here, so this module does not import it)."""
+
+    steps: int
+    optimizer: str
+    schedule: str
+    warmup_steps: int
+    decay_every: int
+    decay_factor: float
 
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -27,7 +35,7 @@ SCHEDULES = {
 }
 
 
-def lr_factor(static: StaticConfig, step: jax.Array) -> jax.Array:
+def lr_factor(static: OptimSettings, step: jax.Array) -> jax.Array:
     """Schedule multiplier at ``step`` (0-based), after the optional linear warm-up."""
     t = step.astype(jnp.float32)
     f = SCHEDULES[static.schedule](static, t)
@@ -41,7 +49,7 @@ def _per_instance(a: jax.Array, leaf: jax.Array) -> jax.Array:
     return a.reshape((1,) * (leaf.ndim - 1) + (-1,))
 
 
-def make_optimizer(static: StaticConfig, lr: jax.Array, weight_decay: jax.Array) -> optax.GradientTransformation:
+def make_optimizer(static: OptimSettings, lr: jax.Array, weight_decay: jax.Array) -> optax.GradientTransformation:
     """Adam / AdamW / SGD with the schedule; ``lr`` and ``weight_decay`` are per instance, ``(instances,)``.
 
     AdamW's decay is decoupled and multiplied by the lr, as in PyTorch and optax.

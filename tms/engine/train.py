@@ -15,7 +15,8 @@ Axis names: ``C`` cells, ``R`` restarts, ``instances = C · R`` models side by s
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import functools
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -23,73 +24,50 @@ import optax
 
 from . import data as tdata
 from .config import Hparams, StaticConfig
-from .models import UNROLL_LIMIT, Params, init_params, instance_grads, instance_loss, single_loss
+from .kinds import get_kind
 from .optim import make_optimizer
 
 
 class TrainOutput(NamedTuple):
     """What ``train`` returns for one cell (the best restart unless noted).
 
-    ``params``: best :class:`Params`; ``final_loss: ()`` its loss on the evaluation batch;
+    ``params``: the best restart's params (the kind's pytree, e.g. :class:`~tms.engine.models.Params`);
+    ``final_loss: ()`` its loss on the evaluation batch;
     ``restart_losses: (R,)`` every restart's evaluation loss; ``best_restart: ()``;
-    ``loss_curve: (n_logs,)`` mean training loss per block; ``snapshots``: Params with a leading
+    ``loss_curve: (n_logs,)`` mean training loss per block; ``snapshots``: params with a leading
     ``(n_snapshots,)`` axis.
     """
 
-    params: Params
+    params: Any
     final_loss: jax.Array
     restart_losses: jax.Array
     best_restart: jax.Array
     loss_curve: jax.Array
-    snapshots: Params
+    snapshots: Any
 
 
-HAND_GRADS = True  # unrolled models: hand-written gradients (models.instance_grads); False: jax.grad (the reference)
+FAST_PATHS = True  # use a kind's fast path where it has one; False: the generic jax.grad path for every kind
 
 
 def make_step_grads(static: StaticConfig):
-    """``grads(params, draws, sparsity, importance) -> (Params grads, losses (instances,))`` for one step.
+    """``grads(params, draws, sparsity, importance) -> (grads, losses (instances,))`` for one step.
 
-    Small models (n·m <= ``UNROLL_LIMIT``) use the unrolled instance-last loss, differentiated by hand
-    (:func:`tms.engine.models.instance_grads`, ~10% faster; with ``HAND_GRADS = False``, ``jax.grad`` of
-    :func:`tms.engine.models.instance_loss`, the reference it is tested against); larger ones map a dense
-    single-model loss over the instances one at a time (see :func:`tms.engine.models.single_loss`).
+    The kind's fast path where it has one (``FAST_PATHS``), else ``jax.grad`` of its one-example loss vmapped
+    over the batch and the instances (:meth:`tms.engine.kinds.ModelKind.make_step`).
     """
-    sets = static.sets
-
-    def total_loss(params, X, importance):
-        per = instance_loss(params.W, params.b, X, importance, static.kind)
-        return jnp.sum(per), per
-
-    unrolled_grad = jax.grad(total_loss, has_aux=True)
-    single_grad = jax.value_and_grad(lambda W, b, X, imp: single_loss(W, b, X, imp, static.kind), argnums=(0, 1))
-
-    def grads(params, draws, sparsity, importance):
-        if static.n_features * static.n_hidden <= UNROLL_LIMIT:
-            X = tdata.features(draws, sparsity, sets)
-            if HAND_GRADS:
-                return instance_grads(params.W, params.b, X, importance, static.kind)
-            return unrolled_grad(params, X, importance)
-
-        def one(args):
-            W, b, s, imp = args
-            X = tdata.features(draws, s[:, None], sets)[:, :, 0]
-            return single_grad(W, b, X, imp)
-
-        loss, (gW, gb) = jax.lax.map(one, (jnp.moveaxis(params.W, -1, 0), params.b.T, sparsity.T, importance.T))
-        return Params(W=jnp.moveaxis(gW, 0, -1), b=gb.T), loss
-
-    return grads
+    return get_kind(static.kind).make_step(static, fast=FAST_PATHS)
 
 
-def init_instances(static: StaticConfig, key: jax.Array, n_cells: int) -> Params:
-    """``W: (m, n, instances)``, ``b: (n, instances)``: restart ``r`` starts from the same W in every cell."""
+def init_instances(static: StaticConfig, key: jax.Array, n_cells: int):
+    """The kind's params with a trailing instance axis (``W: (m, n, instances)``, ``b: (n, instances)`` for the
+    tied kinds): restart ``r`` starts from the same draw in every cell."""
     n, m, R = static.n_features, static.n_hidden, static.restarts
-    p0 = jax.vmap(lambda k: init_params(k, n, m))(jax.random.split(key, R))  # (R, m, n), (R, n)
-    return Params(W=jnp.transpose(jnp.tile(p0.W, (n_cells, 1, 1)), (1, 2, 0)), b=jnp.tile(p0.b, (n_cells, 1)).T)
+    init = get_kind(static.kind).init
+    p0 = jax.vmap(lambda k: init(k, n, m))(jax.random.split(key, R))  # leaves (R, ...)
+    return jax.tree.map(lambda a: jnp.moveaxis(jnp.tile(a, (n_cells,) + (1,) * (a.ndim - 1)), 0, -1), p0)
 
 
-def record_snapshot(static: StaticConfig, snaps: Params, params: Params, step) -> Params:
+def record_snapshot(static: StaticConfig, snaps, params, step):
     """Write ``params`` into the snapshot slot whose step is ``step`` (no-op when none is)."""
     if not static.n_snapshots:
         return snaps
@@ -101,7 +79,7 @@ def run_steps(static: StaticConfig, step_fn, carry):
     """Scan ``step_fn`` over all steps; returns the final carry and the loss curve ``(n_logs, instances)``."""
     if not static.log_every:
         carry, _ = jax.lax.scan(lambda c, s: (step_fn(c, s)[0], None), carry, jnp.arange(static.steps))
-        n_inst = carry[0].b.shape[-1]
+        n_inst = jax.tree.leaves(carry[0])[0].shape[-1]
         return carry, jnp.zeros((0, n_inst), jnp.float32)
 
     def block(carry, b):
@@ -112,14 +90,15 @@ def run_steps(static: StaticConfig, step_fn, carry):
     return jax.lax.scan(block, carry, jnp.arange(static.n_logs))
 
 
-def select_best(final: jax.Array, params: Params, curve: jax.Array, snaps: Params) -> TrainOutput:
+def select_best(final: jax.Array, params, curve: jax.Array, snaps) -> TrainOutput:
     """Keep each cell's lowest-loss finite restart. ``final: (C, R)`` evaluation losses.
 
     A restart whose weights are not finite counts as non-finite whatever its loss reads: XLA's CPU reductions
     may drop a NaN (a sum over ReLU(NaN) can come out 0), so a diverged model's loss can look finite.
     """
     C, R = final.shape
-    finite = jnp.all(jnp.isfinite(params.W), axis=(0, 1)) & jnp.all(jnp.isfinite(params.b), axis=0)  # (C·R,)
+    finite = functools.reduce(jnp.logical_and, [jnp.all(jnp.isfinite(a), axis=tuple(range(a.ndim - 1)))
+                                                for a in jax.tree.leaves(params)])  # (C·R,)
     final = jnp.where(finite.reshape(C, R), final, jnp.nan)
     best = jnp.argmin(jnp.where(jnp.isfinite(final), final, jnp.inf), axis=1)  # (C,)
     pick = jnp.arange(C) * R + best  # instance index of each cell's best restart
@@ -128,31 +107,33 @@ def select_best(final: jax.Array, params: Params, curve: jax.Array, snaps: Param
         return jnp.moveaxis(jnp.take(a, pick, axis=-1), -1, 0)
 
     return TrainOutput(
-        params=Params(W=take(params.W), b=take(params.b)),
+        params=jax.tree.map(take, params),
         final_loss=jnp.take_along_axis(final, best[:, None], axis=1)[:, 0],
         restart_losses=final,
         best_restart=best,
         loss_curve=take(curve),
-        snapshots=Params(W=take(snaps.W), b=take(snaps.b)),
+        snapshots=jax.tree.map(take, snaps),
     )
 
 
 def make_train_cells(static: StaticConfig):
     """Return ``train_cells(hparams, key, init=None) -> TrainOutput`` for ``C`` cells that share one key.
 
-    ``init`` (optional): :class:`Params` with a leading ``(C,)`` axis (``W: (C, m, n)``, ``b: (C, n)``) to start
+    ``init`` (optional): the kind's params with a leading ``(C,)`` axis (``W: (C, m, n)``, ``b: (C, n)``) to start
     each cell from (a warm start, e.g. the solution of a neighbouring cell) instead of the key's random
     initialisation.
 
     ``hparams`` has a leading cell axis ``(C,)``; the output too. All cells and restarts share the key's
     initialisations (restart ``r`` starts from the same W in every cell) and per-step draws (common random
     numbers); each cell thresholds them at its own sparsity. Internally the ``C · R`` models sit on a
-    trailing instance axis (see :func:`tms.engine.models.instance_loss`).
+    trailing instance axis (see :mod:`tms.engine.kinds.base`).
     """
     n, R, sets = static.n_features, static.restarts, static.sets
+    kind = get_kind(static.kind)
     step_grads = make_step_grads(static)
+    no_bias = {} if static.bias else {f: None for f in kind.bias_fields}
 
-    def train_cells(hp: Hparams, key: jax.Array, init: Params | None = None) -> TrainOutput:
+    def train_cells(hp: Hparams, key: jax.Array, init=None) -> TrainOutput:
         C = hp.lr.shape[0]
         per_instance = lambda a: jnp.repeat(a, R, axis=0)  # (C, ...) -> (C·R, ...)  # noqa: E731
         sparsity, importance = per_instance(hp.sparsity).T, per_instance(hp.importance).T  # (n, instances)
@@ -160,7 +141,7 @@ def make_train_cells(static: StaticConfig):
         if init is None:
             params = init_instances(static, init_key, C)
         else:  # warm start: every restart of cell c starts from init[c]
-            params = Params(W=jnp.moveaxis(per_instance(init.W), 0, -1), b=per_instance(init.b).T)
+            params = jax.tree.map(lambda a: jnp.moveaxis(per_instance(a), 0, -1), init)
         opt = make_optimizer(static, per_instance(hp.lr), per_instance(hp.weight_decay))
         snaps = jax.tree.map(lambda p: jnp.zeros((static.n_snapshots,) + p.shape, jnp.float32), params)
 
@@ -169,15 +150,15 @@ def make_train_cells(static: StaticConfig):
             snaps = record_snapshot(static, snaps, params, step)
             draws = tdata.draw(jax.random.fold_in(data_key, step), static.batch_size, n, sets)
             grads, loss = step_grads(params, draws, sparsity, importance)
-            if not static.bias:
-                grads = grads._replace(b=jnp.zeros_like(grads.b))
+            if no_bias:
+                grads = grads._replace(**{f: jnp.zeros_like(getattr(grads, f)) for f in no_bias})
             updates, opt_state = opt.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state, snaps), loss
 
         (params, _, snaps), curve = run_steps(static, step_fn, (params, opt.init(params), snaps))
         snaps = record_snapshot(static, snaps, params, static.steps)
-        X_eval = tdata.features(tdata.draw(eval_key, static.eval_batch, n, sets), sparsity, sets)
-        final = instance_loss(params.W, params.b, X_eval, importance, static.kind).reshape(C, R)
+        X_eval = kind.features(tdata.draw(eval_key, static.eval_batch, n, sets), sparsity, sets)
+        final = kind.instance_loss(params, X_eval, importance).reshape(C, R)
         return select_best(final, params, curve, snaps)
 
     return train_cells

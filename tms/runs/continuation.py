@@ -24,7 +24,8 @@ import numpy as np
 
 from ..engine import data as tdata
 from ..engine.config import StaticConfig
-from ..engine.models import Params, instance_loss
+from ..engine.kinds import get_kind
+from ..engine.models import Params
 from ..engine.train import make_train_cells
 from ..io import check_int
 from .progress import Progress
@@ -56,8 +57,8 @@ def _eval_fn(static: StaticConfig, batch: int):
     sets = static.sets
 
     def loss(hp, key, W, b):  # W: (C, m, n) -> (C,) on one shared batch of draws
-        X = tdata.features(tdata.draw(key, batch, static.n_features, sets), hp.sparsity.T, sets)
-        return instance_loss(jnp.moveaxis(W, 0, -1), b.T, X, hp.importance.T, static.kind)
+        X = get_kind(static.kind).features(tdata.draw(key, batch, static.n_features, sets), hp.sparsity.T, sets)
+        return get_kind(static.kind).instance_loss(Params(jnp.moveaxis(W, 0, -1), b.T), X, hp.importance.T)
 
     return jax.jit(loss)
 

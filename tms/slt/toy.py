@@ -11,7 +11,8 @@ import numpy as np
 
 from ..analysis.theory.high_sparsity import kgon_critical_points, kgon_params
 from ..engine.data import HighSparsitySet, high_sparsity_set_loss
-from ..engine.models import Params, batch_loss
+from ..engine.kinds import get_kind
+from ..engine.models import Params
 
 # Local learning coefficients of the k-gon critical points of the n = 6, m = 2 high-sparsity model
 # (Chen, Lau, Mendel, Wei & Murfet 2023): the plain 5-gon is not a local minimum (its value is 7 by their
@@ -27,9 +28,11 @@ def set_loss(params: Params, data: HighSparsitySet):
 
 def dense_loss(kind: str = "relu", importance=None):
     """``loss(params, X: (batch, n))``: the training loss (batch mean of Σ_i I_i (x_i − x'_i)²)."""
+    model = get_kind(kind)
+
     def loss(params: Params, X):
         imp = jnp.ones(X.shape[-1], X.dtype) if importance is None else jnp.asarray(importance, X.dtype)
-        return batch_loss(params, X, imp, kind)
+        return model.batch_loss(params, X, imp)
 
     return loss
 

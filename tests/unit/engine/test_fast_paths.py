@@ -7,6 +7,7 @@ import pytest
 
 from tms.engine import models
 from tms.engine.config import StaticConfig
+from tms.engine.kinds import get_kind
 from tms.runs.results import train_grid
 
 
@@ -38,13 +39,18 @@ def test_instance_grads_match_autodiff_and_float64_numpy(kind):
     W, b = rng.normal(size=(inst, m, n)) * 0.5, rng.normal(size=(inst, n)) * 0.2
     X, imp = rng.uniform(size=(inst, B, n)), rng.uniform(0.1, 1, size=(inst, n))
     args = tuple(jnp.asarray(a, jnp.float32) for a in (W.transpose(1, 2, 0), b.T, X.transpose(2, 1, 0), imp.T))
-    grads, loss = models.instance_grads(*args, kind)
+    relu = kind == "relu"
+    grads, loss = models.instance_grads(*args, relu)
     assert grads.W.shape == (m, n, inst) and grads.b.shape == (n, inst) and loss.shape == (inst,)
 
-    ref = jax.grad(lambda p: jnp.sum(models.instance_loss(p.W, p.b, *args[2:], kind)))(models.Params(*args[:2]))
+    ref = jax.grad(lambda p: jnp.sum(models.instance_loss(p.W, p.b, *args[2:], relu)))(models.Params(*args[:2]))
     np.testing.assert_allclose(grads.W, ref.W, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(grads.b, ref.b, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(loss, models.instance_loss(*args, kind), rtol=1e-6)
+    np.testing.assert_allclose(loss, models.instance_loss(*args, relu), rtol=1e-6)
+    generic, generic_loss = get_kind(kind).generic_grads(models.Params(*args[:2]), *args[2:])  # the registry's path
+    np.testing.assert_allclose(grads.W, generic.W, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(grads.b, generic.b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(loss, generic_loss, rtol=1e-6)
 
     for k in range(inst):
         gW, gb = np_grad(W[k], b[k], X[k], imp[k], kind)
@@ -57,7 +63,6 @@ def test_instance_grads_match_autodiff_and_float64_numpy(kind):
 def test_hand_gradients_train_like_autodiff(kind, monkeypatch, request):
     """A grid trained with the hand-written gradients equals one trained with ``jax.grad`` (the reference):
     weights, evaluation losses and the recorded loss curve."""
-    import tms.engine.train as T
     from tms.runs.grid import make_grid_fn
 
     static = StaticConfig(n_features=5, n_hidden=2, kind=kind, batch_size=256, steps=200, restarts=2,
@@ -66,7 +71,7 @@ def test_hand_gradients_train_like_autodiff(kind, monkeypatch, request):
     request.addfinalizer(make_grid_fn.cache_clear)
     runs = {}
     for hand in (True, False):
-        monkeypatch.setattr(T, "HAND_GRADS", hand)
+        monkeypatch.setattr(models, "HAND_GRADS", hand)
         make_grid_fn.cache_clear()  # compile afresh for each path
         runs[hand] = train_grid(static, **kw)
     fast, ref = runs[True], runs[False]
@@ -75,3 +80,27 @@ def test_hand_gradients_train_like_autodiff(kind, monkeypatch, request):
     np.testing.assert_allclose(fast.b, ref.b, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(fast.final_loss, ref.final_loss, rtol=1e-4)
     np.testing.assert_allclose(fast.loss_curve, ref.loss_curve, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kind,n,m", [("relu", 5, 2), ("linear", 5, 2), ("relu", 20, 5)])
+def test_fast_path_trains_like_the_generic_path(kind, n, m, monkeypatch, request):
+    """A grid trained by the kind's fast path (unrolled at n·m <= UNROLL_LIMIT, per-instance dense matmuls
+    above) equals one trained by the registry's generic path (jax.grad of the vmapped one-example loss)."""
+    import tms.engine.train as T
+    from tms.runs.grid import make_grid_fn
+
+    static = StaticConfig(n_features=n, n_hidden=m, kind=kind, batch_size=256, steps=200, restarts=2,
+                          eval_batch=2048, log_every=50)
+    kw = {"sparsity": [0.0, 0.8], "importance": 0.9 ** np.arange(n), "lr": [1e-3, 1e-2], "progress": False}
+    request.addfinalizer(make_grid_fn.cache_clear)
+    runs = {}
+    for fast in (True, False):
+        monkeypatch.setattr(T, "FAST_PATHS", fast)
+        make_grid_fn.cache_clear()
+        runs[fast] = train_grid(static, **kw)
+    fast, generic = runs[True], runs[False]
+    assert not np.array_equal(fast.W, generic.W)  # two programs ran, not one reused
+    np.testing.assert_allclose(fast.W, generic.W, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(fast.b, generic.b, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(fast.final_loss, generic.final_loss, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(fast.loss_curve, generic.loss_curve, rtol=1e-4)

@@ -1,4 +1,4 @@
-"""The model family against float64 NumPy: forward, losses, initialisation."""
+"""The tied model kinds (relu, linear) against float64 NumPy: forward, losses (fast and generic), initialisation."""
 
 import jax
 import jax.numpy as jnp
@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tms.engine import models
+from tms.engine.kinds import get_kind
 
 
 def np_forward(W, b, X, kind):
@@ -24,15 +25,19 @@ def test_forward_and_loss_match_float64_numpy(kind):
     m, n, B = 3, 7, 64
     W, b = rng.normal(size=(m, n)), rng.normal(size=n) * 0.3
     X, imp = rng.uniform(size=(B, n)), rng.uniform(0.1, 1, size=n)
+    model = get_kind(kind)
     p = models.Params(jnp.asarray(W, jnp.float32), jnp.asarray(b, jnp.float32))
-    one = jax.vmap(lambda x: models.forward(p, x, kind))(jnp.asarray(X, jnp.float32))
+    Xf, impf = jnp.asarray(X, jnp.float32), jnp.asarray(imp, jnp.float32)
+    one = jax.vmap(lambda x: model.forward(p, x))(Xf)
     np.testing.assert_allclose(one, np_forward(W, b, X, kind), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(models.batch_forward(p, jnp.asarray(X, jnp.float32), kind),
-                               np_forward(W, b, X, kind), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(models.batch_loss(p, jnp.asarray(X, jnp.float32), jnp.asarray(imp, jnp.float32), kind),
-                               np_loss(W, b, X, imp, kind), rtol=1e-5, atol=1e-7)
-    ex = [float(models.example_loss(p, jnp.asarray(x, jnp.float32), jnp.asarray(imp, jnp.float32), kind)) for x in X]
-    np.testing.assert_allclose(np.mean(ex), np_loss(W, b, X, imp, kind), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(models.batch_forward(p, Xf, kind == "relu"), np_forward(W, b, X, kind),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(model.batch_forward(p, Xf), np_forward(W, b, X, kind), rtol=1e-5, atol=1e-5)
+    want = np_loss(W, b, X, imp, kind)
+    np.testing.assert_allclose(model.batch_loss(p, Xf, impf), want, rtol=1e-5, atol=1e-7)  # the fast path
+    np.testing.assert_allclose(model.generic_batch_loss(p, Xf, impf), want, rtol=1e-5, atol=1e-7)
+    ex = [float(model.example_loss(p, x, impf)) for x in Xf]
+    np.testing.assert_allclose(np.mean(ex), want, rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("m,n", [(2, 5), (8, 40)])  # unrolled path and einsum path (n·m > UNROLL_LIMIT)
@@ -43,10 +48,12 @@ def test_instance_loss_matches_float64_numpy(m, n, kind):
     inst, B = 4, 32
     W, b = rng.normal(size=(inst, m, n)) * 0.5, rng.normal(size=(inst, n)) * 0.2
     X, imp = rng.uniform(size=(inst, B, n)), rng.uniform(0.1, 1, size=(inst, n))
-    got = models.instance_loss(jnp.asarray(W.transpose(1, 2, 0), jnp.float32), jnp.asarray(b.T, jnp.float32),
-                               jnp.asarray(X.transpose(2, 1, 0), jnp.float32), jnp.asarray(imp.T, jnp.float32), kind)
+    p = models.Params(jnp.asarray(W.transpose(1, 2, 0), jnp.float32), jnp.asarray(b.T, jnp.float32))
+    Xf, impf = jnp.asarray(X.transpose(2, 1, 0), jnp.float32), jnp.asarray(imp.T, jnp.float32)
     want = [np_loss(W[k], b[k], X[k], imp[k], kind) for k in range(inst)]
-    np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-7)
+    np.testing.assert_allclose(models.instance_loss(p.W, p.b, Xf, impf, kind == "relu"), want, rtol=2e-5, atol=1e-7)
+    np.testing.assert_allclose(get_kind(kind).instance_loss(p, Xf, impf), want, rtol=2e-5, atol=1e-7)
+    np.testing.assert_allclose(get_kind(kind).generic_instance_loss(p, Xf, impf), want, rtol=2e-5, atol=1e-7)
 
 
 def test_init_is_xavier_normal():

@@ -65,7 +65,6 @@ def test_intro_setting_dedicated_at_dense_and_pentagon_at_sparse():
 
 
 def test_dense_per_instance_path_equals_unrolled_path(monkeypatch, request):
-    import tms.engine.train as T
     from tms.runs.grid import make_grid_fn
 
     static = StaticConfig(**{**SMALL, "steps": 100})
@@ -74,9 +73,9 @@ def test_dense_per_instance_path_equals_unrolled_path(monkeypatch, request):
     request.addfinalizer(make_grid_fn.cache_clear)
     unrolled = train_grid(static, **kw)
     traced = []
-    real_single_loss = T.single_loss
-    monkeypatch.setattr(T, "single_loss", lambda *a, **k: traced.append(1) or real_single_loss(*a, **k))
-    monkeypatch.setattr(T, "UNROLL_LIMIT", 0)
+    real_single_loss = models.single_loss
+    monkeypatch.setattr(models, "single_loss", lambda *a, **k: traced.append(1) or real_single_loss(*a, **k))
+    monkeypatch.setattr(models, "UNROLL_LIMIT", 0)
     make_grid_fn.cache_clear()
     dense = train_grid(static, **kw)
     assert traced, "the dense per-instance path was not traced"
