@@ -1,22 +1,6 @@
-"""The linear model, the paper's comparison: x' = WᵀW x + b.
+"""The linear model, the paper's comparison: x' = WᵀW x + b; see :mod:`.tied` for its parameters, data and
+fast path."""
 
-Parameters (:class:`tms.engine.models.Params`): ``W: (m, n)`` Xavier-normal, ``b: (n,)`` zeros. Data: non-zero
-features ~U[0, 1], target ``x``. Fast paths: the hand-unrolled instance-last step of :mod:`tms.engine.models`.
-"""
+from .tied import tied_kind
 
-from __future__ import annotations
-
-import functools
-
-from .. import models
-from .base import ModelKind
-
-KIND = ModelKind(
-    name="linear",
-    summary="W^T W x + b",
-    init=models.init_params,
-    forward=functools.partial(models.forward, relu=False),
-    fast_step=functools.partial(models.make_fast_step, relu=False),
-    fast_instance_loss=lambda p, X, imp: models.instance_loss(p.W, p.b, X, imp, False),
-    fast_batch_loss=functools.partial(models.batch_loss, relu=False),
-)
+KIND = tied_kind("linear", "W^T W x + b", relu=False)
