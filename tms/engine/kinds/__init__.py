@@ -1,6 +1,7 @@
 """Model kinds: one module per kind, a registry by name (see :mod:`.base` for what a kind declares).
 
-Built in: ``relu`` (ReLU(WᵀW x + b)) and ``linear`` (WᵀW x + b). The functions below pick the kind by name
+Built in: ``relu`` (ReLU(WᵀW x + b)), ``linear`` (WᵀW x + b), ``relu_hidden`` (ReLU(Wᵀ ReLU(W x) + b)),
+``relu_hidden_bias`` (the same with a hidden bias) and ``abs`` (|x| computed by an untied ReLU layer). The functions below pick the kind by name
 from the registry; ``kind`` defaults to ``"relu"``.
 """
 

@@ -8,10 +8,10 @@ a kind's name: it asks the registry for the record and calls its functions.
 from __future__ import annotations
 
 from ...errors import TmsError
-from . import linear, relu
+from . import linear, neurons, relu
 from .base import ModelKind
 
-_BUILTIN = (relu.KIND, linear.KIND)
+_BUILTIN = (relu.KIND, linear.KIND, neurons.RELU_HIDDEN, neurons.RELU_HIDDEN_BIAS, neurons.ABS)
 
 _KINDS: dict[str, ModelKind] = {}
 
