@@ -11,6 +11,7 @@ from tms.engine.kinds import get_kind
 from tms.engine.kinds.neurons import HiddenBiasParams, UntiedParams
 from tms.engine.models import Params
 
+
 def relu(a):
     return np.maximum(a, 0.0)
 
