@@ -15,17 +15,21 @@ Every error here is a :class:`~tms.errors.TmsError`. This module imports nothing
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import numbers
 import os
+import sys
 import tempfile
 import tomllib
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-from .errors import TmsError
+from .errors import CorruptFileError, MissingFileError, TmsError
 
 FIGURE_DPI = 130
 FIGURE_FORMATS = ("png", "svg", "pdf")
@@ -34,10 +38,6 @@ FIGURE_FORMATS = ("png", "svg", "pdf")
 
 class SettingsFileError(TmsError):
     """A settings file (sweep file, preset) that cannot be read: missing, or not valid TOML."""
-
-
-class MissingFileError(SettingsFileError, FileNotFoundError):
-    """A file the lab was asked to read is not there."""
 
 
 class BoundsError(TmsError):
@@ -89,7 +89,10 @@ def write_json(path, obj, indent: int = 1) -> Path:
 def save_figure(fig, path, dpi: int = FIGURE_DPI) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix: png, svg or pdf), atomically, with no timestamp or
     software version in the file, so the same figure gives the same bytes; returns the path. The figure stays
-    open (the caller may close it)."""
+    open (the caller may close it).
+
+    A file already at ``path`` with the same bytes is left untouched; one that differs (e.g. a committed figure
+    of a source checkout) is replaced and stderr says so, so that no figure changes silently."""
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower()
     if fmt not in FIGURE_FORMATS:
@@ -98,13 +101,46 @@ def save_figure(fig, path, dpi: int = FIGURE_DPI) -> Path:
     import matplotlib  # here, not at the top: the engine imports this module and draws nothing
 
     metadata = {"png": {"Software": None}, "pdf": {"CreationDate": None}, "svg": {"Date": None}}[fmt]
+    buf = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": "tms"}):  # SVG element ids from a fixed salt, not a random one
-        atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi, bbox_inches="tight", metadata=metadata),
-                     binary=True)
-    return path
+        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata=metadata)
+    data = buf.getvalue()
+    if path.is_file():
+        if path.read_bytes() == data:
+            return path
+        print(f"tms: replaced {path} (the new figure differs from the file that was there)", file=sys.stderr)
+    elif path.exists():
+        raise TmsError(f"{path}: is not a file; cannot write a figure there")
+    return atomic_write(path, lambda f: f.write(data), binary=True)
 
 
 # --------------------------------------------------------------------------------------------- reading
+
+
+def read_json(path, fix: str = "") -> object:
+    """Parse the JSON file ``path``; a :class:`~tms.errors.CorruptFileError` naming it (and ``fix``, what to do)
+    if it is not valid JSON, a :class:`~tms.errors.MissingFileError` if it is not there."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"{path}: not found" + (f"; {fix}" if fix else ""))
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise CorruptFileError(f"{path}: not valid JSON ({e})" + (f"; {fix}" if fix else "")) from None
+
+
+def read_npz(path, fix: str = "") -> dict:
+    """The arrays of the ``.npz`` file ``path`` (read whole, no pickles); a :class:`~tms.errors.CorruptFileError`
+    naming it (and ``fix``, what to do) if it is truncated or not an npz file."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"{path}: not found" + (f"; {fix}" if fix else ""))
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+        raise CorruptFileError(f"{path}: truncated or not an npz file ({type(e).__name__}: {e})"
+                               + (f"; {fix}" if fix else "")) from None
 
 
 def parse_toml(text: str, where: str, error: type[TmsError] = SettingsFileError) -> dict:

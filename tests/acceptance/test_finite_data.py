@@ -46,7 +46,7 @@ def test_test_loss_peaks_between_the_regimes_for_two_m(finite):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="measured at the CPU size: the intermediate peak sits at T = 100-200 for "
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured at the CPU size: the intermediate peak sits at T = 100-200 for "
                    "every m instead of moving to larger T with m (docs/finite_data.md)")
 def test_the_peak_moves_to_larger_T_with_m(finite):
     res, _ = finite

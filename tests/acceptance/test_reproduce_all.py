@@ -1,5 +1,6 @@
 """``tms reproduce all --quick``: every figure set of the paper, drawn at reduced cost."""
 
+import numpy as np
 import pytest
 
 from tms.experiments.reproduce import reproduce
@@ -15,4 +16,7 @@ def test_quick_reproduce_all(tmp_path):
                            "polytope_transitions.png", "polytope_transitions_importance.png", "correlated.png",
                            "loss_transition.png", "slt_kgon.png", "slt_calibration.png", "slt_traces.png",
                            "slt_posterior.png", "slt_dynamics.png"])
-    assert 0 <= summary["phase_n2m1"]["agreement"] <= 1
+    # at the quick size (36 cells, 100 steps) 26 of 36 cells agree with the theory (measured 2026-12-05 with
+    # `tms reproduce phase_n2m1 --quick`; the full size agrees on 0.99, figures/summary.json); seeded, so only a
+    # cell or two may flip with library versions
+    np.testing.assert_allclose(summary["phase_n2m1"]["agreement"], 26 / 36, rtol=0, atol=2 / 36)

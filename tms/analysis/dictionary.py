@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import integrate, optimize, stats
 
+from ..errors import TmsError
+
 
 def unit_rows(A) -> np.ndarray:
     """Rows scaled to unit norm (zero rows stay zero), float64."""
@@ -37,7 +39,7 @@ def dictionary_cosines(decoder, truth) -> np.ndarray:
     """``(n_true, d_sae)`` cosines between true features and decoder rows."""
     decoder, truth = np.asarray(decoder), np.asarray(truth)
     if decoder.ndim != 2 or truth.ndim != 2 or decoder.shape[1] != truth.shape[1]:
-        raise ValueError(f"decoder (d_sae, d) and truth (n_true, d) must share d; got {decoder.shape}, {truth.shape}")
+        raise TmsError(f"decoder (d_sae, d) and truth (n_true, d) must share d; got {decoder.shape}, {truth.shape}")
     return unit_rows(truth) @ unit_rows(decoder).T
 
 

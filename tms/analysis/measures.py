@@ -24,19 +24,21 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..errors import TmsError
+
 
 def as_weights(W) -> np.ndarray:
     try:
         arr = np.asarray(W, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"W must be a real numeric array of shape (..., m, n); got {type(W).__name__}") from err
+        raise TmsError(f"W must be a real numeric array of shape (..., m, n); got {type(W).__name__}") from err
     if arr.ndim < 2:
-        raise ValueError(f"W must have shape (..., m, n) with ndim >= 2; got shape {arr.shape}")
+        raise TmsError(f"W must have shape (..., m, n) with ndim >= 2; got shape {arr.shape}")
     if arr.shape[-2] < 1 or arr.shape[-1] < 1:
-        raise ValueError(f"W needs m >= 1 hidden dims and n >= 1 features; got shape {arr.shape}")
+        raise TmsError(f"W needs m >= 1 hidden dims and n >= 1 features; got shape {arr.shape}")
     bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
     if bad:
-        raise ValueError(f"W must be finite; it has {bad} NaN/inf entries")
+        raise TmsError(f"W must be finite; it has {bad} NaN/inf entries")
     return arr
 
 
@@ -47,10 +49,10 @@ def as_bias(b, W: np.ndarray) -> np.ndarray | None:
     try:
         arr = np.broadcast_to(np.asarray(b, dtype=np.float64), shape)
     except ValueError as err:
-        raise ValueError(f"b must have shape (..., n) = {shape} to match W {W.shape}; got "
-                         f"{np.shape(b)}") from err
+        raise TmsError(f"b must have shape (..., n) = {shape} to match W {W.shape}; got "
+                       f"{np.shape(b)}") from err
     if not np.all(np.isfinite(arr)):
-        raise ValueError("b must be finite; it has NaN/inf entries")
+        raise TmsError("b must be finite; it has NaN/inf entries")
     return arr
 
 
@@ -58,8 +60,8 @@ def check_range(name: str, value: float, lo: float, hi: float, lo_open=False, hi
     value = float(value)
     ok = (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi)
     if not ok:
-        raise ValueError(f"{name} must lie in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}; "
-                         f"got {value}")
+        raise TmsError(f"{name} must lie in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}; "
+                       f"got {value}")
     return value
 
 
@@ -135,14 +137,14 @@ def index_frame(lead: tuple[int, ...], axes) -> pd.DataFrame:
     elif isinstance(axes, Sequence) and not isinstance(axes, str):
         names, coords = [str(a) for a in axes], [None] * len(lead)
     else:
-        raise ValueError(f"axes must be a sequence of names or a mapping name -> values; got {axes!r}")
+        raise TmsError(f"axes must be a sequence of names or a mapping name -> values; got {axes!r}")
     if len(names) != len(lead):
-        raise ValueError(f"axes must name each of the {len(lead)} leading axes of W {lead}; got {names}")
+        raise TmsError(f"axes must name each of the {len(lead)} leading axes of W {lead}; got {names}")
     grids = np.meshgrid(*[np.arange(s) for s in lead], indexing="ij") if lead else []
     cols = {}
     for name, size, c, g in zip(names, lead, coords, grids):
         if c is not None and (c.ndim != 1 or len(c) != size):
-            raise ValueError(f"axes[{name!r}] must hold {size} values (one per index); got shape {c.shape}")
+            raise TmsError(f"axes[{name!r}] must hold {size} values (one per index); got shape {c.shape}")
         cols[name] = g.reshape(-1) if c is None else c[g.reshape(-1)]
     return pd.DataFrame(cols, index=pd.RangeIndex(int(np.prod(lead, dtype=int))))
 

@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..errors import TmsError
 from .measures import (
     as_weights,
     check_range,
@@ -42,7 +43,7 @@ def phase(W, feature: int = -1, *, norm_threshold: float = 0.5, superposition_th
     W = as_weights(W)
     n = W.shape[-1]
     if not isinstance(feature, (int, np.integer)) or not -n <= feature < n:
-        raise ValueError(f"feature must be an integer in [{-n}, {n}); got {feature!r}")
+        raise TmsError(f"feature must be an integer in [{-n}, {n}); got {feature!r}")
     check_range("superposition_threshold", superposition_threshold, 0.0, np.inf, hi_open=True)
     norms = np.sqrt(sq_norms(W))
     rep = (norms > norm_cutoff(norms, norm_threshold, relative))[..., feature]

@@ -34,6 +34,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..errors import TmsError
 from . import families
 from .measures import (
     as_bias,
@@ -63,7 +64,7 @@ def polytope_vectors(name: str, k: int | None = None) -> np.ndarray:
     if name in ("triangle", "pentagon", "kgon"):
         k = {"triangle": 3, "pentagon": 5}.get(name, k)
         if k is None or k < 2:
-            raise ValueError(f"kgon needs k >= 2 vertices; got {k}")
+            raise TmsError(f"kgon needs k >= 2 vertices; got {k}")
         theta = 2 * np.pi * np.arange(k) / k
         return np.stack([np.cos(theta), np.sin(theta)])
     if name == "tetrahedron":
@@ -72,7 +73,7 @@ def polytope_vectors(name: str, k: int | None = None) -> np.ndarray:
         h, rho = 1 / np.sqrt(3.0), np.sqrt(2.0 / 3.0)
         phi = np.pi / 2 * np.arange(8) + np.pi / 4 * (np.arange(8) >= 4)
         return np.stack([rho * np.cos(phi), rho * np.sin(phi), np.where(np.arange(8) < 4, h, -h)])
-    raise ValueError(f"name must be one of {POLYTOPES[:-1]}; got {name!r}")
+    raise TmsError(f"name must be one of {POLYTOPES[:-1]}; got {name!r}")
 
 
 class Factor(NamedTuple):
@@ -112,7 +113,7 @@ class Thresholds(NamedTuple):
 def _thresholds(kwargs: dict) -> Thresholds:
     unknown = sorted(set(kwargs) - set(Thresholds._fields))
     if unknown:
-        raise ValueError(f"unknown threshold(s) {unknown}; allowed: {list(Thresholds._fields)}")
+        raise TmsError(f"unknown threshold(s) {unknown}; allowed: {list(Thresholds._fields)}")
     return Thresholds(**kwargs)
 
 
@@ -150,7 +151,7 @@ def classify(W, b=None, **thresholds) -> list[Factor]:
     ``relative=False``, ``interference_threshold=0.2``, ``rank_tol=0.1``, ``gram_tol=0.1``, ``norm_rtol=0.1``, ``span_tol=0.3``, ``face_tol_deg=10``."""
     W, b, t, norms, dims, cos, rep = _prepare(W, b, _thresholds(thresholds))
     if W.ndim != 2:
-        raise ValueError(f"classify takes one model W: (m, n); got shape {W.shape} (use polytope_census)")
+        raise TmsError(f"classify takes one model W: (m, n); got shape {W.shape} (use polytope_census)")
     return _classify_one(W, norms, dims, cos, rep, b, t)
 
 
@@ -221,9 +222,9 @@ def kgon_labels(W, b, *, norm_threshold: float = 0.5, relative: bool = False,
     unrepresented feature with bias > ``bias_threshold`` (e.g. ``"5"``, ``"5+"``, ``"4++"``)."""
     W = as_weights(W)
     if W.shape[-2] != 2:
-        raise ValueError(f"kgon labels need m = 2 hidden dims; W has shape {W.shape}")
+        raise TmsError(f"kgon labels need m = 2 hidden dims; W has shape {W.shape}")
     if b is None:
-        raise ValueError("kgon labels need the bias b: (..., n) to count '+' features")
+        raise TmsError("kgon labels need the bias b: (..., n) to count '+' features")
     b = as_bias(b, W)
     norms = np.sqrt(sq_norms(W))
     rep = norms > norm_cutoff(norms, norm_threshold, relative)
@@ -237,7 +238,7 @@ def kgon_label(W, b, **kwargs) -> str:
     """:func:`kgon_labels` for one model ``W: (2, n)``, ``b: (n,)``."""
     out = kgon_labels(W, b, **kwargs)
     if out.ndim != 0:
-        raise ValueError(f"kgon_label takes one model W: (2, n); got shape {np.shape(W)} (use kgon_labels)")
+        raise TmsError(f"kgon_label takes one model W: (2, n); got shape {np.shape(W)} (use kgon_labels)")
     return str(out)
 
 
@@ -246,7 +247,7 @@ def kgon_angle_error(W, *, norm_threshold: float = 0.5, relative: bool = False) 
     0 for a regular k-gon, NaN when no feature is represented."""
     W = as_weights(W)
     if W.shape[-2] != 2:
-        raise ValueError(f"kgon angles need m = 2 hidden dims; W has shape {W.shape}")
+        raise TmsError(f"kgon angles need m = 2 hidden dims; W has shape {W.shape}")
     norms = np.sqrt(sq_norms(W))
     rep = norms > norm_cutoff(norms, norm_threshold, relative)
     angle = np.arctan2(W[..., 1, :], W[..., 0, :])

@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..errors import TmsError
+
 N_VALUES = 113
 EQUALS_TOKEN = 113
 N_PAIRS = N_VALUES * N_VALUES
@@ -48,10 +50,10 @@ def _check_values(name: str, v: np.ndarray) -> np.ndarray:
     v = np.asarray(v)
     if not np.issubdtype(v.dtype, np.integer):
         if not np.all(np.equal(np.mod(v, 1), 0)):
-            raise ValueError(f"{name} must hold integers in 0..{N_VALUES - 1}; got non-integer values")
+            raise TmsError(f"{name} must hold integers in 0..{N_VALUES - 1}; got non-integer values")
         v = v.astype(np.int64)
     if v.size and (v.min() < 0 or v.max() >= N_VALUES):
-        raise ValueError(f"{name} must lie in 0..{N_VALUES - 1}; got range {v.min()}..{v.max()}")
+        raise TmsError(f"{name} must lie in 0..{N_VALUES - 1}; got range {v.min()}..{v.max()}")
     return v.astype(np.int64)
 
 
@@ -93,7 +95,7 @@ def tokens(pairs) -> np.ndarray:
     """(N, 2) pairs (x, y) -> (N, 3) int32 token sequences [x, y, 113]."""
     pairs = np.asarray(pairs)
     if pairs.ndim != 2 or pairs.shape[1] != 2:
-        raise ValueError(f"pairs must have shape (N, 2); got {pairs.shape}")
+        raise TmsError(f"pairs must have shape (N, 2); got {pairs.shape}")
     pairs = np.stack([_check_values("pairs[:, 0]", pairs[:, 0]), _check_values("pairs[:, 1]", pairs[:, 1])], -1)
     eq = np.full((pairs.shape[0], 1), EQUALS_TOKEN, dtype=np.int64)
     return np.concatenate([pairs, eq], axis=1).astype(np.int32)

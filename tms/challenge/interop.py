@@ -27,6 +27,8 @@ import numpy as np
 
 from tms.challenge.model import PARAM_NAMES, Config, check_params
 
+from ..errors import TmsError
+
 if TYPE_CHECKING:
     from transformer_lens import HookedTransformer, HookedTransformerConfig
 
@@ -94,7 +96,7 @@ def to_hooked_transformer(params: Mapping, device: str = "cpu") -> "HookedTransf
     full = model.state_dict()
     missing = sorted(set(full) - set(state) - set(BUFFERS))
     if missing:
-        raise ValueError(f"transformer_lens {_version()} expects parameters this export does not write: {missing}")
+        raise TmsError(f"transformer_lens {_version()} expects parameters this export does not write: {missing}")
     full.update({k: v.to(full[k].device) for k, v in state.items()})
     model.load_state_dict(full, strict=True)
     return model.eval()
@@ -118,10 +120,10 @@ def from_transformer_lens(model, cfg: Config | None = None) -> dict[str, np.ndar
     missing = [k for k in STATE_DICT_KEYS.values() if k not in arrays]
     unexpected = [k for k in arrays if k not in STATE_DICT_KEYS.values() and k not in ZERO_BIASES + BUFFERS]
     if missing or unexpected:
-        raise ValueError(f"TransformerLens state dict: missing keys {missing}; unexpected keys {unexpected}")
+        raise TmsError(f"TransformerLens state dict: missing keys {missing}; unexpected keys {unexpected}")
     nonzero = [k for k in ZERO_BIASES if k in arrays and np.any(arrays[k] != 0)]
     if nonzero:
-        raise ValueError(f"our model has no biases {nonzero}; they must be zero to import")
+        raise TmsError(f"our model has no biases {nonzero}; they must be zero to import")
     params = {k: np.array(arrays[STATE_DICT_KEYS[k]], dtype=np.float32) for k in PARAM_NAMES}
     check_params(params, cfg)
     return params
@@ -135,7 +137,7 @@ def _check_architecture(tl_cfg) -> None:
     if tl_cfg.d_vocab_out != tl_cfg.d_vocab:
         bad.append(f"d_vocab_out={tl_cfg.d_vocab_out} (need d_vocab = {tl_cfg.d_vocab})")
     if bad:
-        raise ValueError("HookedTransformer architecture differs from the challenge model's: " + "; ".join(bad))
+        raise TmsError("HookedTransformer architecture differs from the challenge model's: " + "; ".join(bad))
 
 
 def _numpy(value) -> np.ndarray:

@@ -32,6 +32,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..errors import TmsError
+
 PARAM_NAMES = ("W_E", "W_pos", "W_Q", "W_K", "W_V", "W_O", "W_in", "b_in", "W_out", "b_out", "W_U")
 
 HOOK_NAMES = (
@@ -71,7 +73,7 @@ class Config:
     def __post_init__(self):
         for name, value in asdict(self).items():
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Config.{name} must be a positive integer; got {value!r}")
+                raise TmsError(f"Config.{name} must be a positive integer; got {value!r}")
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         """Expected shape of every parameter, in our (TransformerLens) layout."""
@@ -94,12 +96,12 @@ def check_params(params: Mapping, cfg: Config | None = None) -> Config:
     missing = [k for k in PARAM_NAMES if k not in params]
     extra = [k for k in params if k not in PARAM_NAMES]
     if missing or extra:
-        raise ValueError(f"params: missing {missing}, unexpected {extra}")
+        raise TmsError(f"params: missing {missing}, unexpected {extra}")
     cfg = cfg or Config.from_params(params)
     bad = [f"{k}: expected {s}, got {tuple(params[k].shape)}"
            for k, s in cfg.shapes().items() if tuple(params[k].shape) != s]
     if bad:
-        raise ValueError("params have wrong shapes: " + "; ".join(bad))
+        raise TmsError("params have wrong shapes: " + "; ".join(bad))
     return cfg
 
 
@@ -126,14 +128,14 @@ def check_tokens(tokens, cfg: Config) -> None:
     """ValueError unless tokens is (batch, p ≤ n_ctx) integers in 0..d_vocab-1 (concrete arrays only)."""
     shape = np.shape(tokens)
     if len(shape) != 2 or not 1 <= shape[1] <= cfg.n_ctx:
-        raise ValueError(f"tokens must have shape (batch, pos) with 1 <= pos <= n_ctx={cfg.n_ctx}; got {shape}")
+        raise TmsError(f"tokens must have shape (batch, pos) with 1 <= pos <= n_ctx={cfg.n_ctx}; got {shape}")
     if isinstance(tokens, jax.core.Tracer):
         return
     t = np.asarray(tokens)
     if not np.issubdtype(t.dtype, np.integer):
-        raise ValueError(f"tokens must be integers; got dtype {t.dtype}")
+        raise TmsError(f"tokens must be integers; got dtype {t.dtype}")
     if t.size and (t.min() < 0 or t.max() >= cfg.d_vocab):
-        raise ValueError(f"tokens must lie in 0..{cfg.d_vocab - 1}; got range {t.min()}..{t.max()}")
+        raise TmsError(f"tokens must lie in 0..{cfg.d_vocab - 1}; got range {t.min()}..{t.max()}")
 
 
 # --------------------------------------------------------------------------- forward
@@ -151,9 +153,9 @@ def _normalise_hooks(hooks) -> dict[str, list[Callable]]:
     out: dict[str, list[Callable]] = {}
     for name, fn in items:
         if name is None:
-            raise ValueError("a hook in a sequence must carry .hook_name; pass a dict name -> fn instead")
+            raise TmsError("a hook in a sequence must carry .hook_name; pass a dict name -> fn instead")
         if name not in HOOK_NAMES:
-            raise ValueError(f"unknown hook name {name!r}; allowed: {', '.join(HOOK_NAMES)}")
+            raise TmsError(f"unknown hook name {name!r}; allowed: {', '.join(HOOK_NAMES)}")
         fns = fn if isinstance(fn, (list, tuple)) else [fn]
         out.setdefault(name, []).extend(fns)
     return out
@@ -265,12 +267,12 @@ def fixed_pattern_hook(pattern, query_positions: Iterable[int] | None = None) ->
     """
     pattern = jnp.asarray(pattern)
     if pattern.ndim != 3:
-        raise ValueError(f"pattern must have shape (n_heads, q, k); got {pattern.shape}")
+        raise TmsError(f"pattern must have shape (n_heads, q, k); got {pattern.shape}")
     rows = None if query_positions is None else np.asarray(list(query_positions), dtype=np.int64)
 
     def fn(act):  # act: (b, h, q, k)
         if pattern.shape != act.shape[1:]:
-            raise ValueError(f"pattern shape {pattern.shape} does not match activation {act.shape[1:]}")
+            raise TmsError(f"pattern shape {pattern.shape} does not match activation {act.shape[1:]}")
         fixed = jnp.broadcast_to(pattern[None], act.shape).astype(act.dtype)
         if rows is None:
             return fixed
@@ -289,7 +291,7 @@ def ablate_neurons_hook(neurons, values=None) -> Callable:
 
     def fn(act):  # act: (b, p, m)
         if idx.size and (idx.min() < -act.shape[-1] or idx.max() >= act.shape[-1]):
-            raise ValueError(f"neurons must lie in 0..{act.shape[-1] - 1}; got {idx.min()}..{idx.max()}")
+            raise TmsError(f"neurons must lie in 0..{act.shape[-1] - 1}; got {idx.min()}..{idx.max()}")
         v = 0.0 if values is None else jnp.broadcast_to(jnp.asarray(values, act.dtype), act.shape[:-1] + idx.shape)
         return act.at[..., idx].set(v)
 
@@ -306,7 +308,7 @@ def ablate_heads_hook(heads, values=None) -> Callable:
 
     def fn(act):  # act: (b, p, h, e)
         if idx.size and (idx.min() < -act.shape[2] or idx.max() >= act.shape[2]):
-            raise ValueError(f"heads must lie in 0..{act.shape[2] - 1}; got {idx.min()}..{idx.max()}")
+            raise TmsError(f"heads must lie in 0..{act.shape[2] - 1}; got {idx.min()}..{idx.max()}")
         target = act.shape[:2] + idx.shape + act.shape[3:]
         v = 0.0 if values is None else jnp.broadcast_to(jnp.asarray(values, act.dtype), target)
         return act.at[:, :, idx, :].set(v)
@@ -320,7 +322,7 @@ def replace_hook(values, name: str | None = None) -> Callable:
     name: the hook point (stored in .hook_name; needed when passing a sequence of hooks).
     """
     if name is not None and name not in HOOK_NAMES:
-        raise ValueError(f"unknown hook name {name!r}; allowed: {', '.join(HOOK_NAMES)}")
+        raise TmsError(f"unknown hook name {name!r}; allowed: {', '.join(HOOK_NAMES)}")
     values = jnp.asarray(values)
 
     def fn(act):

@@ -24,6 +24,8 @@ from tms.challenge.diagnostics import DIAGNOSTICS, Diagnosis, Settings
 from tms.challenge.diagnostics.report import write_summary, write_table
 from tms.io import write_json
 
+from ..errors import TmsError
+
 
 def load_params(weights) -> tuple[dict, str | None]:
     """(params, file name or None) from a path to our .npz or an original ``.pt``/``.pth``, or a params dict."""
@@ -80,7 +82,7 @@ def _train(out: Path, epochs: int | None, seed: int, progress: bool) -> tuple[Pa
     tcfg = T.TrainConfig()
     if epochs is not None:
         if epochs < tcfg.log_every:
-            raise ValueError(f"epochs must be >= {tcfg.log_every}; got {epochs}")
+            raise TmsError(f"epochs must be >= {tcfg.log_every}; got {epochs}")
         tcfg = dataclasses.replace(tcfg, epochs=int(epochs) - int(epochs) % tcfg.log_every)
     params, history = T.train(M.Config(), tcfg, jax.random.PRNGKey(seed), progress=progress)
     weights = W.save(out / "weights.npz", params, M.Config(), meta={"epochs": tcfg.epochs, "seed": seed})

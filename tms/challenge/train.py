@@ -37,6 +37,8 @@ from tms.challenge import data as D
 from tms.challenge import model as M
 from tms.io import check_int
 
+from ..errors import TmsError
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -57,15 +59,15 @@ class TrainConfig:
             check_int(f"TrainConfig.{name}", getattr(self, name), 1)
         check_int("TrainConfig.warmup", self.warmup, 0)
         if not (self.lr > 0):
-            raise ValueError(f"TrainConfig.lr must be > 0; got {self.lr!r}")
+            raise TmsError(f"TrainConfig.lr must be > 0; got {self.lr!r}")
         if not (self.weight_decay >= 0):
-            raise ValueError(f"TrainConfig.weight_decay must be >= 0; got {self.weight_decay!r}")
+            raise TmsError(f"TrainConfig.weight_decay must be >= 0; got {self.weight_decay!r}")
         for name in ("beta1", "beta2"):
             v = getattr(self, name)
             if not (0 <= v < 1):
-                raise ValueError(f"TrainConfig.{name} must lie in [0, 1); got {v!r}")
+                raise TmsError(f"TrainConfig.{name} must lie in [0, 1); got {v!r}")
         if self.epochs % self.log_every:
-            raise ValueError(f"TrainConfig.epochs ({self.epochs}) must be a multiple of log_every ({self.log_every})")
+            raise TmsError(f"TrainConfig.epochs ({self.epochs}) must be a multiple of log_every ({self.log_every})")
 
     def optimizer(self) -> optax.GradientTransformation:
         sched = optax.linear_schedule(self.lr / max(self.warmup, 1), self.lr, max(self.warmup, 1)) \
@@ -160,7 +162,7 @@ def train(cfg: M.Config = M.Config(), train_cfg: TrainConfig = TrainConfig(), ke
     key: PRNG key for the initialisation (default jax.random.key(0)); params: optional start point.
     """
     if cfg.d_vocab < 114 or cfg.n_ctx < 3:
-        raise ValueError(f"the challenge needs d_vocab >= 114 and n_ctx >= 3; got {cfg.d_vocab}, {cfg.n_ctx}")
+        raise TmsError(f"the challenge needs d_vocab >= 114 and n_ctx >= 3; got {cfg.d_vocab}, {cfg.n_ctx}")
     key = jax.random.key(0) if key is None else key
     params = M.init_params(cfg, key) if params is None else {k: jnp.asarray(v) for k, v in params.items()}
     M.check_params(params, cfg)

@@ -45,6 +45,8 @@ import numpy as np
 
 from tms.challenge.model import PARAM_NAMES, Config, check_params
 
+from ..errors import CorruptFileError, MissingFileError, TmsError
+
 # --------------------------------------------------------------------------- our format
 
 
@@ -74,15 +76,21 @@ def load(path) -> tuple[dict[str, np.ndarray], Config]:
     """Read an .npz written by save -> (params (NumPy float32), Config). Shapes are checked."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"weights file not found: {path}")
-    with np.load(path, allow_pickle=False) as f:
-        if "__config__" not in f.files:
-            raise ValueError(f"{path}: not a tms challenge weights file (no __config__ entry)")
-        cfg = Config(**json.loads(str(f["__config__"])))
-        missing = [k for k in PARAM_NAMES if k not in f.files]
-        if missing:
-            raise ValueError(f"{path}: missing parameters {missing}")
-        params = {k: np.asarray(f[k]) for k in PARAM_NAMES}
+        raise MissingFileError(f"weights file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if "__config__" not in f.files:
+                raise TmsError(f"{path}: not a tms challenge weights file (no __config__ entry)")
+            cfg = Config(**json.loads(str(f["__config__"])))
+            missing = [k for k in PARAM_NAMES if k not in f.files]
+            if missing:
+                raise TmsError(f"{path}: missing parameters {missing}")
+            params = {k: np.asarray(f[k]) for k in PARAM_NAMES}
+    except TmsError:
+        raise
+    except (OSError, ValueError, TypeError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        raise CorruptFileError(f"{path}: not a readable tms challenge weights file (.npz written by tms challenge "
+                               f"train or import): {type(e).__name__}: {e}") from None
     check_params(params, cfg)
     return params, cfg
 
@@ -202,17 +210,17 @@ def load_torch_zip(path) -> object:
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path}: not a PyTorch zip checkpoint (the legacy pre-1.6 format is not supported)")
+        raise TmsError(f"{path}: not a PyTorch zip checkpoint (the legacy pre-1.6 format is not supported)")
     with zipfile.ZipFile(path) as zf:
         pkls = [n for n in zf.namelist() if n.endswith("data.pkl") and n.count("/") == 1]
         if len(pkls) != 1:
-            raise ValueError(f"{path}: expected one <name>/data.pkl in the archive; found {pkls}")
+            raise TmsError(f"{path}: expected one <name>/data.pkl in the archive; found {pkls}")
         prefix = pkls[0][: -len("data.pkl")]
         byteorder = "little"
         if f"{prefix}byteorder" in zf.namelist():
             byteorder = zf.read(f"{prefix}byteorder").decode().strip()
             if byteorder not in ("little", "big"):
-                raise ValueError(f"{path}: unknown byteorder {byteorder!r}")
+                raise TmsError(f"{path}: unknown byteorder {byteorder!r}")
         return _TorchZipUnpickler(io.BytesIO(zf.read(pkls[0])), zf, prefix, byteorder).load()
 
 
@@ -243,18 +251,18 @@ def from_original(state: dict, cfg: Config = Config()) -> dict[str, np.ndarray]:
     missing = [k for k in ORIGINAL_KEYS if k not in state]
     unexpected = [k for k in state if k not in ORIGINAL_KEYS and k not in _BUFFERS]
     if missing or unexpected:
-        raise ValueError(f"checkpoint model dict: missing keys {missing}; unexpected keys {unexpected}")
+        raise TmsError(f"checkpoint model dict: missing keys {missing}; unexpected keys {unexpected}")
     want = original_shapes(cfg)
     bad = [f"{k}: expected {want[k]}, got {tuple(np.shape(state[k]))}"
            for k in ORIGINAL_KEYS if tuple(np.shape(state[k])) != want[k]]
     if bad:
-        raise ValueError("checkpoint has wrong shapes: " + "; ".join(bad))
+        raise TmsError("checkpoint has wrong shapes: " + "; ".join(bad))
     if "blocks.0.attn.mask" in state:
         mask = np.asarray(state["blocks.0.attn.mask"])
         n = cfg.n_ctx
         if mask.shape[0] < n or mask.shape[1] < n or not np.array_equal(
                 mask[:n, :n] != 0, np.tril(np.ones((n, n), bool))):
-            raise ValueError("checkpoint's blocks.0.attn.mask is not a causal (lower-triangular) mask")
+            raise TmsError("checkpoint's blocks.0.attn.mask is not a causal (lower-triangular) mask")
     s = {k: np.asarray(state[k], dtype=np.float32) for k in ORIGINAL_KEYS}
     h, e, d = cfg.n_heads, cfg.d_head, cfg.d_model
     params = {
@@ -284,7 +292,7 @@ def import_original(path, cfg: Config = Config()) -> dict[str, np.ndarray]:
     if isinstance(obj, dict) and "model" in obj and isinstance(obj["model"], dict):
         obj = obj["model"]
     if not isinstance(obj, dict):
-        raise ValueError(f"{path}: expected a dict with a 'model' state dict; got {type(obj).__name__}")
+        raise TmsError(f"{path}: expected a dict with a 'model' state dict; got {type(obj).__name__}")
     return from_original(obj, cfg)
 
 

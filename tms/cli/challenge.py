@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import args
+
 
 def register(sub) -> None:
     p = sub.add_parser("challenge", help="the mechanistic interpretability challenge #2 transformer",
@@ -22,15 +24,17 @@ def register(sub) -> None:
     t.add_argument("--weight-decay", type=float, default=None, help="AdamW weight decay (default 1.0)")
     t.add_argument("--warmup", type=int, default=None, help="linear warm-up epochs (default 10)")
     t.add_argument("--log-every", type=int, default=None, help="record metrics every k epochs (default 10)")
-    t.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")
+    t.add_argument("--seed", type=args.seed, default=0, help="initialisation seed (default 0)")
     t.add_argument("--out", default="runs/challenge/model.npz", help="weights file to write (.npz)")
     t.add_argument("--history", default=None, help="history CSV (default: next to --out, *_history.csv)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--overwrite", action="store_true", help="replace an existing weights file and history CSV")
     t.set_defaults(func=cmd_train)
 
     i = cs.add_parser("import", help="convert an original transformer_model.pt to our .npz (torch not needed)")
     i.add_argument("checkpoint", help="PyTorch zip checkpoint in the challenge's original layout")
     i.add_argument("out", help="weights file to write (.npz)")
+    i.add_argument("--overwrite", action="store_true", help="replace an existing weights file")
     i.set_defaults(func=cmd_import)
 
     e = cs.add_parser("eval", help="accuracy on train/test/all and agreement with the original model's labels")
@@ -72,6 +76,15 @@ def _weights_or_shipped(path):
     return shipped
 
 
+def _refuse_existing(*paths, overwrite: bool) -> None:
+    """Refuse (before any work) to replace an existing file unless ``--overwrite`` was given."""
+    from ..errors import RefusedOverwriteError
+
+    for path in paths:
+        if Path(path).exists() and not overwrite:
+            raise RefusedOverwriteError(f"{path} exists; choose another path or pass --overwrite to replace it")
+
+
 def cmd_train(a) -> int:
     import jax
 
@@ -82,9 +95,10 @@ def cmd_train(a) -> int:
     over = {k: v for k, v in dict(epochs=a.epochs, lr=a.lr, weight_decay=a.weight_decay, warmup=a.warmup,
                                   log_every=a.log_every).items() if v is not None}
     tcfg = T.TrainConfig(**over)
-    params, hist = T.train(M.Config(), tcfg, jax.random.key(a.seed), progress=not a.no_progress)
     out = Path(a.out)
     hist_path = Path(a.history) if a.history else out.with_name(out.stem + "_history.csv")
+    _refuse_existing(out, hist_path, overwrite=a.overwrite)
+    params, hist = T.train(M.Config(), tcfg, jax.random.key(a.seed), progress=not a.no_progress)
     last = hist.iloc[-1]
     meta = {"train_config": hist.attrs["train_config"], "seed": a.seed, "epochs": int(last.epoch),
             "train_acc": float(last.train_acc), "test_acc": float(last.test_acc), "wall_s": float(last.wall_s)}
@@ -100,6 +114,7 @@ def cmd_train(a) -> int:
 def cmd_import(a) -> int:
     from tms.challenge import weights as W
 
+    _refuse_existing(a.out, overwrite=a.overwrite)
     params = W.import_original(a.checkpoint)
     W.save(a.out, params, meta={"imported_from": Path(a.checkpoint).name})
     print(f"wrote {a.out}")

@@ -13,7 +13,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..errors import TmsError
 from ..slt.settings import SLTSettings, presets
+from . import args
 
 D = SLTSettings()
 
@@ -25,7 +27,7 @@ def _sgld_args(p, draws=D.draws, chains=D.chains):
     p.add_argument("--step-scale", type=float, default=D.step_scale,
                    help=f"step size as ε·nβ (default {D.step_scale})")
     p.add_argument("--localization", type=float, default=D.localization, help=f"γ (default {D.localization})")
-    p.add_argument("--seed", type=int, default=D.seed, help=f"root seed (default {D.seed})")
+    p.add_argument("--seed", type=args.seed, default=D.seed, help=f"root seed (default {D.seed})")
 
 
 def _config(a):
@@ -68,7 +70,7 @@ def cmd_ncr(a) -> int:
     if a.delta_llc is not None:
         llc = {lo: 0.0, hi: a.delta_llc}
     elif lo not in THEORY_LLC or hi not in THEORY_LLC:
-        raise ValueError(f"no theoretical λ for {lo} or {hi}; pass --delta-llc")
+        raise TmsError(f"no theoretical λ for {lo} or {hi}; pass --delta-llc")
     terms = laplace.terms_table((lo, hi))
     cols = ["label", "loss", "llc", "rank", "negative_eigs", "half_logdet", "log2pi_term", "prior_term",
             "orbit_term", "multiplicity_term"]
@@ -153,7 +155,7 @@ def register(sub) -> None:
     q.add_argument("--steps", type=int, default=D.posterior_steps)
     q.add_argument("--step-scale", type=float, default=D.posterior_step_scale, help="ε·n")
     q.add_argument("--prior-precision", type=float, default=D.prior_precision)
-    q.add_argument("--seed", type=int, default=D.seed)
+    q.add_argument("--seed", type=args.seed, default=D.seed)
     q.set_defaults(func=cmd_posterior)
     t = s.add_parser("challenge", help="λ̂ of the challenge #2 transformer at its shipped trained weights")
     _sgld_args(t, draws=500, chains=4)

@@ -19,7 +19,8 @@ from ..engine.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, StaticConfig
 from ..engine.data import IMPORTANCE_KINDS
 from ..engine.kinds import get_kind, kind_names
 from ..engine.optim import OPTIMIZERS, SCHEDULES
-from . import challenge, llc, sweep
+from ..errors import TmsError
+from . import args, challenge, llc, sweep
 
 
 def _add_train(sub):
@@ -43,7 +44,7 @@ def _add_train(sub):
                         help=entry.help)
     gi.add_argument("--importance", type=float, nargs="+", help="an explicit importance vector (n values)")
     p.add_argument("--lr", type=float, nargs="+", default=[DEFAULT_LR], help=f"learning rate(s) (default {DEFAULT_LR})")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (default 0)")
+    p.add_argument("--seeds", type=args.seed, nargs="+", default=[0], help="seeds (default 0)")
     p.add_argument("--steps", type=int, default=d.steps, help=f"training steps (default {d.steps})")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"batch size (default {d.batch_size})")
     p.add_argument("--restarts", type=int, default=d.restarts, help=f"restarts per cell, best kept (default {d.restarts})")
@@ -55,12 +56,16 @@ def _add_train(sub):
     p.add_argument("--snapshots", type=int, default=d.n_snapshots,
                    help="record W, b at this many log-spaced steps (0: off)")
     p.add_argument("--chunk-size", type=int, default=None, help="cells per compiled chunk (default: all)")
-    p.add_argument("--out", required=True, help="results folder to write")
+    p.add_argument("--out", required=True, help="results folder to write (new, empty, or tms results with "
+                                                "--overwrite)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the tms results already in --out (only the files tms wrote are removed)")
     p.set_defaults(func=cmd_train)
 
 
 def cmd_train(a) -> int:
     from ..engine.data import importance_settings
+    from ..runs.ownership import claim
     from ..runs.results import train_grid
 
     static = StaticConfig(n_features=a.n_features, n_hidden=a.n_hidden, kind=a.kind, bias=not a.no_bias,
@@ -74,6 +79,7 @@ def cmd_train(a) -> int:
     if a.importance:
         importance = np.asarray(a.importance)
     sparsity = a.sparsity if a.sparsity is not None else (None if a.density is not None else [0.0])
+    claim(a.out, "results", overwrite=a.overwrite)  # refused before anything trains
     res = train_grid(static, sparsity=sparsity, density=a.density, importance=importance, lr=a.lr,
                      seeds=a.seeds, weight_decay=a.weight_decay, importance_params=params,
                      chunk_size=a.chunk_size)
@@ -86,12 +92,22 @@ def cmd_train(a) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tms", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--debug", action="store_true",
+                   help="show the traceback of every error (by default a bad input or file is one line: "
+                        "docs/errors.md lists them)")
     sub = p.add_subparsers(dest="command", required=True)
     _add_train(sub)
     sweep.register(sub)
     challenge.register(sub)
     llc.register(sub)
     return p
+
+
+def user_error(e: BaseException) -> bool:
+    """Whether ``e`` is the user's to fix (one line, exit 2) rather than a bug (a traceback): every
+    :class:`~tms.errors.TmsError`, and an operating-system error about a named path (no such file, not a
+    folder, permission denied, disk full)."""
+    return isinstance(e, TmsError) or (isinstance(e, OSError) and e.filename is not None)
 
 
 def main(argv=None) -> int:
@@ -102,8 +118,10 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # e.g. `tms sweep list | head`: the reader left; not an error of ours
         sys.stderr.close()
         return 0
-    except (ValueError, FileNotFoundError, FileExistsError) as e:
-        print(f"tms {a.command}: error: {e}", file=sys.stderr)
+    except Exception as e:
+        if a.debug or not user_error(e):
+            raise  # a bug: the traceback is what to report
+        print(f"tms {a.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
 
 

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..errors import TmsError
 from ..io import check_int
 from . import data as tdata
 from .kinds import get_kind
@@ -60,15 +61,17 @@ class StaticConfig:
             check_int(name, getattr(self, name), 0)
         get_kind(self.kind)  # an unknown name: a TmsError naming ``kind`` and the registered kinds
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
+            raise TmsError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {tuple(SCHEDULES)}; got {self.schedule!r}")
+            raise TmsError(f"schedule must be one of {tuple(SCHEDULES)}; got {self.schedule!r}")
         if not (0 < self.decay_factor <= 1):
-            raise ValueError(f"decay_factor must lie in (0, 1]; got {self.decay_factor}")
+            raise TmsError(f"decay_factor must lie in (0, 1]; got {self.decay_factor}")
         if self.log_every and self.steps % self.log_every:
-            raise ValueError(f"log_every must divide steps ({self.steps}); got {self.log_every}")
+            raise TmsError(f"log_every must divide steps ({self.steps}); got {self.log_every}")
+        if self.warmup_steps > self.steps:
+            raise TmsError(f"warmup_steps must be <= steps ({self.steps}); got {self.warmup_steps}")
         if self.n_snapshots > self.steps + 1:
-            raise ValueError(f"n_snapshots must be <= steps + 1 = {self.steps + 1}; got {self.n_snapshots}")
+            raise TmsError(f"n_snapshots must be <= steps + 1 = {self.steps + 1}; got {self.n_snapshots}")
         sets = tdata.FeatureSets.make(self.n_features, self.correlated, self.anticorrelated)
         object.__setattr__(self, "correlated", sets.correlated)
         object.__setattr__(self, "anticorrelated", sets.anticorrelated)
@@ -130,7 +133,7 @@ def hparams(static: StaticConfig, sparsity=0.0, importance=None, lr=DEFAULT_LR, 
     s = tdata.check_sparsity(np.broadcast_to(np.asarray(sparsity, dtype=np.float64), (n,)))
     imp = tdata.check_importance(np.ones(n) if importance is None else importance, n)
     if imp.shape[0] != 1:
-        raise ValueError(f"importance for one cell must have shape ({n},); got {np.shape(importance)}")
+        raise TmsError(f"importance for one cell must have shape ({n},); got {np.shape(importance)}")
     check_lr(lr)
     check_weight_decay(weight_decay)
     f = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
@@ -140,12 +143,12 @@ def hparams(static: StaticConfig, sparsity=0.0, importance=None, lr=DEFAULT_LR, 
 def check_lr(lr) -> np.ndarray:
     a = np.asarray(lr, dtype=np.float64)
     if a.size == 0 or not np.all(np.isfinite(a)) or np.any(a <= 0):
-        raise ValueError(f"lr must be > 0 and finite; got {np.ravel(a).tolist()}")
+        raise TmsError(f"lr must be > 0 and finite; got {np.ravel(a).tolist()}")
     return a
 
 
 def check_weight_decay(wd) -> np.ndarray:
     a = np.asarray(wd, dtype=np.float64)
     if not np.all(np.isfinite(a)) or np.any(a < 0):
-        raise ValueError(f"weight_decay must be >= 0 and finite; got {np.ravel(a).tolist()}")
+        raise TmsError(f"weight_decay must be >= 0 and finite; got {np.ravel(a).tolist()}")
     return a

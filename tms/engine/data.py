@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..errors import TmsError
 from ..io import check_int
 
 # ----------------------------------------------------------------------------------------- validation
@@ -35,22 +36,22 @@ def check_sparsity(values, field: str = "sparsity") -> np.ndarray:
     """Return ``values`` as float64 array; raise if any is outside [0, 1)."""
     a = np.asarray(values, dtype=np.float64)
     if a.size == 0:
-        raise ValueError(f"{field}: needs at least one value")
+        raise TmsError(f"{field}: needs at least one value")
     if not np.all(np.isfinite(a)) or np.any(a < 0.0) or np.any(a >= 1.0):
         bad = a[~(np.isfinite(a) & (a >= 0) & (a < 1))]
-        raise ValueError(f"{field} must lie in [0, 1) (S=1 would be an all-zero input); got {bad.tolist()}")
+        raise TmsError(f"{field} must lie in [0, 1) (S=1 would be an all-zero input); got {bad.tolist()}")
     return a
 
 
 def sparsity_from(sparsity=None, density=None) -> np.ndarray:
     """Sparsity values from exactly one of ``sparsity`` (in [0, 1)) or ``density`` (in (0, 1])."""
     if (sparsity is None) == (density is None):
-        raise ValueError("give exactly one of sparsity (S in [0, 1)) or density (1 - S in (0, 1])")
+        raise TmsError("give exactly one of sparsity (S in [0, 1)) or density (1 - S in (0, 1])")
     if sparsity is not None:
         return check_sparsity(sparsity, "sparsity")
     d = np.asarray(density, dtype=np.float64)
     if d.size == 0 or not np.all(np.isfinite(d)) or np.any(d <= 0.0) or np.any(d > 1.0):
-        raise ValueError(f"density must lie in (0, 1]; got {np.ravel(d).tolist()}")
+        raise TmsError(f"density must lie in (0, 1]; got {np.ravel(d).tolist()}")
     return 1.0 - d
 
 
@@ -60,10 +61,11 @@ def check_importance(importance, n_features: int, field: str = "importance") -> 
     if a.ndim == 1:
         a = a[None, :]
     if a.ndim != 2 or a.shape[1] != n_features:
-        raise ValueError(f"{field} must have shape (n_features,) or (settings, n_features) with "
-                         f"n_features={n_features}; got shape {np.shape(importance)}")
-    if not np.all(np.isfinite(a)) or np.any(a < 0):
-        raise ValueError(f"{field} must be finite and >= 0; got min {np.nanmin(a)}")
+        raise TmsError(f"{field} must have shape (n_features,) or (settings, n_features) with "
+                       f"n_features={n_features}; got shape {np.shape(importance)}")
+    bad = ~np.isfinite(a) | (a < 0)
+    if np.any(bad):
+        raise TmsError(f"{field} must be finite and >= 0; got {a[bad][0]} at index {np.argwhere(bad)[0][-1]}")
     return a
 
 
@@ -78,14 +80,14 @@ def importance_constant(n_features: int, value: float = 1.0) -> np.ndarray:
 def importance_geometric(n_features: int, decay: float) -> np.ndarray:
     """``I_i = decay**i`` (i = 0 .. n−1), the paper's schedule (e.g. 0.9 for the intro, 0.7 for n=20)."""
     if not (decay > 0):
-        raise ValueError(f"importance decay must be > 0; got {decay}")
+        raise TmsError(f"importance decay must be > 0; got {decay}")
     return decay ** np.arange(n_features, dtype=np.float64)
 
 
 def importance_extra(n_features: int, relative: float) -> np.ndarray:
     """All features importance 1 except the last ("extra") one, with importance ``relative``."""
     if not (relative >= 0):
-        raise ValueError(f"relative importance of the extra feature must be >= 0; got {relative}")
+        raise TmsError(f"relative importance of the extra feature must be >= 0; got {relative}")
     a = np.ones(n_features)
     a[-1] = relative
     return a
@@ -123,7 +125,7 @@ def importance_settings(kind: str, values, n_features: int) -> tuple[np.ndarray,
     if kind == IMPORTANCE_VALUES:
         return check_importance(values, n_features), {}
     if kind not in IMPORTANCE_KINDS:
-        raise ValueError(f"importance kind must be one of {(*IMPORTANCE_KINDS, IMPORTANCE_VALUES)}; got {kind!r}")
+        raise TmsError(f"importance kind must be one of {(*IMPORTANCE_KINDS, IMPORTANCE_VALUES)}; got {kind!r}")
     entry = IMPORTANCE_KINDS[kind]
     vals = np.asarray(values, dtype=np.float64).reshape(-1)
     return np.stack([entry.make(n_features, v) for v in vals]), {entry.column: vals}
@@ -148,12 +150,12 @@ class FeatureSets:
         for name, sets in (("correlated", corr), ("anticorrelated", anti)):
             for s in sets:
                 if len(s) < 2:
-                    raise ValueError(f"{name} sets need at least 2 features; got {list(s)}")
+                    raise TmsError(f"{name} sets need at least 2 features; got {list(s)}")
                 for i in s:
                     if not 0 <= i < n_features:
-                        raise ValueError(f"{name} set {list(s)}: feature index {i} outside [0, {n_features - 1}]")
+                        raise TmsError(f"{name} set {list(s)}: feature index {i} outside [0, {n_features - 1}]")
                     if i in seen:
-                        raise ValueError(f"{name} set {list(s)}: feature {i} is in more than one set")
+                        raise TmsError(f"{name} set {list(s)}: feature {i} is in more than one set")
                     seen.add(i)
         return FeatureSets(corr, anti)
 
@@ -321,7 +323,7 @@ PERTURB_KINDS = ("density", "sparsity", "importance")
 def check_feature(feature, n_features: int, field: str = "perturb.feature") -> int:
     """``feature`` as an int in [0, n_features), or a ValueError naming ``field``."""
     if isinstance(feature, bool) or not isinstance(feature, (int, np.integer)) or not 0 <= feature < n_features:
-        raise ValueError(f"{field} must be an integer feature index in [0, {n_features - 1}]; got {feature!r}")
+        raise TmsError(f"{field} must be an integer feature index in [0, {n_features - 1}]; got {feature!r}")
     return int(feature)
 
 

@@ -39,6 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..errors import TmsError
 from ..io import check_int
 from .config import StaticConfig
 
@@ -48,7 +49,7 @@ SPARSE_AUTO_DENSITY = 0.05  # "auto" takes the sparse path when the expected act
 EVAL_BLOCK = 1024  # examples per block when evaluating losses over a whole set
 
 
-class DataTooLargeError(ValueError):
+class DataTooLargeError(TmsError):
     """A finite-data run whose arrays would not fit the memory available (raised before compiling)."""
 
 
@@ -80,17 +81,17 @@ class FiniteConfig:
     def __post_init__(self):
         sizes = tuple(int(t) for t in np.atleast_1d(self.train_sizes))
         if not sizes or min(sizes) < 1 or list(sizes) != sorted(set(sizes)):
-            raise ValueError(f"train_sizes (T) must be distinct integers >= 1 in ascending order; got {list(sizes)}")
+            raise TmsError(f"train_sizes (T) must be distinct integers >= 1 in ascending order; got {list(sizes)}")
         object.__setattr__(self, "train_sizes", sizes)
         for name, lo in (("n_features", 1), ("n_hidden", 1), ("steps", 1), ("warmup_steps", 0), ("batch_size", 0),
                          ("restarts", 1), ("test_size", 1), ("max_active", 0)):
             check_int(name, getattr(self, name), lo)
         if not (0.0 <= float(self.sparsity) < 1.0):
-            raise ValueError(f"sparsity must lie in [0, 1); got {self.sparsity}")
+            raise TmsError(f"sparsity must lie in [0, 1); got {self.sparsity}")
         if self.data_path not in DATA_PATHS:
-            raise ValueError(f"data_path must be one of {DATA_PATHS}; got {self.data_path!r}")
+            raise TmsError(f"data_path must be one of {DATA_PATHS}; got {self.data_path!r}")
         if self.warmup_steps > self.steps:
-            raise ValueError(f"warmup_steps must be <= steps ({self.steps}); got {self.warmup_steps}")
+            raise TmsError(f"warmup_steps must be <= steps ({self.steps}); got {self.warmup_steps}")
 
     @property
     def t_max(self) -> int:

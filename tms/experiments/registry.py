@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable
 
+from ..errors import TmsError
 from ..io import parse_toml
 from ..runs.results import Results
 from ..runs.spec import SpecError, SweepSpec, parse_spec
@@ -50,7 +51,7 @@ def register(name: str, sweeps=(), description: str = "", quick: bool = True):
 
     def wrap(draw):
         if name in EXPERIMENTS:
-            raise ValueError(f"experiment {name!r} is registered twice")
+            raise TmsError(f"experiment {name!r} is registered twice")
         EXPERIMENTS[name] = Experiment(name, tuple(sweeps), draw, description, quick)
         return draw
 
@@ -59,7 +60,7 @@ def register(name: str, sweeps=(), description: str = "", quick: bool = True):
 
 def get(name: str) -> Experiment:
     if name not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {name!r}; choose one of: all, list, {', '.join(EXPERIMENTS)}")
+        raise TmsError(f"unknown experiment {name!r}; choose one of: all, list, {', '.join(EXPERIMENTS)}")
     return EXPERIMENTS[name]
 
 
@@ -79,7 +80,7 @@ def sweep_text(name: str) -> str:
     """The text of shipped sweep ``name`` (without ``.toml``)."""
     path = _sweeps_dir() / f"{name}.toml"
     if not path.is_file():
-        raise ValueError(f"no shipped sweep {name!r}; shipped: {', '.join(shipped_sweeps())}")
+        raise TmsError(f"no shipped sweep {name!r}; shipped: {', '.join(shipped_sweeps())}")
     return path.read_text()
 
 

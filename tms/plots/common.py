@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import colors
 
+from ..errors import TmsError
+
 # D_i = r/k of the regular polytopes the per-feature dimensionalities cluster at (Elhage et al. 2022).
 POLYTOPE_LINES = ((3 / 4, "3/4 tetrahedron"), (2 / 3, "2/3 triangle"), (1 / 2, "1/2 digon"),
                   (2 / 5, "2/5 pentagon"), (3 / 8, "3/8 square antiprism"))
@@ -19,7 +21,7 @@ IMPORTANCE_CMAP = "viridis"
 
 def check_index(value, size: int, field: str) -> int:
     if not isinstance(value, (int, np.integer)) or not (-size <= value < size):
-        raise ValueError(f"{field} must be an integer in [0, {size}); got {value!r}")
+        raise TmsError(f"{field} must be an integer in [0, {size}); got {value!r}")
     return int(value) % size
 
 

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..analysis import polytopes
+from ..errors import TmsError
 from ..runs.results import check_results
 from .common import check_index, sparsity_text
 
@@ -37,10 +38,10 @@ def _check(res, cell) -> tuple[int, int, int, int]:
     check_results(res, "training_dynamics_figure", n_hidden=2)
     st = res.static
     if st.n_snapshots <= 0:
-        raise ValueError("training_dynamics_figure needs weight snapshots: train with n_snapshots > 0 "
-                         f"(StaticConfig.n_snapshots); got n_snapshots={st.n_snapshots}")
+        raise TmsError("training_dynamics_figure needs weight snapshots: train with n_snapshots > 0 "
+                       f"(StaticConfig.n_snapshots); got n_snapshots={st.n_snapshots}")
     if len(cell) != 4:
-        raise ValueError(f"cell must be 4 indices (sparsity, importance, lr, seed); got {cell!r}")
+        raise TmsError(f"cell must be 4 indices (sparsity, importance, lr, seed); got {cell!r}")
     return tuple(check_index(c, size, f"cell[{k}]") for k, (c, size) in enumerate(zip(cell, res.grid.shape)))
 
 

@@ -18,6 +18,7 @@ from matplotlib import colormaps, colors
 from matplotlib.figure import Figure
 
 from ..analysis import measures
+from ..errors import TmsError
 from .common import check_index
 
 
@@ -29,7 +30,7 @@ def _model(res, mi: int, seed: int, j: int):
 
 def _m_index(res, m: int) -> int:
     if m not in res.grid.hidden_sizes:
-        raise ValueError(f"n_hidden={m} is not in this sweep's hidden sizes {list(res.grid.hidden_sizes)}")
+        raise TmsError(f"n_hidden={m} is not in this sweep's hidden sizes {list(res.grid.hidden_sizes)}")
     return res.grid.hidden_sizes.index(m)
 
 
@@ -44,7 +45,7 @@ def finite_geometry_figure(res, train_sizes=None, seed: int = 0) -> Figure:
     show = train_sizes or [sizes[0], sizes[len(sizes) // 2], sizes[-1]]
     for t in show:
         if t not in sizes:
-            raise ValueError(f"train size {t} is not in this sweep's train_sizes {sizes}")
+            raise TmsError(f"train size {t} is not in this sweep's train_sizes {sizes}")
     fig = Figure(figsize=(3.3 * len(show) + 1.0, 6.6), layout="constrained")
     axes = fig.subplots(2, len(show), squeeze=False)
     cmap = colormaps["viridis"]

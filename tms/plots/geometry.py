@@ -7,6 +7,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..analysis import measures, polytopes
+from ..errors import TmsError
 from ..runs.results import best_models, check_results
 from .common import POLYTOPE_LINES, check_index
 
@@ -20,7 +21,7 @@ def feature_geometry_figure(res, importance_index: int = 0, jitter: float = 0.08
     """
     check_results(res, "feature_geometry_figure")
     if not (0 <= jitter < 1):
-        raise ValueError(f"jitter must lie in [0, 1) (decades); got {jitter}")
+        raise TmsError(f"jitter must lie in [0, 1) (decades); got {jitter}")
     i = check_index(importance_index, len(res.grid.importance), "importance_index")
     best = best_models(res)
     W = best.W[:, i]
@@ -63,7 +64,7 @@ def census_counts(census) -> "tuple[list[str], np.ndarray]":
     cols = [f"n_{p}" for p in polytopes.POLYTOPES] + ["n_not_represented"]
     missing = [c for c in cols if c not in census.columns]
     if missing:
-        raise ValueError(f"census lacks column(s) {missing}: expected a tms.analysis.polytopes.polytope_census frame")
+        raise TmsError(f"census lacks column(s) {missing}: expected a tms.analysis.polytopes.polytope_census frame")
     return [c.removeprefix("n_").replace("_", " ") for c in cols], census[cols].to_numpy(np.float64)
 
 

@@ -16,6 +16,7 @@ from matplotlib.patches import Patch
 
 from ..analysis import theory
 from ..analysis.phases import PHASES, phase_frame
+from ..errors import TmsError
 from ..runs.results import best_models, check_results
 
 PHASE_COLOURS = ("#9e9e9e", "#1f6fb4", "#d7301f")  # grey, blue, red
@@ -30,7 +31,7 @@ def relative_importance(res, feature: int = -1) -> np.ndarray:
     imp = np.asarray(res.grid.importance, np.float64)
     n = imp.shape[1]
     if not isinstance(feature, (int, np.integer)) or not (-n <= feature < n):
-        raise ValueError(f"feature must be an integer in [-{n}, {n}); got {feature!r}")
+        raise TmsError(f"feature must be an integer in [-{n}, {n}); got {feature!r}")
     others = np.delete(imp, feature % n, axis=1)
     return imp[:, feature] / np.max(others, axis=1)
 
@@ -67,10 +68,10 @@ def _as_phase_frame(x, who: str, column: str = "phase") -> pd.DataFrame:
     if hasattr(x, "static") and hasattr(x, "arrays"):
         x = empirical_phases(x)
     if not isinstance(x, pd.DataFrame):
-        raise ValueError(f"{who}: expected a Results or a DataFrame; got {type(x).__name__}")
+        raise TmsError(f"{who}: expected a Results or a DataFrame; got {type(x).__name__}")
     missing = [c for c in ("density", "relative_importance", column) if c not in x.columns]
     if missing:
-        raise ValueError(f"{who}: DataFrame lacks column(s) {missing}; has {list(x.columns)}")
+        raise TmsError(f"{who}: DataFrame lacks column(s) {missing}; has {list(x.columns)}")
     return x
 
 
@@ -86,8 +87,8 @@ def match_cells(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
     found = hit.any(axis=1)
     if not found.all():
         k = int(np.argmin(found))
-        raise ValueError(f"the diagrams do not share a grid: no cell at density={da[k]:.6g}, "
-                         f"relative_importance={ra[k]:.6g} in the other diagram")
+        raise TmsError(f"the diagrams do not share a grid: no cell at density={da[k]:.6g}, "
+                       f"relative_importance={ra[k]:.6g} in the other diagram")
     return np.argmax(hit, axis=1)
 
 
@@ -102,7 +103,7 @@ def phase_agreement(empirical, theory, column: str = "phase", theory_column: str
     a = _as_phase_frame(empirical, "phase_agreement (empirical)", column)
     b = _as_phase_frame(theory, "phase_agreement (theory)", theory_column)
     if len(a) == 0:
-        raise ValueError("phase_agreement: the empirical diagram has no cells")
+        raise TmsError("phase_agreement: the empirical diagram has no cells")
     j = match_cells(a, b)
     return float(np.mean(a[column].to_numpy() == b[theory_column].to_numpy()[j]))
 
@@ -112,7 +113,7 @@ def theory_diagram(res, feature: int = -1) -> pd.DataFrame:
     st = res.static
     diagram = theory.diagram_for(st.n_features, st.n_hidden)
     if (feature % st.n_features) != st.n_features - 1:
-        raise ValueError(f"the theoretical diagrams describe the last feature; got feature={feature}")
+        raise TmsError(f"the theoretical diagrams describe the last feature; got feature={feature}")
     return diagram(np.unique(res.density), np.unique(relative_importance(res, feature)))
 
 
@@ -130,7 +131,7 @@ def _grid_of(df: pd.DataFrame, values: np.ndarray):
     d, di = np.unique(df["density"].to_numpy(np.float64), return_inverse=True)
     r, ri = np.unique(df["relative_importance"].to_numpy(np.float64), return_inverse=True)
     if np.any(d <= 0) or np.any(r <= 0):
-        raise ValueError("phase diagrams need density > 0 and relative_importance > 0 (log axes)")
+        raise TmsError("phase diagrams need density > 0 and relative_importance > 0 (log axes)")
     Z = np.full((len(r), len(d)) + values.shape[1:], np.nan)
     Z[ri, di] = values
     return d, r, Z

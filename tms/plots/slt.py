@@ -13,13 +13,14 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from ..errors import TmsError
 from .dynamics import draw_loss_panel, draw_trajectory_panel
 
 
 def _need(df: pd.DataFrame, cols, who: str) -> None:
     missing = [c for c in cols if c not in df.columns]
     if missing or df.empty:
-        raise ValueError(f"{who} needs a non-empty table with columns {list(cols)}; missing {missing}")
+        raise TmsError(f"{who} needs a non-empty table with columns {list(cols)}; missing {missing}")
 
 
 def kgon_llc_figure(df: pd.DataFrame) -> Figure:
@@ -57,7 +58,7 @@ def trace_figure(est, burn_in: int, title: str = "") -> Figure:
     line, mean the estimate is not one)."""
     trace = np.asarray(est.trace, float)
     if trace.ndim != 2 or trace.shape[1] < 1:
-        raise ValueError(f"trace_figure needs a (chains, steps) trace; got shape {trace.shape}")
+        raise TmsError(f"trace_figure needs a (chains, steps) trace; got shape {trace.shape}")
     fig = Figure(figsize=(8, 4), layout="constrained")
     ax = fig.subplots()
     steps = np.arange(trace.shape[1])

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..analysis import polytopes
+from ..errors import TmsError
 from ..runs.results import check_results
 from .common import check_index
 
@@ -75,9 +76,9 @@ def trajectories_3d_figure(res, cell=(0, 0, 0, 0)) -> Figure:
     check_results(res, "trajectories_3d_figure", n_hidden=3)
     st = res.static
     if st.n_snapshots < 2:
-        raise ValueError(f"trajectories_3d_figure needs n_snapshots >= 2; got {st.n_snapshots}")
+        raise TmsError(f"trajectories_3d_figure needs n_snapshots >= 2; got {st.n_snapshots}")
     if len(cell) != 4:
-        raise ValueError(f"cell must be 4 indices (sparsity, importance, lr, seed); got {cell!r}")
+        raise TmsError(f"cell must be 4 indices (sparsity, importance, lr, seed); got {cell!r}")
     cell = tuple(check_index(c, size, f"cell[{k}]") for k, (c, size) in enumerate(zip(cell, res.grid.shape)))
     snap_W = np.asarray(res.snapshots_W[cell], np.float64)  # (n_snap, 3, n)
     sets = st.correlated + st.anticorrelated

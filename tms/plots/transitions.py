@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ..analysis import measures, polytopes
+from ..errors import TmsError
 from ..runs.continuation import crossing
 from ..runs.results import best_models, check_results
 
@@ -22,12 +23,12 @@ def perturbation_axis(res, axis: str) -> tuple[np.ndarray, str]:
     """The perturbed values along ``axis`` and their axis label (``perturb_density`` or ``perturb_importance``)."""
     g = res.grid
     if g.perturb_feature < 0:
-        raise ValueError("the sweep perturbs no feature: set data.perturb = { feature = i, density = ... }")
+        raise TmsError("the sweep perturbs no feature: set data.perturb = { feature = i, density = ... }")
     if axis == "sparsity" and "perturb_density" in g.sparsity_params:
         return g.sparsity_params["perturb_density"], f"density of feature {g.perturb_feature}"
     if axis == "importance" and "perturb_importance" in g.importance_params:
         return g.importance_params["perturb_importance"], f"importance of feature {g.perturb_feature}"
-    raise ValueError(f"the sweep does not perturb feature {g.perturb_feature} along {axis!r}")
+    raise TmsError(f"the sweep does not perturb feature {g.perturb_feature} along {axis!r}")
 
 
 def _cold(res, axis: str):
@@ -108,7 +109,7 @@ def polytope_transition_figure(res, branches, axis: str = "sparsity", cold_loss=
     check_results(res, "polytope_transition_figure", n_hidden=2)
     x, xlabel = perturbation_axis(res, axis)
     if branches.W.shape[:2] != (2, len(x)):
-        raise ValueError(f"branches must hold 2 × {len(x)} models along {axis}; got {branches.W.shape[:2]}")
+        raise TmsError(f"branches must hold 2 × {len(x)} models along {axis}; got {branches.W.shape[:2]}")
     f = res.grid.perturb_feature
     cold_W, cold_b = _cold(res, axis)
     cold_labels = polytopes.polytope_census(cold_W, cold_b)["label"]

@@ -8,6 +8,7 @@ from matplotlib import cm, colormaps, colors
 from matplotlib.figure import Figure
 
 from ..analysis import measures, polytopes
+from ..errors import TmsError
 from ..runs.results import best_models, check_results
 from .common import IMPORTANCE_CMAP, SUPERPOSITION_CMAP, check_index, importance_norm, sparsity_text
 
@@ -86,7 +87,7 @@ def varying_sparsity_figure(relu_res, linear_res=None, importance_index: int = 0
         check_results(r, f"varying_sparsity_figure ({name})")
     if linear_res is not None and (linear_res.static.n_features, linear_res.static.n_hidden) != (
             relu_res.static.n_features, relu_res.static.n_hidden):
-        raise ValueError("varying_sparsity_figure: linear_res must have the same n_features and n_hidden as relu_res")
+        raise TmsError("varying_sparsity_figure: linear_res must have the same n_features and n_hidden as relu_res")
     bests = []
     for name, r in models:
         i = check_index(importance_index, len(r.grid.importance), "importance_index")

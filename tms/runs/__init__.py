@@ -2,7 +2,7 @@
 
 :mod:`.grid` (cells, chunks, the compiled grid function), :mod:`.results` (:class:`Results`, tidy tables,
 best-model selection), :mod:`.spec` (sweep files), :mod:`.store` (the resumable store), :mod:`.progress`,
-:mod:`.atomic`, :mod:`.backends` (where chunks train: this process, or Ray workers). Uses the engine; never imports analysis, figures or the command line.
+:mod:`.backends` (where chunks train: this process, or Ray workers). Uses the engine; never imports analysis, figures or the command line.
 """
 
 from .backends import BACKENDS, BackendError, LocalBackend, RayBackend, make_backend

@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from ..engine.config import StaticConfig
+from ..errors import TmsError
 
 BACKENDS = ("local", "ray")
 """Backend names accepted by :func:`make_backend` and ``tms sweep run --backend``."""
@@ -41,7 +42,7 @@ DEFAULT_RETRIES = 3
 for tasks)."""
 
 
-class BackendError(ValueError):
+class BackendError(TmsError):
     """A backend that cannot start: its extra is not installed, or its cluster cannot be reached."""
 
 
@@ -58,7 +59,7 @@ class LocalBackend:
         import jax
 
         if devices < 1 or devices > jax.local_device_count():
-            raise ValueError(f"devices must lie in [1, {jax.local_device_count()}] (local JAX devices); got {devices}")
+            raise TmsError(f"devices must lie in [1, {jax.local_device_count()}] (local JAX devices); got {devices}")
         self.devices = devices
 
     @property
@@ -178,12 +179,12 @@ class RayBackend:
     def __init__(self, address: str | None = None, workers: int | None = None, cpus_per_worker: float = 1.0,
                  gpus_per_worker: float = 0.0, retries: int = DEFAULT_RETRIES):
         if workers is not None and workers < 1:
-            raise ValueError(f"workers must be >= 1; got {workers}")
+            raise TmsError(f"workers must be >= 1; got {workers}")
         if cpus_per_worker < 0 or gpus_per_worker < 0 or cpus_per_worker + gpus_per_worker <= 0:
-            raise ValueError(f"a worker needs CPUs or GPUs: cpus_per_worker={cpus_per_worker}, "
-                             f"gpus_per_worker={gpus_per_worker}")
+            raise TmsError(f"a worker needs CPUs or GPUs: cpus_per_worker={cpus_per_worker}, "
+                           f"gpus_per_worker={gpus_per_worker}")
         if retries < 0:
-            raise ValueError(f"retries must be >= 0; got {retries}")
+            raise TmsError(f"retries must be >= 0; got {retries}")
         self.address, self.workers = address, workers
         self.cpus_per_worker, self.gpus_per_worker = float(cpus_per_worker), float(gpus_per_worker)
         self.retries = retries
@@ -302,16 +303,16 @@ def make_backend(name: str = "local", *, devices: int = 1, address: str | None =
                  cpus_per_worker: float = 1.0, gpus_per_worker: float = 0.0):
     """A backend by name (:data:`BACKENDS`); options of another backend are refused, not ignored."""
     if name not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {name!r}")
+        raise TmsError(f"backend must be one of {', '.join(BACKENDS)}; got {name!r}")
     if name == "local":
         given = [f for f, v in (("address", address), ("workers", workers)) if v is not None]
         given += ["gpus_per_worker"] if gpus_per_worker else []
         given += ["cpus_per_worker"] if cpus_per_worker != 1.0 else []
         if given:
-            raise ValueError(f"{', '.join(given)}: only for the ray backend (--backend ray)")
+            raise TmsError(f"{', '.join(given)}: only for the ray backend (--backend ray)")
         return LocalBackend(devices)
     if devices != 1:
-        raise ValueError("devices: the ray backend trains each chunk on one device per worker; "
-                         "scale with workers (and gpus_per_worker) instead")
+        raise TmsError("devices: the ray backend trains each chunk on one device per worker; "
+                       "scale with workers (and gpus_per_worker) instead")
     return RayBackend(address=address, workers=workers, cpus_per_worker=cpus_per_worker,
                       gpus_per_worker=gpus_per_worker)

@@ -27,6 +27,7 @@ from ..engine.config import StaticConfig
 from ..engine.kinds import get_kind
 from ..engine.models import Params
 from ..engine.train import make_train_cells
+from ..errors import TmsError
 from ..io import check_int
 from .progress import Progress
 from .results import best_models
@@ -78,14 +79,14 @@ def follow_branches(res, axis: str = "sparsity", steps: int | None = None, eval_
     """Follow the best models of ``res`` along ``axis`` (``"sparsity"`` or ``"importance"``; the other grid
     indices at 0) from both ends, ``steps`` training steps per cell (default the sweep's), seed 0's key."""
     if axis not in FOLLOW_AXES:
-        raise ValueError(f"axis must be one of {FOLLOW_AXES}; got {axis!r}")
+        raise TmsError(f"axis must be one of {FOLLOW_AXES}; got {axis!r}")
     if steps is not None:
         check_int("steps", steps, 1)
     grid, static = res.grid, res.static
     S, I, L, _ = grid.shape
     P = S if axis == "sparsity" else I
     if P < 2:
-        raise ValueError(f"following branches needs at least 2 cells along {axis}; the grid has {P}")
+        raise TmsError(f"following branches needs at least 2 cells along {axis}; the grid has {P}")
     cells = np.ravel_multi_index((np.arange(P), 0, 0) if axis == "sparsity" else (0, np.arange(P), 0), (S, I, L))
     best = best_models(res)
     cold_W = best.W[:, 0] if axis == "sparsity" else best.W[0]

@@ -34,6 +34,7 @@ import numpy as np
 from ..engine.config import DEFAULT_WEIGHT_DECAY, check_lr, check_weight_decay
 from ..engine.finite import FiniteConfig
 from ..engine.finite_train import make_finite_train, slots_per_step
+from ..errors import TmsError, check_seeds
 from .spec import SpecError, _check_keys, spaced
 
 FINITE_KEY = "train_sizes"  # a sweep file whose [data] has this key is a finite-data sweep
@@ -130,10 +131,18 @@ class FiniteSpec:
 
 
 def train_sizes(value, where: str) -> tuple[int, ...]:
-    """Distinct ascending integers from a list or a spaced range (rounded; duplicates after rounding dropped)."""
-    t = spaced(value, f"{where}: data.train_sizes")
+    """Distinct ascending integers: a list written out is taken as it stands (no sorting or rounding: anything
+    else is refused with the reason); a spaced range ``{ log = [a, b], num = k }`` is rounded to integers and
+    duplicates after rounding are dropped (as its documentation says)."""
+    key = f"{where}: data.train_sizes"
+    if isinstance(value, list):
+        if not value or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise SpecError(f"{key}: training-set sizes T must be integers (write 3 or 4, not 3.5); got {value!r}")
+        if any(b <= a for a, b in zip(value, value[1:])):
+            raise SpecError(f"{key}: list the training-set sizes T distinct and in ascending order; got {value!r}")
+    t = spaced(value, key)
     if np.any(t < 1):
-        raise SpecError(f"{where}: data.train_sizes (T) must all be >= 1; got {t.tolist()}")
+        raise SpecError(f"{key} (T) must all be >= 1; got {t.tolist()}")
     return tuple(int(v) for v in np.unique(np.round(t).astype(np.int64)))
 
 
@@ -148,9 +157,10 @@ def parse_finite_spec(doc: dict, where: str = "<spec>", source: str = "") -> Fin
         raise SpecError(f"{where}: model.n_hidden must be an integer >= 1 or a list of them; got {hidden!r}")
     if "seeds" in tr and "n_seeds" in tr:
         raise SpecError(f"{where}: give train.seeds or train.n_seeds, not both")
-    seeds = tuple(tr.get("seeds", list(range(tr.get("n_seeds", 1)))))
-    if not seeds or len(set(seeds)) != len(seeds) or not all(isinstance(s, int) and s >= 0 for s in seeds):
-        raise SpecError(f"{where}: train.seeds must be distinct non-negative integers; got {list(seeds)}")
+    try:
+        seeds = check_seeds(tr.get("seeds", list(range(tr.get("n_seeds", 1)))), "train.seeds")
+    except TmsError as e:
+        raise SpecError(f"{where}: {e}") from None
     keys = {"n_features": ("model", "n_features"), "sparsity": ("data", "sparsity"),
             "unit_norm": ("data", "unit_norm"), "test_size": ("data", "test_size"),
             "data_path": ("data", "path"), "max_active": ("data", "max_active"), "steps": ("train", "steps"),

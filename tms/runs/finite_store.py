@@ -6,9 +6,7 @@ The folder is the same as any sweep's (``spec.toml``, ``resolved.json``, ``chunk
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -40,21 +38,30 @@ class FiniteResults(ArrayFields):
         })
 
     def summary_lines(self) -> list[str]:
-        """One line per (m, T), seeds pooled: mean train and test loss."""
-        df = self.to_frame().groupby(["n_hidden", "train_size"], sort=False)[["train_loss", "test_loss"]].mean()
+        """One line per (m, T), seeds pooled: mean train and test loss, and how many seeds diverged (train loss
+        non-finite or above n, the most the all-zero model can lose with importance 1: as for the grid)."""
+        df = self.to_frame()
+        df["diverged"] = ~(df["train_loss"] <= self.static.n_features)
+        df = df.groupby(["n_hidden", "train_size"], sort=False).agg(
+            train_loss=("train_loss", "mean"), test_loss=("test_loss", "mean"), diverged=("diverged", "sum"))
         return [f"m={m}, T={t}: train loss {r.train_loss:.5g}, test loss {r.test_loss:.5g}"
-                for (m, t), r in df.iterrows()]
+                + (f", {int(r.diverged)} DIVERGED" if r.diverged else "") for (m, t), r in df.iterrows()]
 
     def config(self) -> dict:
         return {"finite": self.static.to_dict(), "grid": self.grid.to_dict()}
 
     @staticmethod
     def load(folder) -> FiniteResults:
-        folder = Path(folder)
-        cfg = json.loads((folder / "config.json").read_text())
-        with np.load(folder / "arrays.npz") as z:
-            arrays = {k: z[k] for k in z.files}
-        return FiniteResults(FiniteConfig.from_dict(cfg["finite"]), FiniteGrid.from_dict(cfg["grid"]), arrays)
+        """Read a finite sweep's folder, checked as :meth:`ArrayFields.read_folder` does, shapes included."""
+        cfg, arrays = ArrayFields.read_folder(folder, ARRAY_NAMES)
+        res = ArrayFields.from_config(folder, lambda: FiniteResults(FiniteConfig.from_dict(cfg["finite"]),
+                                                                    FiniteGrid.from_dict(cfg["grid"]), arrays))
+        g = res.grid
+        lead = (len(g.hidden_sizes), len(g.seeds), len(g.train_sizes))
+        res.check_shapes(folder, {name: lead for name in ("train_loss", "test_loss", "best_restart")}
+                         | {"W": (*lead, max(g.hidden_sizes), res.static.n_features),
+                            "b": (*lead, res.static.n_features)})
+        return res
 
 
 def merge(spec: FiniteSpec, parts: list[dict]) -> dict:

@@ -26,6 +26,7 @@ import numpy as np
 from ..engine import data as tdata
 from ..engine.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, Hparams, StaticConfig, check_lr, check_weight_decay
 from ..engine.train import TrainOutput, make_train_cells
+from ..errors import TmsError, check_seeds
 from .progress import Progress
 
 AXES = ("sparsity", "importance", "lr", "seed")
@@ -91,19 +92,13 @@ class Grid:
         imp = tdata.check_importance(np.ones(n_features) if importance is None else importance, n_features)
         lr = check_lr(lr).reshape(-1)
         check_weight_decay(weight_decay)
-        seeds = np.asarray(seeds).reshape(-1)
-        if seeds.size == 0:
-            raise ValueError("seeds: needs at least one seed")
-        if not np.issubdtype(seeds.dtype, np.integer) or np.any(seeds < 0):
-            raise ValueError(f"seeds must be non-negative integers; got {seeds.tolist()}")
-        if len(np.unique(seeds)) != len(seeds):
-            raise ValueError(f"seeds must be distinct; got {seeds.tolist()}")
+        seeds = np.asarray(check_seeds(np.asarray(seeds, dtype=object).reshape(-1).tolist()), dtype=np.int64)
         params = {}
         for k, v in (importance_params or {}).items():
             v = np.asarray(v, dtype=np.float64).reshape(-1)
             if v.shape != (imp.shape[0],):
-                raise ValueError(f"importance_params[{k!r}] needs one value per importance setting "
-                                 f"({imp.shape[0]}); got {v.shape}")
+                raise TmsError(f"importance_params[{k!r}] needs one value per importance setting "
+                               f"({imp.shape[0]}); got {v.shape}")
             params[k] = v
         return Grid(s, imp, lr, seeds.astype(np.int64), float(weight_decay), params)
 
@@ -174,29 +169,29 @@ def perturbed(n_features: int, sparsity: np.ndarray, importance, lr, seeds, weig
     """A :class:`Grid` that perturbs one feature (see :meth:`Grid.make`); errors name ``perturb.<key>``."""
     unknown = set(perturb) - {"feature", *tdata.PERTURB_KINDS}
     if unknown or "feature" not in perturb:
-        raise ValueError(f"perturb needs 'feature' and one or both of density (or sparsity) and importance; "
-                         f"got keys {sorted(perturb)}")
+        raise TmsError(f"perturb needs 'feature' and one or both of density (or sparsity) and importance; "
+                       f"got keys {sorted(perturb)}")
     if {"density", "sparsity"} <= set(perturb) or not {"density", "sparsity", "importance"} & set(perturb):
-        raise ValueError("perturb: give one of perturb.density / perturb.sparsity, and/or perturb.importance")
+        raise TmsError("perturb: give one of perturb.density / perturb.sparsity, and/or perturb.importance")
     f = tdata.check_feature(perturb["feature"], n_features)
     base = Grid.make(n_features, sparsity=sparsity, importance=importance, lr=lr, seeds=seeds,
                      weight_decay=weight_decay, importance_params=importance_params)
     rows, sparams = None, {}
     if "density" in perturb or "sparsity" in perturb:
         if len(base.sparsity) != 1:
-            raise ValueError(f"perturb.density/sparsity: the other features need one base sparsity; got "
-                             f"{len(base.sparsity)} values")
+            raise TmsError(f"perturb.density/sparsity: the other features need one base sparsity; got "
+                           f"{len(base.sparsity)} values")
         kind = "density" if "density" in perturb else "sparsity"
         try:
             ps = tdata.sparsity_from(**{kind: perturb[kind]}).reshape(-1)
         except ValueError as e:
-            raise ValueError(f"perturb.{kind}: {e}") from None
+            raise TmsError(f"perturb.{kind}: {e}") from None
         rows = tdata.perturb_rows(np.full(n_features, base.sparsity[0]), f, ps)
         sparams = {"perturb_sparsity": ps, "perturb_density": 1.0 - ps}
     imp, iparams = base.importance, base.importance_params
     if "importance" in perturb:
         if len(imp) != 1:
-            raise ValueError(f"perturb.importance: the other features need one base importance setting; got {len(imp)}")
+            raise TmsError(f"perturb.importance: the other features need one base importance setting; got {len(imp)}")
         values = np.asarray(perturb["importance"], np.float64).reshape(-1)
         imp = tdata.check_importance(tdata.perturb_rows(imp[0], f, values), n_features, "perturb.importance")
         iparams = {"perturb_importance": values}
@@ -207,7 +202,7 @@ def perturbed(n_features: int, sparsity: np.ndarray, importance, lr, seeds, weig
 def chunks(n_cells: int, chunk_size: int) -> list[np.ndarray]:
     """Flat cell indices split into chunks of ``chunk_size`` (the last one may be shorter)."""
     if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1; got {chunk_size}")
+        raise TmsError(f"chunk_size must be >= 1; got {chunk_size}")
     return [np.arange(a, min(a + chunk_size, n_cells)) for a in range(0, n_cells, chunk_size)]
 
 
@@ -243,7 +238,7 @@ def run_grid(static: StaticConfig, grid: Grid, chunk_size: int | None = None, pr
     if backend is None:
         backend = LocalBackend(devices)
     elif devices != 1:
-        raise ValueError("devices: give it to the backend (LocalBackend(devices)), not beside one")
+        raise TmsError("devices: give it to the backend (LocalBackend(devices)), not beside one")
     C = grid.n_cells
     chunk_size = min(chunk_size or C, C)
     if backend.devices > 1 and chunk_size % backend.devices:

@@ -22,8 +22,10 @@ import numpy as np
 import pandas as pd
 
 from ..engine.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, StaticConfig
-from ..io import atomic_write, write_json
+from ..errors import CorruptFileError, MissingFileError, TmsError
+from ..io import atomic_write, read_json, read_npz, strict, write_json
 from .grid import Grid, run_grid
+from .ownership import claim, read_marker
 
 ARRAY_NAMES = ("W", "b", "final_loss", "restart_losses", "best_restart", "loss_curve", "snapshots_W",
                "snapshots_b")
@@ -39,14 +41,80 @@ class ArrayFields:
             return arrays[name]
         raise AttributeError(name)
 
-    def save(self, folder) -> Path:
-        """Write ``arrays.npz``, ``config.json`` (``self.config()``) and ``table.csv`` (``self.to_frame()``)."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write(folder / "arrays.npz", lambda f: np.savez(f, **self.arrays), binary=True)
-        write_json(folder / "config.json", self.config())
+    def save(self, folder, overwrite: bool = False) -> Path:
+        """Write ``arrays.npz``, ``config.json`` (``self.config()``) and ``table.csv`` (``self.to_frame()``).
+
+        ``folder`` must be new, empty or the lab's own (:mod:`tms.runs.ownership`): results already there are
+        replaced only with ``overwrite`` (a sweep's store saves its merged results into its own folder).
+        ``arrays.npz`` also records the config (``__config__``), so that loading notices an edited config.json.
+        """
+        folder = claim(folder, "results", overwrite=overwrite, keep=(Path(folder) / "resolved.json").is_file())
+        config = self.config()
+        record = np.array(json.dumps(strict(config), sort_keys=True))
+        atomic_write(folder / "arrays.npz", lambda f: np.savez(f, **self.arrays, __config__=record), binary=True)
+        write_json(folder / "config.json", config)
         atomic_write(folder / "table.csv", lambda f: self.to_frame().to_csv(f, index=False))
         return folder
+
+    @staticmethod
+    def read_folder(folder, array_names) -> tuple[dict, dict]:
+        """``(config, arrays)`` of a results folder, checked: both files there and readable, a schema this
+        version reads, config.json equal to the config recorded in arrays.npz, every array in ``array_names``
+        present. Errors name the file and say what to do."""
+        folder = Path(folder)
+        redo = "run the sweep (or tms train) again into a new --out to rebuild it"
+        if (folder / "resolved.json").is_file():
+            redo = ("delete it and run the same tms sweep run again: the finished chunks are kept, so nothing is "
+                    "retrained")
+        for name in ("config.json", "arrays.npz"):
+            if not (folder / name).is_file():
+                raise MissingFileError(f"{folder} is not a results folder: {name} is missing")
+        read_marker(folder)
+        cfg = read_json(folder / "config.json", redo)
+        arrays = read_npz(folder / "arrays.npz", redo)
+        if "__config__" in arrays:  # folders written before the record have none
+            try:
+                recorded = json.loads(str(arrays.pop("__config__")))
+            except ValueError as e:
+                raise CorruptFileError(f"{folder / 'arrays.npz'}: damaged config record ({e}); {redo}") from None
+            if json.dumps(strict(cfg), sort_keys=True) != json.dumps(recorded, sort_keys=True):
+                key = first_difference(cfg, recorded)
+                raise CorruptFileError(f"{folder / 'config.json'}: {key} disagrees with the config recorded in "
+                                       f"arrays.npz (config.json was edited after the results were written); "
+                                       f"restore it, or {redo}")
+        missing = [n for n in array_names if n not in arrays]
+        if not isinstance(cfg, dict) or missing:
+            raise CorruptFileError(f"{folder / 'arrays.npz'}: missing arrays {missing}; {redo}")
+        return cfg, arrays
+
+    @staticmethod
+    def from_config(folder, make):
+        """``make()`` (results built from a folder's config); a CorruptFileError naming config.json if the config
+        is not one (a key added, removed or of the wrong type)."""
+        try:
+            return make()
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise CorruptFileError(f"{Path(folder) / 'config.json'}: not a results config ({type(e).__name__}: "
+                                   f"{e})") from None
+
+    def check_shapes(self, folder, expected: dict) -> None:
+        """Every array's shape against ``expected`` (name -> shape from the config): a CorruptFileError naming
+        the array otherwise."""
+        for name, shape in expected.items():
+            got = np.shape(self.arrays[name])
+            if tuple(got) != tuple(shape):
+                raise CorruptFileError(f"{Path(folder) / 'arrays.npz'}: {name} has shape {tuple(got)} but "
+                                       f"config.json says {tuple(shape)}; the config does not describe these "
+                                       f"arrays: restore config.json or rebuild the folder")
+
+
+def first_difference(a, b, path: str = "") -> str:
+    """The first key path at which two JSON values differ (``"static.n_features"``)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if a.get(k, ...) != b.get(k, ...):
+                return first_difference(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))
+    return path or "the config"
 
 
 @dataclass(frozen=True)
@@ -60,6 +128,14 @@ class Results(ArrayFields):
         """``(S, I, L, K)`` True where the kept model's loss (or weights) is NaN/inf: not a usable model."""
         W_ok = np.all(np.isfinite(self.arrays["W"]), axis=(-2, -1))
         return ~(np.isfinite(self.arrays["final_loss"]) & W_ok)
+
+    @property
+    def diverged(self) -> np.ndarray:
+        """``(S, I, L, K)`` True where the kept model is non-finite or its loss exceeds Σ_i I_i: the most the
+        all-zero model can lose (every feature lies in [0, 1], so E[x_i²] <= 1), so training made it worse than
+        outputting nothing (a too-large lr: ``--lr 1e6`` gives losses near 1e22)."""
+        bound = self.grid.importance.sum(axis=-1)[None, :, None, None]  # (1, I, 1, 1)
+        return self.nonfinite | (np.asarray(self.arrays["final_loss"], np.float64) > bound)
 
     @property
     def density(self) -> np.ndarray:
@@ -85,6 +161,7 @@ class Results(ArrayFields):
         df["final_loss"] = self.arrays["final_loss"].reshape(-1)
         df["best_restart"] = self.arrays["best_restart"].reshape(-1)
         df["nonfinite"] = self.nonfinite.reshape(-1)
+        df["diverged"] = self.diverged.reshape(-1)
         return df
 
     def config(self) -> dict:
@@ -92,14 +169,21 @@ class Results(ArrayFields):
 
     @staticmethod
     def load(folder) -> "Results":
-        folder = Path(folder)
-        for name in ("config.json", "arrays.npz"):
-            if not (folder / name).exists():
-                raise FileNotFoundError(f"{folder} is not a results folder: {name} is missing")
-        cfg = json.loads((folder / "config.json").read_text())
-        with np.load(folder / "arrays.npz") as z:
-            arrays = {k: z[k] for k in z.files}
-        return Results(StaticConfig.from_dict(cfg["static"]), Grid.from_dict(cfg["grid"]), arrays)
+        """Read a results folder, checked (:meth:`ArrayFields.read_folder`) and its arrays' shapes against its
+        config."""
+        cfg, arrays = ArrayFields.read_folder(folder, ARRAY_NAMES)
+        res = ArrayFields.from_config(folder, lambda: Results(StaticConfig.from_dict(cfg["static"]),
+                                                              Grid.from_dict(cfg["grid"]), arrays))
+        res.check_shapes(folder, res.expected_shapes())
+        return res
+
+    def expected_shapes(self) -> dict:
+        """The shape of every array, from the config: grid axes ``(S, I, L, K)`` then each array's own."""
+        s, lead = self.static, self.grid.shape
+        m, n, k = s.n_hidden, s.n_features, s.n_snapshots
+        return {"W": (*lead, m, n), "b": (*lead, n), "final_loss": lead, "restart_losses": (*lead, s.restarts),
+                "best_restart": lead, "loss_curve": (*lead, s.n_logs), "snapshots_W": (*lead, k, m, n),
+                "snapshots_b": (*lead, k, n)}
 
     def summary_lines(self) -> list[str]:
         """One line per cell (seeds pooled): settings, mean loss, and how many seeds were non-finite."""
@@ -108,9 +192,10 @@ class Results(ArrayFields):
         lines = []
         for vals, g in df.groupby(keys, sort=False):
             desc = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in zip(keys, vals))
-            bad = int(g["nonfinite"].sum())
+            bad, worse = int(g["nonfinite"].sum()), int((g["diverged"] & ~g["nonfinite"]).sum())
             lines.append(f"{desc}: loss {g['final_loss'].mean():.5g} over {len(g)} seed(s)"
-                         + (f", {bad} NON-FINITE" if bad else ""))
+                         + (f", {bad} NON-FINITE" if bad else "")
+                         + (f", {worse} DIVERGED (loss above sum(importance))" if worse else ""))
         return lines
 
 
@@ -127,7 +212,7 @@ def train_grid(static: StaticConfig | None = None, *, sparsity=None, density=Non
     if static is None:
         static = StaticConfig(**static_kwargs)
     elif static_kwargs:
-        raise ValueError(f"give either static or keyword settings, not both: {sorted(static_kwargs)}")
+        raise TmsError(f"give either static or keyword settings, not both: {sorted(static_kwargs)}")
     if sparsity is None and density is None:
         sparsity = 0.0
     grid = Grid.make(static.n_features, sparsity=sparsity, density=density, importance=importance, lr=lr,
@@ -154,13 +239,13 @@ def check_results(res, who: str, n_features=None, n_hidden=None):
     """Raise a ValueError unless ``res`` is a Results with the required sizes (``None``: any)."""
     for name in ("static", "grid", "arrays"):
         if not hasattr(res, name):
-            raise ValueError(f"{who}: expected a tms.runs.results.Results; got {type(res).__name__}")
+            raise TmsError(f"{who}: expected a tms.runs.results.Results; got {type(res).__name__}")
     st = res.static
     if n_features is not None and st.n_features not in np.atleast_1d(n_features):
-        raise ValueError(f"{who}: needs n_features in {list(np.atleast_1d(n_features))}; "
-                         f"got n_features={st.n_features}")
+        raise TmsError(f"{who}: needs n_features in {list(np.atleast_1d(n_features))}; "
+                       f"got n_features={st.n_features}")
     if n_hidden is not None and st.n_hidden not in np.atleast_1d(n_hidden):
-        raise ValueError(f"{who}: needs n_hidden in {list(np.atleast_1d(n_hidden))}; got n_hidden={st.n_hidden}")
+        raise TmsError(f"{who}: needs n_hidden in {list(np.atleast_1d(n_hidden))}; got n_hidden={st.n_hidden}")
 
 
 def best_models(res) -> BestModels:

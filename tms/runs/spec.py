@@ -17,7 +17,7 @@ import numpy as np
 
 from ..engine import data as tdata
 from ..engine.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, StaticConfig
-from ..errors import TmsError
+from ..errors import TmsError, check_seeds
 from ..io import load_toml
 from .grid import Grid, chunks
 
@@ -132,7 +132,7 @@ def _importance(spec: dict, n: int, where: str):
     kind, value = next(iter(spec.items()))
     key = f"{where}: data.importance.{kind}"
     if kind == tdata.IMPORTANCE_VALUES:
-        return tdata.check_importance(np.asarray(value, dtype=np.float64), n, key), {}
+        return tdata.check_importance(_numbers(value, key), n, key), {}
     return tdata.importance_settings(kind, spaced(value, key), n)
 
 
@@ -149,13 +149,29 @@ def _perturb(spec: dict | None, where: str) -> dict | None:
     return {k: (v if k == "feature" else spaced(v, f"{where}: data.perturb.{k}")) for k, v in spec.items()}
 
 
+def _feature_sets(value: list, where: str) -> tuple[tuple[int, ...], ...]:
+    """A list of feature sets, each a list of feature indices (``[[0, 1], [2, 3]]``)."""
+    for s in value:
+        if not isinstance(s, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in s):
+            raise SpecError(f"{where}: must be an array of arrays of integer feature indices, e.g. [[0, 1], [2, 3]]; "
+                            f"got {value!r}")
+    return tuple(tuple(s) for s in value)
+
+
+def _numbers(value, where: str) -> np.ndarray:
+    """A list of numbers (no strings, booleans or tables) as float64."""
+    if not isinstance(value, list) or not all(isinstance(v, _NUM) and not isinstance(v, bool) for v in value):
+        raise SpecError(f"{where}: must be an array of numbers; got {value!r}")
+    return np.asarray(value, dtype=np.float64)
+
+
 def _static(doc: dict, where: str) -> StaticConfig:
     kwargs = {}
     for (table, key), field in STATIC_KEYS.items():
         if key in doc.get(table, {}):
             value = doc[table][key]
             if field in ("correlated", "anticorrelated"):
-                value = tuple(tuple(s) for s in value)
+                value = _feature_sets(value, f"{where}: {table}.{key}")
             elif field == "decay_factor":
                 value = float(value)
             kwargs[field] = value
@@ -191,7 +207,7 @@ def parse_spec(doc: dict, where: str = "<spec>", source: str = "") -> SweepSpec:
         if sparsity is None and density is None:
             sparsity = np.zeros(1)
         importance, params = _importance(dat.get("importance", {"constant": 1.0}), n, where)
-        seeds = tr.get("seeds", list(range(tr.get("n_seeds", 1))))
+        seeds = check_seeds(tr.get("seeds", list(range(tr.get("n_seeds", 1)))), "train.seeds")
         grid = Grid.make(n, sparsity=sparsity, density=density, importance=importance,
                          lr=spaced(tr.get("lr", DEFAULT_LR), f"{where}: train.lr"), seeds=seeds,
                          weight_decay=tr.get("weight_decay", DEFAULT_WEIGHT_DECAY), importance_params=params,

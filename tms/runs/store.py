@@ -15,13 +15,14 @@ on its own settings and seed, the merged results equal those of an uninterrupted
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_write, write_json
+from ..errors import MissingFileError, RefusedOverwriteError, TmsError
+from ..io import atomic_write, read_json, read_npz, write_json
 from .grid import run_grid
+from .ownership import claim, owned
 from .results import Results
 from .spec import SweepSpec
 
@@ -36,17 +37,13 @@ def prepare_folder(spec, out, overwrite: bool) -> Path:
     out = Path(out)
     resolved = spec.resolved()
     rpath = out / "resolved.json"
-    if rpath.exists():
-        old = json.loads(rpath.read_text())
-        if not _same(old, resolved):
-            if not overwrite:
-                raise FileExistsError(f"{out} holds a different sweep ('{old.get('name')}', other settings); "
-                                      f"choose another --out or pass --overwrite to discard it")
-            shutil.rmtree(out)
-    elif out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out} exists and is not a sweep folder; choose another --out or pass --overwrite")
-    elif out.exists() and overwrite:
-        shutil.rmtree(out)
+    old = read_json(rpath) if rpath.is_file() else None
+    same = old is not None and _same(old, resolved)
+    if old is not None and not same and not overwrite and owned(out):
+        raise RefusedOverwriteError(f"--out {out}: holds a different sweep ('{old.get('name')}', other settings); "
+                                    f"choose another --out or pass --overwrite to replace it (only the files tms "
+                                    f"wrote are removed)")
+    claim(out, "sweep", overwrite=overwrite and not same, keep=same)
     (out / "chunks").mkdir(parents=True, exist_ok=True)
     if not rpath.exists():
         atomic_write(out / "spec.toml", lambda f: f.write(spec.source))
@@ -59,8 +56,7 @@ def read_chunk(out: Path, cid: int) -> dict | None:
     p = Path(out) / "chunks" / f"{cid:05d}.npz"
     if not p.exists():
         return None
-    with np.load(p) as z:
-        return {k: z[k] for k in z.files}
+    return read_npz(p, f"delete this chunk file and run the sweep again: only chunk {cid} is retrained")
 
 
 def write_chunk(out: Path, cid: int, arrays: dict) -> None:
@@ -80,7 +76,7 @@ def run_sweep(spec: SweepSpec, out, overwrite: bool = False, progress: bool = Tr
         from .finite_store import run_finite_sweep
 
         if getattr(backend, "name", "local") != "local" or getattr(backend, "devices", devices) != 1:
-            raise ValueError("finite-data sweeps run on the local backend, one device")
+            raise TmsError("finite-data sweeps run on the local backend, one device")
         return run_finite_sweep(spec, out, overwrite=overwrite, progress=progress, stop_after=stop_after)
     out = prepare_folder(spec, out, overwrite)
     trained = 0
@@ -111,10 +107,13 @@ def run_sweep(spec: SweepSpec, out, overwrite: bool = False, progress: bool = Tr
 def load(folder) -> Results:
     """The merged results of a finished sweep (or a ``tms train`` folder)."""
     folder = Path(folder)
+    if not folder.is_dir():
+        raise MissingFileError(f"{folder}: no such results folder")
     if (folder / "resolved.json").exists() and not (folder / "arrays.npz").exists():
         n = len(list((folder / "chunks").glob("*.npz")))
-        raise FileNotFoundError(f"{folder}: sweep not finished ({n} chunk(s) done); run it again to resume")
-    if (folder / "config.json").exists() and "finite" in json.loads((folder / "config.json").read_text()):
+        raise MissingFileError(f"{folder}: sweep not finished ({n} chunk(s) done); run it again to resume")
+    cfg = read_json(folder / "config.json") if (folder / "config.json").is_file() else {}
+    if isinstance(cfg, dict) and "finite" in cfg:
         from .finite_store import FiniteResults
 
         return FiniteResults.load(folder)
@@ -131,7 +130,8 @@ def show(folder) -> str:
     head = [f"{folder}: n={s.n_features}, m={s.n_hidden}, {s.kind}{'' if s.bias else ' (no bias)'}, "
             f"{s.steps} steps x batch {s.batch_size}, {s.optimizer}/{s.schedule}, {s.restarts} restart(s)",
             f"grid: {len(res.grid.sparsity)} sparsity x {len(res.grid.importance)} importance x "
-            f"{len(res.grid.lr)} lr x {len(res.grid.seeds)} seed(s); non-finite cells: {int(res.nonfinite.sum())}"]
+            f"{len(res.grid.lr)} lr x {len(res.grid.seeds)} seed(s); non-finite cells: {int(res.nonfinite.sum())}; "
+            f"diverged (non-finite or loss above sum(importance)): {int(res.diverged.sum())}"]
     df = res.to_frame()
     cols = [c for c in df.columns if c not in ("importance_index", "best_restart")]
     return "\n".join(head) + "\n" + df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}")

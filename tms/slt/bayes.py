@@ -20,6 +20,7 @@ from scipy.optimize import brentq
 from ..analysis.polytopes import kgon_labels
 from ..engine.data import high_sparsity_set
 from ..engine.models import Params
+from ..errors import TmsError
 from .kgon import check_sizes
 from .llc import compiled_sampler
 from .sampler import SGLDConfig, sgld_hparams
@@ -36,7 +37,7 @@ def prior_constant(label: str, prior_precision: float = 1.0) -> float:
     """−log φ(w*) of the critical point ``label`` under the Gaussian prior N(0, 1/prior_precision) on every
     parameter, without the normalising constant (which is the same for every phase): ½ precision ‖w*‖²."""
     if not prior_precision > 0:
-        raise ValueError(f"prior_precision must be > 0; got {prior_precision!r}")
+        raise TmsError(f"prior_precision must be > 0; got {prior_precision!r}")
     p = kgon_point(label)
     W, b = np.asarray(p.W, np.float64), np.asarray(p.b, np.float64)
     return 0.5 * prior_precision * float(np.sum(W * W) + np.sum(b * b))
@@ -49,7 +50,7 @@ def critical_n(delta_loss: float, delta_llc: float, delta_c: float = 0.0) -> flo
     n = 1 (no crossing above 1 from positive to negative).
     """
     if not (delta_loss < 0):
-        raise ValueError(f"delta_loss (L_beta - L_alpha) must be < 0 for a transition to beta; got {delta_loss}")
+        raise TmsError(f"delta_loss (L_beta - L_alpha) must be < 0 for a transition to beta; got {delta_loss}")
 
     def f(n):
         return n * delta_loss + delta_llc * np.log(n) + delta_c

@@ -14,6 +14,7 @@ import optax
 from ..analysis.polytopes import kgon_labels
 from ..engine.data import HighSparsitySet, high_sparsity_set
 from ..engine.models import Params, init_params
+from ..errors import TmsError
 from ..io import check_int
 from .llc import llc_from_trace, model_trace, sample_many
 from .sampler import SGLDConfig, default_nbeta, sgld_hparams
@@ -36,9 +37,9 @@ def check_sgd(n: int, batch: int, lr: float, epochs: int) -> None:
     for name, v, lo in (("n", n, 2), ("batch", batch, 1), ("epochs", epochs, 1)):
         check_int(name, v, lo)
     if n % batch:
-        raise ValueError(f"batch ({batch}) must divide n ({n}) so that every epoch sees each example once")
+        raise TmsError(f"batch ({batch}) must divide n ({n}) so that every epoch sees each example once")
     if not (lr > 0):
-        raise ValueError(f"lr must be > 0; got {lr!r}")
+        raise TmsError(f"lr must be > 0; got {lr!r}")
 
 
 def sgd_run(n: int = 1000, batch: int = 20, lr: float = 0.005, epochs: int = 4500, seed: int = 0) -> SGDRun:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.data import high_sparsity_set
+from ..errors import TmsError
 from .llc import estimate_llc, llc_from_trace, model_trace, sample_many
 from .sampler import SGLDConfig, default_nbeta, sgld_hparams
 from .toy import THEORY_LLC, is_local_minimum, kgon_loss, kgon_point, set_loss
@@ -30,7 +31,7 @@ def stack_points(labels, n_features: int = 6):
 def check_sizes(sizes, field: str = "sample_sizes") -> list[int]:
     out = [int(s) for s in np.atleast_1d(sizes)]
     if not out or any(s < 2 or s != float(v) for s, v in zip(out, np.atleast_1d(sizes))):
-        raise ValueError(f"{field} must be integers >= 2; got {list(np.atleast_1d(sizes))}")
+        raise TmsError(f"{field} must be integers >= 2; got {list(np.atleast_1d(sizes))}")
     return out
 
 
@@ -90,7 +91,7 @@ def calibration_sweep(label: str = "6", n: int = 10_000, step_scales=(0.01, 0.03
     cells: too small an ε has not mixed (drift), too large a one is biased (low acceptance, divergence).
     """
     if not step_scales or not localizations:
-        raise ValueError("step_scales and localizations need at least one value each")
+        raise TmsError("step_scales and localizations need at least one value each")
     grid = list(itertools.product(step_scales, localizations))
     nb = default_nbeta(int(n))
     eps = np.array([s for s, _ in grid]) / nb

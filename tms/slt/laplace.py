@@ -32,6 +32,7 @@ import pandas as pd
 
 from ..analysis.theory.high_sparsity import kgon_params
 from ..analysis.theory.integrals import err1
+from ..errors import TmsError
 from .bayes import critical_n
 from .toy import THEORY_LLC, kgon_loss, kgon_table
 
@@ -53,7 +54,7 @@ def flat_point(label: str) -> np.ndarray:
     """The critical point ``label`` as a float64 flat vector (W row-major, then b): ``(3 n,)``."""
     t = kgon_table(N_FEATURES).set_index("label")
     if label not in t.index:
-        raise ValueError(f"label must be one of {list(t.index)}; got {label!r}")
+        raise TmsError(f"label must be one of {list(t.index)}; got {label!r}")
     r = t.loc[label]
     W, b = kgon_params(N_FEATURES, int(r.k), int(r.n_plus), float(r.length), float(r.bias), float(r.bias_plus))
     return np.concatenate([W.ravel(), b])
@@ -71,7 +72,7 @@ def hessian_terms(H: np.ndarray, rtol: float = RANK_RTOL) -> dict:
     most negative eigenvalue and the eigenvalues themselves (ascending)."""
     H = np.asarray(H, np.float64)
     if H.ndim != 2 or H.shape[0] != H.shape[1] or not np.all(np.isfinite(H)):
-        raise ValueError(f"H must be a finite square matrix; got shape {H.shape}")
+        raise TmsError(f"H must be a finite square matrix; got shape {H.shape}")
     ev = np.linalg.eigvalsh(0.5 * (H + H.T))
     scale = float(np.max(np.abs(ev))) if ev.size else 0.0
     nonzero = np.abs(ev) > rtol * scale
@@ -91,7 +92,7 @@ def multiplicity(label: str, n_features: int = N_FEATURES) -> int:
 def phase_terms(label: str, prior_variance: float = 1.0, llc: float | None = None) -> dict:
     """Every O(1)-or-larger term of F at ``label`` except n L and λ log n, and what they need."""
     if not prior_variance > 0:
-        raise ValueError(f"prior_variance must be > 0; got {prior_variance!r}")
+        raise TmsError(f"prior_variance must be > 0; got {prior_variance!r}")
     w = flat_point(label)
     ht = hessian_terms(hessian(population_loss, w))
     W = w[: 2 * N_FEATURES]

@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from ..errors import TmsError
 from ..io import check_int
 
 LossFn = Callable  # loss_fn(params, batch) -> scalar mean loss over the batch's leading (example) axis
@@ -43,7 +44,7 @@ LossFn = Callable  # loss_fn(params, batch) -> scalar mean loss over the batch's
 def default_nbeta(n: int) -> float:
     """The default inverse temperature nβ = n / log n (β = 1/log n, Watanabe's WBIC temperature)."""
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 2:
-        raise ValueError(f"n (the number of samples) must be an integer >= 2 for nβ = n/log n; got {n!r}")
+        raise TmsError(f"n (the number of samples) must be an integer >= 2 for nβ = n/log n; got {n!r}")
     return float(n / np.log(n))
 
 
@@ -100,7 +101,7 @@ def check_positive(value, field: str, allow_zero: bool = False) -> np.ndarray:
     ok = np.isfinite(a) & ((a >= 0) if allow_zero else (a > 0))
     if a.size == 0 or not np.all(ok):
         bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{field} must be finite and {bound}; got {np.ravel(a).tolist()}")
+        raise TmsError(f"{field} must be finite and {bound}; got {np.ravel(a).tolist()}")
     return a
 
 
@@ -130,7 +131,7 @@ def n_examples(data, axis: int = 0) -> int:
     model axis comes first)."""
     leaves = jax.tree.leaves(data)
     if not leaves:
-        raise ValueError("data must be a non-empty pytree of arrays with a leading example axis")
+        raise TmsError("data must be a non-empty pytree of arrays with a leading example axis")
     return int(leaves[0].shape[axis])
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ..errors import TmsError
 from ..io import check_int, parse_toml
 from .sampler import SGLDConfig
 
@@ -75,10 +76,10 @@ class SLTSettings:
             check_int(name, getattr(self, name), 1)
         for name in ("step_scale", "posterior_step_scale", "sgd_lr"):
             if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0; got {getattr(self, name)!r}")
+                raise TmsError(f"{name} must be > 0; got {getattr(self, name)!r}")
         for name in ("localization", "prior_precision", "sgd_localization"):
             if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0; got {getattr(self, name)!r}")
+                raise TmsError(f"{name} must be >= 0; got {getattr(self, name)!r}")
         SGLDConfig(chains=self.chains, draws=self.draws, burn_in=self.burn_in)  # validates them
 
     @property
@@ -116,20 +117,20 @@ def load_settings(name_or_path: str | None = None) -> SLTSettings:
     else:
         res = _presets_dir() / f"{name_or_path}.toml"
         if not res.is_file():
-            raise ValueError(f"no SLT preset {name_or_path!r} and no such .toml file; presets: {', '.join(presets())}")
+            raise TmsError(f"no SLT preset {name_or_path!r} and no such .toml file; presets: {', '.join(presets())}")
         text, where = res.read_text(), f"{name_or_path}.toml"
     doc = parse_toml(text, where)
     fields = {f.name: f for f in dataclasses.fields(SLTSettings)}
     default = SLTSettings()
     for key, value in doc.items():
         if key not in fields:
-            raise ValueError(f"{where}: unknown key {key!r}; allowed: {', '.join(fields)}")
+            raise TmsError(f"{where}: unknown key {key!r}; allowed: {', '.join(fields)}")
         want = type(getattr(default, key))
         if want is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         ok = isinstance(value, list) if want is tuple else isinstance(value, want) and not (
             want is int and isinstance(value, bool))
         if not ok:
-            raise ValueError(f"{where}: {key} must be {'a list' if want is tuple else want.__name__}; got {value!r}")
+            raise TmsError(f"{where}: {key} must be {'a list' if want is tuple else want.__name__}; got {value!r}")
         doc[key] = value
     return SLTSettings(**doc)

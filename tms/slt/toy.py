@@ -13,6 +13,7 @@ from ..analysis.theory.high_sparsity import kgon_critical_points, kgon_params
 from ..engine.data import HighSparsitySet, high_sparsity_set_loss
 from ..engine.kinds import get_kind
 from ..engine.models import Params
+from ..errors import TmsError
 
 # Local learning coefficients of the k-gon critical points of the n = 6, m = 2 high-sparsity model
 # (Chen, Lau, Mendel, Wei & Murfet 2023): the plain 5-gon is not a local minimum (its value is 7 by their
@@ -52,7 +53,7 @@ def kgon_point(label: str, n_features: int = 6) -> Params:
     table = _kgon_table(int(n_features))
     rows = table[table.label == label]
     if rows.empty:
-        raise ValueError(f"label must be one of {list(table.label)} for n={n_features}; got {label!r}")
+        raise TmsError(f"label must be one of {list(table.label)} for n={n_features}; got {label!r}")
     r = rows.iloc[0]
     W, b = kgon_params(n_features, int(r.k), int(r.n_plus), float(r.length), float(r.bias), float(r.bias_plus))
     return Params(jnp.asarray(W, jnp.float32), jnp.asarray(b, jnp.float32))
@@ -64,7 +65,7 @@ def is_local_minimum(label: str, n_features: int = 6) -> bool:
     table = _kgon_table(int(n_features))
     r = table[table.label == label]
     if r.empty:
-        raise ValueError(f"label must be one of {list(table.label)} for n={n_features}; got {label!r}")
+        raise TmsError(f"label must be one of {list(table.label)} for n={n_features}; got {label!r}")
     return int(r.k.iloc[0]) + int(r.n_plus.iloc[0]) == int(n_features)
 
 

@@ -21,7 +21,7 @@ def test_phase_codes_n2m1():
 
 
 def test_phases_agree_with_theory_configurations():
-    theory = pytest.importorskip("tms.analysis.theory")
+    from tms.analysis import theory
     assert geo.PHASES == theory.PHASES
     for config in theory.N3M2_CONFIGS:
         W, _ = theory.n3m2_params(config, 0.3, 1.0, antipodal="zero_bias")

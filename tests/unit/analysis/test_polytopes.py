@@ -213,7 +213,7 @@ def test_kgon_labels_and_angles():
 
 
 def test_kgon_labels_of_theory_critical_points():
-    theory = pytest.importorskip("tms.analysis.theory")
+    from tms.analysis import theory
     for k, n_plus in [(5, 1), (4, 2), (6, 0)]:
         W, b = theory.kgon_params(6, k, n_plus, length=1.0, bias=-0.1, bias_plus=0.05)
         assert geo.kgon_label(W, b) == str(k) + "+" * n_plus

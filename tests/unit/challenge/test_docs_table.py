@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from skip_helpers import skip_unless_required
 
 from tms.challenge.diagnostics import report as Rp
 from tms.cli.main import main
@@ -15,7 +16,7 @@ SUMMARY = ROOT / "figures" / "challenge" / "summary.json"
 @pytest.mark.parametrize("doc, name", [("README.md", "headline"), ("docs/challenge.md", "summary")])
 def test_committed_tables_are_generated_from_the_committed_summary(doc, name):
     if not SUMMARY.is_file() or not (ROOT / doc).is_file():
-        pytest.skip("not a source checkout")
+        skip_unless_required("not a source checkout")
     res = json.loads(SUMMARY.read_text())
     text = (ROOT / doc).read_text()
     assert Rp.markers(name)[0] in text

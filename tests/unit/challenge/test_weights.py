@@ -13,6 +13,7 @@ import zipfile
 import jax
 import numpy as np
 import pytest
+from skip_helpers import skip_unless_required
 
 from tms.challenge import data as D
 from tms.challenge import model as M
@@ -48,7 +49,7 @@ def test_load_errors(tmp_path):
 def test_shipped_weights_if_present():
     path = W.shipped_weights_path()
     if path is None:
-        pytest.skip("no shipped weights yet")
+        skip_unless_required("no shipped weights yet")
     params, cfg = W.load(path)
     assert cfg == M.Config()
     # The shipped model is the trained one: it must classify the test half well.

@@ -127,6 +127,7 @@ def test_a_diverging_restart_never_wins(finite_restart, monkeypatch, request):
     lr = [1e-3, 1e-2] if finite_restart == "trained" else [1e-6]
     res = train_grid(static, sparsity=[0.0, 0.9], lr=lr, seeds=[0, 1], progress=False)
     rl = res.restart_losses  # (S, I, L, K, R)
+    assert np.all(np.isnan(rl[..., 0]))  # restart 0 really went non-finite (its loss is recorded as NaN)
     assert np.all(np.isfinite(rl[..., 1]))
     np.testing.assert_array_equal(res.best_restart, 1)
     np.testing.assert_array_equal(res.final_loss, rl[..., 1])

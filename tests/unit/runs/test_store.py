@@ -25,7 +25,8 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path):
         np.testing.assert_array_equal(resumed.arrays[k], v)
     back = load(tmp_path / "part")
     assert back.to_frame().equals(full.to_frame())
-    assert "tiny" in show(tmp_path / "part").split("\n")[0] or "n=4" in show(tmp_path / "part")
+    head = show(tmp_path / "part").split("\n")[0]
+    assert head.startswith(f"{tmp_path / 'part'}: n=4, m=2, relu, 60 steps x batch 64, adam/constant, 2 restart(s)")
 
 
 def test_different_spec_is_refused_unless_overwrite(tmp_path):
@@ -38,8 +39,9 @@ def test_different_spec_is_refused_unless_overwrite(tmp_path):
     assert res.static.steps == 40
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "file.txt").write_text("x")
-    with pytest.raises(FileExistsError, match="not a sweep folder"):
-        run_sweep(spec, tmp_path / "junk", progress=False)
+    with pytest.raises(FileExistsError, match=r"junk holds files tms did not write \(file.txt\)"):
+        run_sweep(spec, tmp_path / "junk", progress=False, overwrite=True)
+    assert (tmp_path / "junk" / "file.txt").read_text() == "x"
 
 
 def test_kill_9_midway_then_resume(tmp_path):

@@ -8,6 +8,7 @@ pair), :mod:`.n2m1` and :mod:`.n3m2` (the paper's two phase diagrams), :mod:`.hi
 says which model sizes have a theoretical phase diagram.
 """
 
+from ...errors import TmsError
 from ..phases import PHASES
 from .high_sparsity import high_sparsity_loss, kgon_critical_points, kgon_params
 from .integrals import err1
@@ -36,8 +37,8 @@ def diagram_for(n_features: int, n_hidden: int):
     fn = DIAGRAMS.get((int(n_features), int(n_hidden)))
     if fn is None:
         known = ", ".join(f"n={n}, m={m}" for n, m in DIAGRAMS)
-        raise ValueError(f"no theoretical phase diagram for n_features={n_features}, n_hidden={n_hidden} "
-                         f"(known: {known})")
+        raise TmsError(f"no theoretical phase diagram for n_features={n_features}, n_hidden={n_hidden} "
+                       f"(known: {known})")
     return fn
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from ...errors import TmsError
 from .integrals import err1
 
 
@@ -26,7 +27,7 @@ def high_sparsity_loss(W, b) -> np.ndarray:
     W = np.asarray(W, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if W.ndim < 2 or b.shape != W.shape[:-2] + W.shape[-1:]:
-        raise ValueError(f"W must have shape (..., m, n) and b shape (..., n); got W {W.shape}, b {b.shape}")
+        raise TmsError(f"W must have shape (..., m, n) and b shape (..., n); got W {W.shape}, b {b.shape}")
     n = W.shape[-1]
     gram = np.einsum("...ki,...kj->...ij", W, W)  # (..., n, n); output j for input e_i sees gram[i, j]
     errs = err1(np.eye(n), gram, b[..., None, :])
@@ -37,7 +38,7 @@ def kgon_params(n: int, k: int, n_plus: int, length: float, bias: float, bias_pl
     """``W: (2, n)``, ``b: (n,)``: k columns on a regular k-gon of radius ``length`` with bias ``bias``,
     then ``n_plus`` zero columns with bias ``bias_plus`` and the rest zero columns with bias 0."""
     if not 1 <= k <= n or not 0 <= n_plus <= n - k:
-        raise ValueError(f"need 1 <= k <= n and 0 <= n_plus <= n - k; got n={n}, k={k}, n_plus={n_plus}")
+        raise TmsError(f"need 1 <= k <= n and 0 <= n_plus <= n - k; got n={n}, k={k}, n_plus={n_plus}")
     angles = 2.0 * np.pi * np.arange(k) / k
     W = np.zeros((2, n))
     W[:, :k] = length * np.stack([np.cos(angles), np.sin(angles)])
@@ -55,9 +56,9 @@ def kgon_critical_points(n: int = 6, m: int = 2, ks=None) -> pd.DataFrame:
     Unrepresented features without "+" keep bias 0 (any bias <= 0 gives the same loss).
     """
     if m != 2:
-        raise ValueError(f"k-gons live in m=2 dimensions; got m={m}")
+        raise TmsError(f"k-gons live in m=2 dimensions; got m={m}")
     if not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer >= 2; got {n!r}")
+        raise TmsError(f"n must be an integer >= 2; got {n!r}")
     ks = range(2, n + 1) if ks is None else ks
     rows = []
     for k in ks:

@@ -23,20 +23,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...errors import TmsError
+
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(3)
 
 
 def check_density(p, field: str = "density") -> np.ndarray:
     a = np.asarray(p, dtype=np.float64)
     if a.size == 0 or not np.all(np.isfinite(a)) or np.any(a <= 0.0) or np.any(a > 1.0):
-        raise ValueError(f"{field} must lie in (0, 1]; got {np.ravel(a).tolist()[:8]}")
+        raise TmsError(f"{field} must lie in (0, 1]; got {np.ravel(a).tolist()[:8]}")
     return a
 
 
 def check_importance(r, field: str = "relative_importance") -> np.ndarray:
     a = np.asarray(r, dtype=np.float64)
     if a.size == 0 or not np.all(np.isfinite(a)) or np.any(a < 0.0):
-        raise ValueError(f"{field} must be finite and >= 0; got {np.ravel(a).tolist()[:8]}")
+        raise TmsError(f"{field} must be finite and >= 0; got {np.ravel(a).tolist()[:8]}")
     return a
 
 

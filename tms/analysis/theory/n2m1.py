@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...errors import TmsError
 from ..phases import PHASES
 from .integrals import check_density, check_importance, feature_loss
 from .solvers import TIE_RTOL, AntipodalOptimum, antipodal_optimum, check_mode
@@ -40,7 +41,7 @@ def n2m1_loss(W, b, p, r):
     W = np.asarray(W, dtype=np.float64).reshape(-1)
     b = np.asarray(b, dtype=np.float64)
     if W.shape != (2,) or b.shape != (2,):
-        raise ValueError(f"W must have shape (1, 2) and b shape (2,); got W {np.shape(W)}, b {b.shape}")
+        raise TmsError(f"W must have shape (1, 2) and b shape (2,); got W {np.shape(W)}, b {b.shape}")
     p, r = np.broadcast_arrays(check_density(p), check_importance(r))
     beta = W[0] * W[1]
     return (feature_loss(p, W[0] ** 2, beta, b[0]) + r * feature_loss(p, W[1] ** 2, beta, b[1]))

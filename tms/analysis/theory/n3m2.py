@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...errors import TmsError
 from ..phases import PHASES
 from .integrals import check_density, check_importance
 from .solvers import TIE_RTOL, AntipodalOptimum, antipodal_optimum, check_mode
@@ -80,7 +81,7 @@ def n3m2_phase(p, r, antipodal: str = "optimal") -> np.ndarray:
 def n3m2_params(config: str, p: float, r: float, antipodal: str = "optimal"):
     """Explicit ``W: (2, 3)``, ``b: (3,)`` of one configuration at scalar (p, r) (for checks and plots)."""
     if config not in N3M2_CONFIGS:
-        raise ValueError(f"config must be one of {N3M2_CONFIGS}; got {config!r}")
+        raise TmsError(f"config must be one of {N3M2_CONFIGS}; got {config!r}")
     check_mode(antipodal)
     p, r = float(check_density(p)), float(check_importance(r))
     W, b = np.zeros((2, 3)), np.zeros(3)

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ...errors import TmsError
 from .integrals import check_density, check_importance, feature_loss
 
 ANTIPODAL_MODES = ("optimal", "zero_bias")
@@ -28,7 +29,7 @@ _ITERS = 60
 
 def check_mode(antipodal: str) -> None:
     if antipodal not in ANTIPODAL_MODES:
-        raise ValueError(f"antipodal must be one of {ANTIPODAL_MODES}; got {antipodal!r}")
+        raise TmsError(f"antipodal must be one of {ANTIPODAL_MODES}; got {antipodal!r}")
 
 
 class AntipodalOptimum(NamedTuple):

@@ -17,6 +17,8 @@ from tms.challenge.diagnostics.accuracy import accuracy_table
 from tms.challenge.diagnostics.grid import PATTERN, GridRun, run_grid
 from tms.challenge.diagnostics.registry import Outcome, register
 
+from ...errors import TmsError
+
 if TYPE_CHECKING:
     from tms.challenge.diagnostics.context import Diagnosis
 
@@ -25,7 +27,7 @@ def mean_last_pattern(pattern) -> np.ndarray:
     """(N, h, k) last-query attention -> (h, k) mean over the inputs (in float64)."""
     pattern = np.asarray(pattern, np.float64)  # float32 accumulation over 12,769 rows loses 1e-5
     if pattern.ndim != 3:
-        raise ValueError(f"pattern must have shape (N, n_heads, n_keys); got {pattern.shape}")
+        raise TmsError(f"pattern must have shape (N, n_heads, n_keys); got {pattern.shape}")
     return pattern.mean(0)
 
 
@@ -34,8 +36,8 @@ def fixed_pattern_hooks(params, mean_pattern) -> dict:
     cfg = M.Config.from_params(params)
     mean_pattern = np.asarray(mean_pattern)
     if mean_pattern.shape != (cfg.n_heads, cfg.n_ctx):
-        raise ValueError(f"mean_pattern must have shape (n_heads, n_ctx)={(cfg.n_heads, cfg.n_ctx)}; "
-                         f"got {mean_pattern.shape}")
+        raise TmsError(f"mean_pattern must have shape (n_heads, n_ctx)={(cfg.n_heads, cfg.n_ctx)}; "
+                       f"got {mean_pattern.shape}")
     full = np.zeros((cfg.n_heads, cfg.n_ctx, cfg.n_ctx), np.float32)
     full[:, -1, :] = mean_pattern
     return {PATTERN: M.fixed_pattern_hook(full, query_positions=[cfg.n_ctx - 1])}

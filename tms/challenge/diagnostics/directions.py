@@ -26,6 +26,8 @@ from tms.challenge import plots as P
 from tms.challenge.diagnostics.grid import flat_labels
 from tms.challenge.diagnostics.registry import Outcome, register
 
+from ...errors import TmsError
+
 if TYPE_CHECKING:
     from tms.challenge.diagnostics.context import Diagnosis
 
@@ -44,7 +46,7 @@ class PCA(NamedTuple):
 def _matrix(name: str, X) -> np.ndarray:
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] < 2:
-        raise ValueError(f"{name} must have shape (N >= 2, d); got {X.shape}")
+        raise TmsError(f"{name} must have shape (N >= 2, d); got {X.shape}")
     return X
 
 
@@ -56,7 +58,7 @@ def pca(X, n_components: int | None = None) -> PCA:
     var = s**2 / (len(X) - 1)
     k = len(s) if n_components is None else n_components
     if not 1 <= k <= len(s):
-        raise ValueError(f"n_components must lie in 1..{len(s)}; got {n_components}")
+        raise TmsError(f"n_components must lie in 1..{len(s)}; got {n_components}")
     return PCA(mu, vt[:k], var[:k], var[:k] / var.sum())
 
 
@@ -156,7 +158,7 @@ def fit_and_rule(X, labels, key, n_components: int = 16, restarts: int = 8, step
     polarity: "positive" (label 1 is the AND), "negative" (label 0 is the AND) or "both" (the better one).
     """
     if polarity not in ("positive", "negative", "both"):
-        raise ValueError(f"polarity must be 'positive', 'negative' or 'both'; got {polarity!r}")
+        raise TmsError(f"polarity must be 'positive', 'negative' or 'both'; got {polarity!r}")
     if polarity == "both":
         k1, k2 = jax.random.split(key)
         pos = fit_and_rule(X, labels, k1, n_components, restarts, steps, lr, n_candidates, "positive")
@@ -165,13 +167,13 @@ def fit_and_rule(X, labels, key, n_components: int = 16, restarts: int = 8, step
     X = _matrix("X", X)
     y = np.asarray(labels).reshape(-1)
     if y.shape[0] != X.shape[0] or not np.isin(y, (0, 1)).all():
-        raise ValueError(f"labels must be {X.shape[0]} values in {{0, 1}}; got shape {y.shape}")
+        raise TmsError(f"labels must be {X.shape[0]} values in {{0, 1}}; got shape {y.shape}")
     for name, v, lo in (("restarts", restarts, 1), ("steps", steps, 1), ("n_candidates", n_candidates, 2)):
         if v < lo:
-            raise ValueError(f"{name} must be >= {lo}; got {v}")
+            raise TmsError(f"{name} must be >= {lo}; got {v}")
     k = min(n_components, X.shape[1], X.shape[0] - 1)
     if k < 1:
-        raise ValueError(f"n_components must be >= 1; got {n_components}")
+        raise TmsError(f"n_components must be >= 1; got {n_components}")
     pc = pca(X, k)
     scale = np.sqrt(np.maximum(pc.variance, 1e-12))
     Z = (X - pc.mean) @ pc.components.T / scale
@@ -190,7 +192,7 @@ def fit_and_rule(X, labels, key, n_components: int = 16, restarts: int = 8, step
         if best is None or agree > best.agreement:
             best = AndRule(dirs, np.array([ta, tb]), float(agree), polarity == "positive")
     if best is None:
-        raise ValueError("the AND search found no non-degenerate direction (are X's columns constant?)")
+        raise TmsError("the AND search found no non-degenerate direction (are X's columns constant?)")
     return best
 
 

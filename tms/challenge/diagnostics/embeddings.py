@@ -19,6 +19,8 @@ from tms.challenge import model as M
 from tms.challenge import plots as P
 from tms.challenge.diagnostics.registry import Outcome, register
 
+from ...errors import TmsError
+
 if TYPE_CHECKING:
     from tms.challenge.diagnostics.context import Diagnosis
 
@@ -44,9 +46,9 @@ def extended_embeddings(params, mean_pattern, n_values: int = 113, equals_token:
     mp = np.asarray(mean_pattern, np.float64)
     h = p["W_Q"].shape[0]
     if mp.shape != (h, 3):
-        raise ValueError(f"mean_pattern must have shape (n_heads, 3)={(h, 3)}; got {mp.shape}")
+        raise TmsError(f"mean_pattern must have shape (n_heads, 3)={(h, 3)}; got {mp.shape}")
     if not 1 <= n_values <= p["W_E"].shape[0]:
-        raise ValueError(f"n_values must lie in 1..{p['W_E'].shape[0]}; got {n_values}")
+        raise TmsError(f"n_values must lie in 1..{p['W_E'].shape[0]}; got {n_values}")
     OV = np.einsum("hde,hef->hdf", p["W_V"], p["W_O"])  # (h, d, d)
     vals = p["W_E"][:n_values]
     ext = []

@@ -30,6 +30,8 @@ import pandas as pd
 
 from tms.challenge import data as D
 
+from ...errors import TmsError
+
 MIN_MAGNITUDE = 0.5  # RGRGRG: "all MLP_in neurons with a maximum magnitude greater than 0.5"
 ALL_SHARE = 0.25  # "all": at least this share of the y-profile in each outer third
 PUBLISHED_FAMILIES = ("red-right", "red-all", "blue-left", "blue-right")
@@ -39,7 +41,7 @@ FAMILY_NAMES = ("red-left", "red-all", "red-right", "blue-left", "blue-all", "bl
 def _contrib(contrib) -> np.ndarray:
     C = np.asarray(contrib, np.float64)
     if C.ndim != 2 or C.shape[0] != D.N_PAIRS:
-        raise ValueError(f"contrib must have shape (N={D.N_PAIRS}, d_mlp); got {C.shape}")
+        raise TmsError(f"contrib must have shape (N={D.N_PAIRS}, d_mlp); got {C.shape}")
     return C
 
 
@@ -129,12 +131,12 @@ def best_family_set(contrib, target, families, k: int = 4, top: int = 6,
     names = np.asarray(families).astype(str)
     present = sorted(set(names) - {""})
     if k < 1 or top < 1:
-        raise ValueError(f"k and top must be >= 1; got k={k}, top={top}")
+        raise TmsError(f"k and top must be >= 1; got k={k}, top={top}")
     if not present:  # no neuron reaches the family threshold: the empty set (sum 0, label 0 everywhere)
         return FamilySet((), (), float((~y).mean()), pd.DataFrame(columns=["families", "neurons", "agreement"]))
     combos = [tuple(only)] if only is not None else list(combinations(present, min(k, len(present))))
     if not combos or any(f not in present for f in combos[0]):
-        raise ValueError(f"families to search must be among those present {present}; got {combos[:1]}")
+        raise TmsError(f"families to search must be among those present {present}; got {combos[:1]}")
     rms = np.sqrt((C**2).mean(0))
     cands = {f: np.flatnonzero(names == f)[np.argsort(-rms[names == f], kind="stable")][:top] for f in present}
     rows = []

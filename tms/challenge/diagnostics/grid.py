@@ -15,6 +15,8 @@ import numpy as np
 from tms.challenge import data as D
 from tms.challenge import model as M
 
+from ...errors import TmsError
+
 RESID_MID = "blocks.0.hook_resid_mid"
 PATTERN = "blocks.0.attn.hook_pattern"
 POST = "blocks.0.mlp.hook_post"
@@ -53,7 +55,7 @@ def chunks(rows: np.ndarray, batch: int = BATCH):
 def run_grid(params, hooks=None, batch: int = BATCH) -> GridRun:
     """Run the model (optionally with intervention hooks) on every input and keep last-position activations."""
     if batch < 1:
-        raise ValueError(f"batch must be >= 1; got {batch}")
+        raise TmsError(f"batch must be >= 1; got {batch}")
     toks = grid_tokens()
     parts = []
     for s, chunk in chunks(toks, batch):
@@ -73,7 +75,7 @@ def as_grid(values) -> np.ndarray:
     """(N, ...) -> (113, 113, ...) indexed [x, y]."""
     values = np.asarray(values)
     if values.shape[0] != D.N_PAIRS:
-        raise ValueError(f"values must have {D.N_PAIRS} rows (one per input); got shape {values.shape}")
+        raise TmsError(f"values must have {D.N_PAIRS} rows (one per input); got shape {values.shape}")
     return values.reshape((D.N_VALUES, D.N_VALUES) + values.shape[1:])
 
 
@@ -81,10 +83,10 @@ def flat_labels(name: str, labels) -> np.ndarray:
     """(113, 113) or (N,) 0/1 labels -> (N,) uint8; ValueError naming ``name`` otherwise."""
     a = np.asarray(labels)
     if a.size != D.N_PAIRS:
-        raise ValueError(f"{name} must hold {D.N_PAIRS} labels ((113, 113) grid or flat); got shape {a.shape}")
+        raise TmsError(f"{name} must hold {D.N_PAIRS} labels ((113, 113) grid or flat); got shape {a.shape}")
     a = a.reshape(-1)
     if not np.isin(a, (0, 1)).all():
-        raise ValueError(f"{name} must hold only 0 and 1")
+        raise TmsError(f"{name} must hold only 0 and 1")
     return a.astype(np.uint8)
 
 
@@ -95,7 +97,7 @@ def tail_logit_diff(params, resid_mid) -> np.ndarray:
     r = np.asarray(resid_mid, np.float32)
     W_in = np.asarray(params["W_in"], np.float32)
     if r.ndim != 2 or r.shape[1] != W_in.shape[0]:
-        raise ValueError(f"resid_mid must have shape (N, d_model={W_in.shape[0]}); got {r.shape}")
+        raise TmsError(f"resid_mid must have shape (N, d_model={W_in.shape[0]}); got {r.shape}")
     W_U = np.asarray(params["W_U"], np.float32)
     u = W_U[:, 1] - W_U[:, 0]
     post = np.maximum(r @ W_in + np.asarray(params["b_in"], np.float32)[None, :], 0.0)

@@ -32,6 +32,8 @@ from tms.challenge.diagnostics.embeddings import params_float64
 from tms.challenge.diagnostics.grid import tail_logit_diff
 from tms.challenge.diagnostics.registry import Outcome, register
 
+from ...errors import TmsError
+
 if TYPE_CHECKING:
     from tms.challenge.diagnostics.context import Diagnosis
 
@@ -59,7 +61,7 @@ def resid_mid_from_patterns(params, patterns) -> np.ndarray:
     if pat.shape == (h, 3):
         pat = np.broadcast_to(pat, (D.N_PAIRS, h, 3))
     if pat.shape != (D.N_PAIRS, h, 3):
-        raise ValueError(f"patterns must have shape (N={D.N_PAIRS}, n_heads={h}, 3) or ({h}, 3); got {pat.shape}")
+        raise TmsError(f"patterns must have shape (N={D.N_PAIRS}, n_heads={h}, 3) or ({h}, 3); got {pat.shape}")
     pairs = D.all_pairs()
     out = np.broadcast_to(e_eq, (D.N_PAIRS, e_eq.shape[0])) + pat[:, :, 2] @ v_eq
     out = out + np.einsum("nh,hnd->nd", pat[:, :, 0], v_x[:, pairs[:, 0]])

@@ -23,6 +23,8 @@ from tms.challenge.diagnostics import families as F
 from tms.challenge.diagnostics.grid import as_grid
 from tms.challenge.diagnostics.registry import Outcome, register
 
+from ...errors import TmsError
+
 if TYPE_CHECKING:
     from tms.challenge.diagnostics.context import Diagnosis
 
@@ -38,7 +40,7 @@ def neuron_contributions(params, post) -> np.ndarray:
     w = np.asarray(params["W_out"], np.float64) @ logit_direction(params)
     post = np.asarray(post, np.float64)
     if post.ndim != 2 or post.shape[1] != w.shape[0]:
-        raise ValueError(f"post must have shape (N, d_mlp={w.shape[0]}); got {post.shape}")
+        raise TmsError(f"post must have shape (N, d_mlp={w.shape[0]}); got {post.shape}")
     return post * w[None, :]
 
 
@@ -112,12 +114,12 @@ def neuron_subset_search(contrib, target, rest=None, max_k: int = 8, swap_passes
     """
     C = np.asarray(contrib, np.float64)
     if C.ndim != 2:
-        raise ValueError(f"contrib must have shape (N, m); got {C.shape}")
+        raise TmsError(f"contrib must have shape (N, m); got {C.shape}")
     y = np.asarray(target).reshape(-1).astype(bool)
     if y.shape[0] != C.shape[0]:
-        raise ValueError(f"target must have {C.shape[0]} entries; got {y.shape}")
+        raise TmsError(f"target must have {C.shape[0]} entries; got {y.shape}")
     if not 1 <= max_k <= C.shape[1]:
-        raise ValueError(f"max_k must lie in 1..{C.shape[1]}; got {max_k}")
+        raise TmsError(f"max_k must lie in 1..{C.shape[1]}; got {max_k}")
     r = np.zeros(C.shape[0]) if rest is None else np.asarray(rest, np.float64).reshape(-1)
     means = C.mean(0)  # (m,)
     base = r.mean() + means.sum()  # offset when S is empty

@@ -24,6 +24,8 @@ from tms.challenge import data as D
 from tms.challenge.diagnostics.directions import _matrix, pca
 from tms.challenge.diagnostics.registry import Outcome, register
 
+from ...errors import TmsError
+
 if TYPE_CHECKING:
     from tms.challenge.diagnostics.context import Diagnosis
 
@@ -102,10 +104,10 @@ def _probe_inputs(X, target, n_classes: int | None):
     X = _matrix("X", X)
     t = np.asarray(target).reshape(-1).astype(np.int64)
     if t.shape[0] != X.shape[0]:
-        raise ValueError(f"target must have {X.shape[0]} entries; got {t.shape}")
+        raise TmsError(f"target must have {X.shape[0]} entries; got {t.shape}")
     k = int(t.max()) + 1 if n_classes is None else n_classes
     if t.min() < 0 or t.max() >= k:
-        raise ValueError(f"target must lie in 0..{k - 1}; got {t.min()}..{t.max()}")
+        raise TmsError(f"target must lie in 0..{k - 1}; got {t.min()}..{t.max()}")
     return X, t, k
 
 
@@ -117,7 +119,7 @@ def plain_probe(X, target, train_idx, test_idx, n_classes: int | None = None, C:
     the iterate after ``early`` iterations (what a solver stopped there would report)."""
     X, t, K = _probe_inputs(X, target, n_classes)
     if C <= 0 or max_iterations < 1:
-        raise ValueError(f"C must be > 0 and max_iterations >= 1; got C={C}, max_iterations={max_iterations}")
+        raise TmsError(f"C must be > 0 and max_iterations >= 1; got C={C}, max_iterations={max_iterations}")
     tr, te = np.asarray(train_idx), np.asarray(test_idx)
     Y = np.eye(K)[t[tr]]
     d = X.shape[1]

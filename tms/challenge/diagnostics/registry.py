@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
+from ...errors import TmsError
+
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
@@ -79,7 +81,7 @@ def register(name: str, description: str):
 
     def deco(fn):
         if name in DIAGNOSTICS:
-            raise ValueError(f"diagnostic {name!r} is already registered")
+            raise TmsError(f"diagnostic {name!r} is already registered")
         DIAGNOSTICS[name] = Diagnostic(name, fn, description)
         return fn
 

@@ -21,6 +21,8 @@ import pandas as pd
 
 from tms.io import atomic_write, write_json
 
+from ...errors import TmsError
+
 SIGNIFICANT = 6
 
 H_H = "Heimersheim & Hobbhahn"
@@ -229,7 +231,7 @@ def replace_block(text: str, block: str, name: str = "summary") -> str:
         a = text.index(begin) + len(begin)
         b = text.index(end, a)
     except ValueError:
-        raise ValueError(f"no generated-table markers {begin!r} ... {end!r} in the text") from None
+        raise TmsError(f"no generated-table markers {begin!r} ... {end!r} in the text") from None
     return text[:a] + "\n" + block + text[b:]
 
 

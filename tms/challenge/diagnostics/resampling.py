@@ -31,6 +31,8 @@ from tms.challenge.diagnostics.directions import PCA, AndRule
 from tms.challenge.diagnostics.grid import tail_logit_diff
 from tms.challenge.diagnostics.registry import Outcome, register
 
+from ...errors import TmsError
+
 if TYPE_CHECKING:
     from tms.challenge.diagnostics.context import Diagnosis
 
@@ -47,10 +49,10 @@ class Basis:
         self.B = np.asarray(rule.directions, np.float64)  # (2, d)
         inplane = self.B @ self.V[:2].T @ self.V[:2]
         if not np.allclose(inplane, self.B, atol=1e-6):
-            raise ValueError("the rule's directions must lie in the plane of the first two principal components")
+            raise TmsError("the rule's directions must lie in the plane of the first two principal components")
         self.A = self.B @ self.V[:2].T  # (2, 2): f = B·μ + A z12
         if abs(np.linalg.det(self.A)) < 1e-9:
-            raise ValueError("α and β must be independent in the PC1–PC2 plane")
+            raise TmsError("α and β must be independent in the PC1–PC2 plane")
 
     def split(self, r) -> tuple[np.ndarray, np.ndarray]:
         z = (np.asarray(r, np.float64) - self.mu) @ self.V.T
@@ -109,7 +111,7 @@ def resample_ablation(params, resid_mid, pc: PCA, rule: AndRule, truth, seed: in
     generator seeded with ``seed`` shared in the order of ``variants``."""
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
-        raise ValueError(f"variants must be among {list(VARIANTS)}; got {unknown}")
+        raise TmsError(f"variants must be among {list(VARIANTS)}; got {unknown}")
     basis = Basis(pc, rule)
     f, rest = basis.split(resid_mid)
     clean = tail_logit_diff(params, resid_mid) > 0
