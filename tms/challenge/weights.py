@@ -208,7 +208,7 @@ def load_torch_zip(path) -> object:
     """Unpickle a PyTorch zip checkpoint into NumPy arrays, allowing only tensors and containers."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        raise MissingFileError(f"checkpoint not found: {path}")
     if not zipfile.is_zipfile(path):
         raise TmsError(f"{path}: not a PyTorch zip checkpoint (the legacy pre-1.6 format is not supported)")
     with zipfile.ZipFile(path) as zf:

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable
 
-from ..errors import TmsError
+from ..errors import RefusedOverwriteError, TmsError
 from ..io import parse_toml
 from ..runs.results import Results
 from ..runs.spec import SpecError, SweepSpec, parse_spec
@@ -97,7 +97,7 @@ def init_sweep(name: str, dest=None, overwrite: bool = False) -> Path:
     folder = dest is not None and (Path(dest).is_dir() or str(dest).endswith(("/", os.sep)))
     dest = Path(dest) / f"{name}.toml" if folder else Path(dest if dest is not None else f"{name}.toml")
     if dest.exists() and not overwrite:
-        raise FileExistsError(f"{dest} exists; choose another destination or pass --overwrite")
+        raise RefusedOverwriteError(f"{dest} exists; choose another destination or pass --overwrite")
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(text)
     return dest
