@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import TmsError
 from .measures import check_range
 
 MONO_SHARE = 0.9
@@ -46,7 +47,7 @@ def _matrix(W, name: str, shape=None) -> np.ndarray:
     a = np.asarray(W, dtype=np.float64)
     if a.ndim != 2 or (shape is not None and a.shape != shape) or not np.all(np.isfinite(a)):
         want = f"shape {shape}" if shape is not None else "a finite (m, n) matrix"
-        raise ValueError(f"{name} must be {want} of finite numbers; got shape {a.shape}")
+        raise TmsError(f"{name} must be {want} of finite numbers; got shape {a.shape}")
     return a
 
 
