@@ -49,3 +49,23 @@ def check_seeds(seeds, where: str = "seeds") -> tuple[int, ...]:
     if len(set(out)) != len(out):
         raise TmsError(f"{where}: seeds must be distinct; got {list(out)}")
     return out
+
+
+class MissingExtraError(TmsError, ImportError):
+    """An optional dependency is not installed: the message names the extra that brings it."""
+
+
+def require(module: str, extra: str, what: str):
+    """Import and return ``module``, or raise :class:`MissingExtraError` saying which extra to install.
+
+    ``what`` names the feature that needs it (``"TransformerLens interop"``). Extras that bring PyTorch say to
+    install the pinned CPU build first, as the README does (an unpinned torch pulls a CUDA build).
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        torch = " (PyTorch first: pip install torch==2.13.0)" if extra in ("bench", "interop", "slt") else ""
+        raise MissingExtraError(f"{what} needs {module.split('.')[0]}, which is not installed: "
+                                f"pip install 'tms[{extra}]'{torch}") from e

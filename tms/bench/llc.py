@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..engine.data import high_sparsity_set
+from ..errors import MissingExtraError, require
 from ..slt import SGLDConfig, default_nbeta, estimate_llc
 from ..slt.toy import dense_loss, kgon_point
 from .common import interleave, load_average, median
@@ -29,8 +30,8 @@ def devinterp_llc(W, b, X, *, step_size: float, localization: float, nbeta: floa
     the loss recorded at each draw by a callback, λ̂_c = nβ (mean draw loss − L_n(w*)) as devinterp's
     ``compute_llc`` forms it. ``W: (m, n)``, ``b: (n,)``, ``X: (N, n)`` (NumPy). Returns llc, llc_se, llc_std,
     llc_per_chain."""
-    import torch
-    from devinterp.optim import SGLD
+    torch = require("torch", "slt", "the devinterp cross-check")
+    SGLD = require("devinterp.optim", "slt", "the devinterp cross-check").SGLD
     from devinterp.slt.sampler import sample_single_chain
 
     class TMS(torch.nn.Module):
@@ -92,6 +93,11 @@ def main(argv=None) -> dict:
     ap.add_argument("--n", type=int, default=10_000, help="sample size (default 10,000)")
     ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args(argv)
+    try:  # before any work: the comparison is the point of this script
+        require("torch", "slt", "python -m tms.bench.llc (the devinterp comparison)")
+        require("devinterp", "slt", "python -m tms.bench.llc (the devinterp comparison)")
+    except MissingExtraError as e:
+        raise SystemExit(f"error: {e}") from None
     point, X, nb = setup(a.n)
     hp = dict(step_size=0.1 / nb, localization=1.0, nbeta=nb, chains=a.chains, draws=a.draws, burn_in=a.burn_in,
               batch_size=a.batch_size)

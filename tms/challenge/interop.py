@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Mapping
 import numpy as np
 
 from tms.challenge.model import PARAM_NAMES, Config, check_params
+from tms.errors import require
 
 from ..errors import TmsError
 
@@ -77,8 +78,8 @@ def state_dict_arrays(params: Mapping) -> dict[str, np.ndarray]:
 
 def to_transformer_lens(params: Mapping, device: str = "cpu") -> tuple["HookedTransformerConfig", dict]:
     """(HookedTransformerConfig, state dict of float32 torch tensors) for our params."""
-    import torch
-    from transformer_lens import HookedTransformerConfig
+    torch = require("torch", "interop", "TransformerLens interop")
+    HookedTransformerConfig = require("transformer_lens", "interop", "TransformerLens interop").HookedTransformerConfig
 
     cfg = HookedTransformerConfig(**transformer_lens_config(check_params(params)), device=device,
                                   dtype=torch.float32, init_weights=False)
@@ -87,7 +88,7 @@ def to_transformer_lens(params: Mapping, device: str = "cpu") -> tuple["HookedTr
 
 def to_hooked_transformer(params: Mapping, device: str = "cpu") -> "HookedTransformer":
     """A ``HookedTransformer`` (eval mode) computing the same function as our model with ``params``."""
-    from transformer_lens import HookedTransformer
+    HookedTransformer = require("transformer_lens", "interop", "TransformerLens interop").HookedTransformer
 
     cfg, state = to_transformer_lens(params, device)
     with warnings.catch_warnings():  # 3.9.0 announces HookedTransformer's removal in 4.0; we pin 3.9.0
