@@ -25,7 +25,12 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "ray", "transformer-lens", "devinterp")
-_SKIP = shutil.ignore_patterns(".git", "build", "dist", "runs", "figures", "*.egg-info", "__pycache__", ".*cache")
+_TOP = {".git", "build", "dist", "runs", "figures", ".venv", "venv"}  # outputs and VCS data, at the top only
+_ANYWHERE = shutil.ignore_patterns("__pycache__", "*.egg-info", ".*cache")
+
+
+def _skip(folder, names):
+    return set(_ANYWHERE(folder, names)) | (_TOP & set(names) if Path(folder) == ROOT else set())
 
 
 def main_command() -> str:
@@ -43,7 +48,7 @@ def _run(cmd, cwd, env, timeout=1800):
 def test_readme_main_command_installs_the_core_only_and_runs_the_main_job(tmp_path):
     assert main_command() == "pip install . && tms reproduce all", "the README's main command changed: update this test"
     src = tmp_path / "tms"
-    shutil.copytree(ROOT, src, ignore=_SKIP)
+    shutil.copytree(ROOT, src, ignore=_skip)
     venv.EnvBuilder(with_pip=True, clear=True).create(tmp_path / "venv")
     bin_dir = tmp_path / "venv" / "bin"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
