@@ -22,7 +22,7 @@ from tms.challenge import model as M
 from tms.challenge import plots as P
 from tms.challenge.diagnostics import DIAGNOSTICS, Diagnosis, Settings
 from tms.challenge.diagnostics.report import write_summary, write_table
-from tms.io import write_json
+from tms.io import save_figure, write_json
 
 from ..errors import TmsError
 
@@ -66,7 +66,7 @@ def diagnose(weights, out_dir="figures/challenge", seed: int = 0, figures: bool 
     if figures and history is not None:
         figs["training"] = P.history_figure(history)
     for fig_name, fig in figs.items():
-        fig.savefig(out / f"{fig_name}.png", dpi=110)
+        save_figure(fig, out / f"{fig_name}.png", dpi=110)  # says so on stderr when it replaces a differing file
     numbers["figures"] = [f"{n}.png" for n in figs]
     res = write_summary(out, numbers)
     write_json(out / "timings.json", {"diagnose_seconds": round(time.perf_counter() - t0, 1),

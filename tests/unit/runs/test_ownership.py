@@ -180,3 +180,24 @@ def test_figures_replaced_only_with_a_word_in_the_log(tmp_path, capsys):
     save_figure(fig, path)
     assert f"replaced {path}" in capsys.readouterr().err
     plt.close(fig)
+
+
+def test_reproduce_quick_replaces_only_what_it_wrote(tmp_path, monkeypatch, finished):
+    """`tms reproduce --quick` reruns its quick sweeps with overwrite: the user's files in runs/quick/NAME stay,
+    and a quick folder that tms did not write is refused."""
+    import importlib
+
+    R = importlib.import_module("tms.experiments.reproduce")  # the module (the package exports its function)
+
+    monkeypatch.setattr(R, "shipped_spec", lambda name: spec(TINY_SWEEP.replace("steps = 10", "steps = 50")))
+    quick = tmp_path / "runs" / "quick" / "tiny"
+    copy(finished, quick)  # an earlier quick run's folder (other settings), with the user's notes in it
+    mine = foreign_files(quick)
+    res = R.run_named_sweep("tiny", tmp_path / "runs", quick=True, progress=False)
+    assert res.static.steps == 50  # R.quick_spec keeps at least 50 steps
+    after = listing(quick)
+    assert {k: after[k] for k in mine} == mine
+    theirs = foreign_files(tmp_path / "runs" / "quick" / "other")
+    with pytest.raises(RefusedOverwriteError, match="did not write"):
+        R.run_named_sweep("other", tmp_path / "runs", quick=True, progress=False)
+    assert listing(tmp_path / "runs" / "quick" / "other") == theirs
