@@ -34,6 +34,7 @@ from . import challenge  # noqa: F401  isort: skip
 from . import finite_data  # noqa: F401  isort: skip
 from . import slt  # noqa: F401  isort: skip
 from . import geometry  # noqa: F401  isort: skip
+from . import neurons  # noqa: F401  isort: skip
 from ..io import save_figure
 from .registry import EXPERIMENTS, Context, get, shipped_spec
 

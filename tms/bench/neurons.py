@@ -1,0 +1,89 @@
+"""Benchmark: the neuron kinds (``relu_hidden``, ``abs``) in the lab against a PyTorch reference written as ARENA's
+superposition notebook writes them (every instance in one tensor, ``einsum`` over an instance axis), interleaved.
+
+    python -m tms.bench.neurons [--sizes 10x5 100x40] [--repeats 3] [--steps 200] [--instances 32] [--threads 1]
+
+Setting: ``instances`` models with density log-spaced 1 → 0.01, importance 0.8^i, batch 1024, Adam lr 1e-3.
+JAX: the lab's compiled grid function (the registry's generic path for these kinds); PyTorch: W of shape
+``(instances, m, n)`` (and ``W2: (instances, n, m)`` for ``abs``), fresh ``torch.rand`` data per instance,
+``torch.optim.Adam``. Steps per second, medians, with the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from .common import interleave, load_average, median, ratios
+from .kinds import grid_trainer
+from .toy import Setting
+
+
+def torch_trainer(kind: str, s: Setting, steps: int, threads: int):
+    """The ARENA-style PyTorch trainer; returns ``run`` (``steps`` steps) after a warm-up."""
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    n, m, inst = s.n, s.m, s.instances
+    density = torch.tensor(s.density, dtype=torch.float32)[None, :, None]  # (1, instances, 1)
+    importance = torch.tensor(0.8 ** np.arange(n), dtype=torch.float32)[None, None, :]
+    W1 = torch.nn.Parameter(torch.nn.init.xavier_normal_(torch.empty(inst, m, n)))
+    b = torch.nn.Parameter(torch.zeros(inst, n))
+    params = [W1, b]
+    if kind == "abs":
+        W2 = torch.nn.Parameter(torch.nn.init.xavier_normal_(torch.empty(inst, n, m)))
+        params.append(W2)
+    opt = torch.optim.Adam(params, lr=1e-3)
+
+    def step():
+        value = torch.rand(s.batch, inst, n)
+        if kind == "abs":
+            value = 2 * value - 1
+        x = torch.where(torch.rand(s.batch, inst, n) <= density, value, torch.zeros(()))
+        h = torch.relu(torch.einsum("bin,imn->bim", x, W1))
+        if kind == "abs":
+            out, target = torch.relu(torch.einsum("bim,inm->bin", h, W2) + b), x.abs()
+        else:
+            out, target = torch.relu(torch.einsum("bim,imn->bin", h, W1) + b), x
+        loss = (importance * (target - out) ** 2).sum(dim=2).mean(dim=0).sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    def run():
+        torch.set_num_threads(threads)
+        for _ in range(steps):
+            step()
+
+    for _ in range(min(5, steps)):
+        step()
+    return run
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m tms.bench.neurons", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--kinds", nargs="+", default=["relu_hidden", "abs"])
+    ap.add_argument("--sizes", nargs="+", default=["10x5", "100x40"])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--instances", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=1, help="PyTorch threads")
+    a = ap.parse_args(argv)
+    print(f"load average before: {load_average()}")
+    for kind in a.kinds:
+        for size in a.sizes:
+            n, m = (int(v) for v in size.split("x"))
+            s = Setting(n=n, m=m, instances=a.instances)
+            _, jax_run = grid_trainer(s, kind, a.steps, fast=True)
+            trials = interleave({"jax": jax_run, "torch": torch_trainer(kind, s, a.steps, a.threads)}, a.repeats)
+            rates = {k: [a.steps / t.wall for t in v] for k, v in trials.items()}
+            print(f"{kind:12s} n={n:4d} m={m:3d} ({a.instances} instances, batch 1024): "
+                  f"tms {median(rates['jax']):8.1f} steps/s   PyTorch {median(rates['torch']):8.1f} steps/s   "
+                  f"ratio {ratios(rates['jax'], rates['torch'])[0]:.2f}x", flush=True)
+    print(f"load average after: {load_average()}")
+
+
+if __name__ == "__main__":
+    main()
