@@ -17,7 +17,7 @@ import numpy as np
 
 from .common import interleave, load_average, median, ratios
 from .kinds import grid_trainer
-from .toy import Setting
+from .toy import Setting, torch_runner
 
 
 def torch_trainer(kind: str, s: Setting, steps: int, threads: int):
@@ -52,14 +52,7 @@ def torch_trainer(kind: str, s: Setting, steps: int, threads: int):
         loss.backward()
         opt.step()
 
-    def run():
-        torch.set_num_threads(threads)
-        for _ in range(steps):
-            step()
-
-    for _ in range(min(5, steps)):
-        step()
-    return run
+    return torch_runner(step, steps, threads)
 
 
 def main(argv=None):

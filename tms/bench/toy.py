@@ -142,6 +142,13 @@ def torch_trainer(s: Setting, steps: int, threads: int) -> Callable[[], None]:
         loss.backward()
         opt.step()
 
+    return torch_runner(step, steps, threads)
+
+
+def torch_runner(step: Callable[[], None], steps: int, threads: int) -> Callable[[], None]:
+    """``run()``: ``steps`` calls of a PyTorch ``step`` on ``threads`` threads; warms up with 5 steps first."""
+    import torch
+
     def run():
         torch.set_num_threads(threads)
         for _ in range(steps):
