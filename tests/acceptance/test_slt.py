@@ -3,15 +3,16 @@
 import numpy as np
 import pytest
 
-from tms.slt import SGLDConfig, default_nbeta
+from tms.slt import default_nbeta
 from tms.slt.kgon import kgon_llc_table
+from tms.slt.settings import SamplerSettings
 
 
 @pytest.mark.slow
 def test_kgon_llc_at_n_500000_is_within_5_percent_of_8_5():
     # Full batch (the exact loss of the 500,000-example set), 16 chains; prints the table for the log.
-    df = kgon_llc_table(("5+", "6"), (500_000,), step_scale=0.1, localization=1.0,
-                        config=SGLDConfig(chains=16, draws=6000, burn_in=2000))
+    df = kgon_llc_table(("5+", "6"), (500_000,),
+                        sampler=SamplerSettings(chains=16, draws=6000, burn_in=2000, step_scale=0.1, localization=1.0))
     print(df[["n", "label", "llc", "llc_se", "accept"]].to_string(index=False))
     for r in df.itertuples():
         assert r.llc_se < 0.25

@@ -1,11 +1,18 @@
 """LLC estimation, ours (JAX: chains vmapped, one compiled call) against devinterp 2.0.1 (PyTorch: its SGLD
 optimizer and its chain loop, one chain after another), on the same TMS model, data and hyperparameters.
 
-    python -m tms.bench.llc [--chains 8] [--draws 1000] [--repeats 3]
+    python -m tms.bench.llc [--chains 4] [--draws 500] [--repeats 5]
 
-Prints both estimates with their chain standard errors, then both wall times, interleaved (ours, devinterp,
-ours, ...), medians and the median of the per-trial ratios, with the load average before and after.
-:func:`devinterp_llc` is also what the cross-check test runs (tests/unit/slt/test_devinterp.py).
+devinterp gets the fastest data it accepts: its 2.0.1 chain loop builds its own ``DataLoader`` and indexes
+each batch as ``batch["input_ids"]``, so a ``TensorDataset`` (tuples) does not run; of the two dict-shaped
+sources, a list of ``{"input_ids": row}`` tensors collates a batch of 500 in ~14 ms here, the HuggingFace
+``datasets.Dataset`` in torch format that its docs describe in ~150-170 ms (measured under load 20, see
+docs/performance.md), so the list is used. Each round times, in order: ours
+**cold** (the sampler's compilation caches cleared first, so compilation is included), ours **warm**
+(compiled), devinterp (nothing to compile; its first call in the process is the warm-up before the rounds).
+Prints both estimates with their chain standard errors, the medians, and the cold and warm ratios (median of
+the per-round ratios), with the load average before and after. :func:`devinterp_llc` is also what the
+cross-check test runs (tests/acceptance/test_slt.py).
 """
 
 from __future__ import annotations
@@ -20,8 +27,9 @@ import numpy as np
 from ..engine.data import high_sparsity_set
 from ..errors import MissingExtraError, require
 from ..slt import SGLDConfig, default_nbeta, estimate_llc
+from ..slt.llc import compiled_sampler
 from ..slt.toy import dense_loss, kgon_point
-from .common import interleave, load_average, median
+from .common import cpu_peak, interleave, load_average, median
 
 
 def devinterp_llc(W, b, X, *, step_size: float, localization: float, nbeta: float, chains: int, draws: int,
@@ -51,7 +59,7 @@ def devinterp_llc(W, b, X, *, step_size: float, localization: float, nbeta: floa
     Xt = torch.tensor(np.asarray(X), dtype=torch.float32)
     with torch.no_grad():
         init_loss = float(evaluate(model, {"input_ids": Xt})[0])
-    dataset = [{"input_ids": row} for row in Xt]
+    dataset = [{"input_ids": row} for row in Xt]  # the fastest source its loop accepts (module docstring)
     per_chain = []
     for c in range(chains):
         losses: list[float] = []
@@ -86,12 +94,12 @@ _LOSS = dense_loss()  # one function object, so the compiled sampler is reused a
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(prog="python -m tms.bench.llc", description=__doc__.splitlines()[0])
-    ap.add_argument("--chains", type=int, default=8)
-    ap.add_argument("--draws", type=int, default=1000)
-    ap.add_argument("--burn-in", type=int, default=200)
+    ap.add_argument("--chains", type=int, default=4)
+    ap.add_argument("--draws", type=int, default=500)
+    ap.add_argument("--burn-in", type=int, default=100)
     ap.add_argument("--batch-size", type=int, default=500)
     ap.add_argument("--n", type=int, default=10_000, help="sample size (default 10,000)")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args(argv)
     try:  # before any work: the comparison is the point of this script
         require("torch", "slt", "python -m tms.bench.llc (the devinterp comparison)")
@@ -107,22 +115,34 @@ def main(argv=None) -> dict:
     def ours():
         return estimate_llc(_LOSS, point, Xj, step_size=hp["step_size"], localization=1.0, nbeta=nb, config=cfg)
 
+    def ours_cold():
+        compiled_sampler.cache_clear()
+        jax.clear_caches()
+        return ours()
+
     def theirs():
         return devinterp_llc(np.asarray(point.W), np.asarray(point.b), X, **hp)
 
+    print(f"machine: {cpu_peak().model}, {cpu_peak().cores} cores (shared with other sessions); jax {jax.__version__}")
     print(f"load average before: {load_average()}")
     print(f"6-gon, n={a.n}, nβ={nb:.1f}, ε={hp['step_size']:.3g}, γ=1, batch {a.batch_size}, "
           f"{a.chains} chains x ({a.burn_in} burn-in + {a.draws} draws)")
-    e_ours, e_dev = ours(), theirs()  # also warms up (compiles) ours
+    e_ours, e_dev = ours(), theirs()  # the warm-ups
     print(f"ours      λ̂ = {e_ours.llc:.3f} ± {e_ours.llc_se:.3f} (s.e.)")
     print(f"devinterp λ̂ = {e_dev['llc']:.3f} ± {e_dev['llc_se']:.3f} (s.e.)")
-    times = interleave({"ours": ours, "devinterp": theirs}, a.repeats)
-    t_o, t_d = [t.wall for t in times["ours"]], [t.wall for t in times["devinterp"]]
-    paired = median([d / o for o, d in zip(t_o, t_d)])
-    print(f"wall time, median of {a.repeats}: ours {median(t_o):.3f} s, devinterp {median(t_d):.3f} s; "
-          f"devinterp/ours = {paired:.1f}x (median of per-trial ratios)")
+    times = interleave({"ours cold": ours_cold, "ours warm": ours, "devinterp": theirs}, a.repeats,
+                       on_round=lambda r, row: print(f"round {r + 1}: " + ", ".join(
+                           f"{k} {t.wall:.2f} s" for k, t in row.items()), flush=True))
+    wall = {k: [t.wall for t in v] for k, v in times.items()}
+    out = {k: median(v) for k, v in wall.items()}
+    for mode in ("cold", "warm"):
+        out[f"ratio_{mode}"] = median([d / o for o, d in zip(wall[f"ours {mode}"], wall["devinterp"])])
+    print(f"wall time, median of {a.repeats}: ours cold {out['ours cold']:.3f} s, ours warm {out['ours warm']:.3f} s, "
+          f"devinterp {out['devinterp']:.3f} s")
+    print(f"devinterp/ours = {out['ratio_cold']:.1f}x cold (compilation included), {out['ratio_warm']:.1f}x warm "
+          f"(median of per-round ratios)")
     print(f"load average after: {load_average()}")
-    return {"ours": median(t_o), "devinterp": median(t_d), "ratio": paired}
+    return out
 
 
 if __name__ == "__main__":

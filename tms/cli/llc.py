@@ -13,34 +13,43 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import argparse
+import dataclasses
+import typing
+
 from ..errors import TmsError
-from ..slt.settings import SLTSettings, presets
+from ..slt import settings as st
 from . import args
 
-D = SLTSettings()
+
+def _add_record(p, cls) -> None:
+    """One option per field of the record ``cls`` (its name, type and help; default None: the record's own)."""
+    for name, want, default, help_ in st.record_fields(cls):
+        kw = {"dest": f"{cls.__name__}.{name}", "default": None, "help": f"{help_} (default {default})"}
+        if typing.get_origin(want) is tuple:
+            kw.update(nargs="+", type=typing.get_args(want)[0])
+        else:
+            kw["type"] = want
+        p.add_argument(f"--{name.replace('_', '-')}", **kw)
 
 
-def _sgld_args(p, draws=D.draws, chains=D.chains):
-    p.add_argument("--chains", type=int, default=chains, help=f"SGLD chains per point (default {chains})")
-    p.add_argument("--draws", type=int, default=draws, help=f"draws kept per chain (default {draws})")
-    p.add_argument("--burn-in", type=int, default=None, help="burn-in steps (default: half the draws)")
-    p.add_argument("--step-scale", type=float, default=D.step_scale,
-                   help=f"step size as ε·nβ (default {D.step_scale})")
-    p.add_argument("--localization", type=float, default=D.localization, help=f"γ (default {D.localization})")
-    p.add_argument("--seed", type=args.seed, default=D.seed, help=f"root seed (default {D.seed})")
+def _record(a, cls):
+    """The record ``cls`` with the fields given on the command line (the rest keep its defaults)."""
+    given = {n: getattr(a, f"{cls.__name__}.{n}") for n, *_ in st.record_fields(cls)}
+    return st.record_from_dict(cls, {k: v for k, v in given.items() if v is not None}, "command line")
 
 
-def _config(a):
-    from ..slt.sampler import SGLDConfig
-
-    return SGLDConfig(chains=a.chains, draws=a.draws, burn_in=a.draws // 2 if a.burn_in is None else a.burn_in)
+def _seed_arg(p) -> None:
+    seed = next(f for f in dataclasses.fields(st.SLTSettings) if f.name == "seed")
+    p.add_argument("--seed", type=args.seed, default=seed.default, help=f"{seed.metadata['help']} (default %(default)s)")
 
 
 def cmd_kgon(a) -> int:
     from ..slt.kgon import kgon_llc_table
 
-    df = kgon_llc_table(a.labels, a.sizes, step_scale=a.step_scale, localization=a.localization,
-                        config=_config(a), seed=a.seed, progress=lambda i, k: print(f"n {i}/{k} done", file=sys.stderr))
+    k = _record(a, st.KgonSettings)
+    df = kgon_llc_table(k.labels, k.sizes, sampler=_record(a, st.SamplerSettings), seed=a.seed,
+                        progress=lambda i, n: print(f"n {i}/{n} done", file=sys.stderr))
     cols = ["n", "label", "loss", "llc", "llc_se", "theory_llc", "frac_below", "frac_discarded", "accept"]
     print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if a.csv:
@@ -54,7 +63,7 @@ def cmd_calibrate(a) -> int:
     from ..plots.slt import calibration_figure
     from ..slt.kgon import calibration_sweep
 
-    df = calibration_sweep(a.label, a.n, a.step_scales, a.localizations, _config(a), seed=a.seed)
+    df = calibration_sweep(_record(a, st.CalibrationSettings), seed=a.seed)
     cols = ["step_scale", "localization", "llc", "llc_se", "accept", "frac_below", "drift", "usable"]
     print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"wrote {save_figure(calibration_figure(df), Path(a.out))}")
@@ -89,8 +98,7 @@ def cmd_ncr(a) -> int:
 def cmd_posterior(a) -> int:
     from ..slt.bayes import posterior_phases
 
-    df = posterior_phases(a.sizes, chains=a.chains, steps=a.steps, step_scale=a.step_scale,
-                          prior_precision=a.prior_precision, seed=a.seed)
+    df = posterior_phases(_record(a, st.PosteriorSettings), seed=a.seed)
     print(df.pivot_table(index="n", columns="label", values="fraction", fill_value=0.0).to_string(
         float_format=lambda v: f"{v:.2f}"))
     return 0
@@ -102,15 +110,13 @@ def cmd_challenge(a) -> int:
     from ..challenge import train as ctrain
     from ..challenge import weights
     from ..slt.llc import estimate_llc
-    from ..slt.sampler import SGLDConfig
 
     params, _ = weights.load(weights.shipped_weights_path())
     params = jax.tree.map(jax.numpy.asarray, params)
     batch, _ = ctrain.challenge_batches()
-    cfg = SGLDConfig(chains=a.chains, draws=a.draws, burn_in=a.draws // 2 if a.burn_in is None else a.burn_in,
-                     batch_size=a.batch_size or None)
-    est = estimate_llc(ctrain.loss_fn, params, batch, step_size=a.step_size, localization=a.localization,
-                       config=cfg, key=jax.random.PRNGKey(a.seed))
+    c = _record(a, st.ChallengeLLCSettings)
+    est = estimate_llc(ctrain.loss_fn, params, batch, step_size=c.step_size, localization=c.localization,
+                       config=c.config, key=jax.random.PRNGKey(c.seed))
     for k, v in est.summary().items():
         print(f"{k:15s} {v}")
     return 0
@@ -118,9 +124,7 @@ def cmd_challenge(a) -> int:
 
 def cmd_run(a) -> int:
     from ..experiments.slt import run_slt
-    from ..slt.settings import load_settings
-
-    files, _, timings = run_slt(load_settings(a.preset), a.out, progress=True)
+    files, _, timings = run_slt(st.load_settings(a.preset), a.out, progress=True)
     for f in files:
         print(f"wrote {f}")
     print(f"tables and numbers in {Path(a.out) / 'slt'}; seconds per stage: {timings}")
@@ -129,41 +133,32 @@ def cmd_run(a) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("llc", help="local learning coefficients by SGLD (k-gons, calibration, n_cr, posterior)",
-                       description=__doc__, formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     s = p.add_subparsers(dest="llc_command", required=True)
     k = s.add_parser("kgon", help="λ̂ at the k-gon critical points against sample size")
-    k.add_argument("--labels", nargs="+", default=list(D.kgon_labels), help="critical points (default %(default)s)")
-    k.add_argument("--sizes", type=int, nargs="+", default=list(D.kgon_sizes), help="sample sizes n")
+    _add_record(k, st.KgonSettings)
+    _add_record(k, st.SamplerSettings)
+    _seed_arg(k)
     k.add_argument("--csv", help="also write the table to this CSV file")
-    _sgld_args(k)
     k.set_defaults(func=cmd_kgon)
     c = s.add_parser("calibrate", help="λ̂ over an ε x γ grid with a figure of the usable region")
-    c.add_argument("--label", default=D.calib_label, help=f"critical point (default {D.calib_label})")
-    c.add_argument("--n", type=int, default=D.calib_n, help=f"sample size (default {D.calib_n})")
-    c.add_argument("--step-scales", type=float, nargs="+", default=list(D.calib_step_scales), help="ε·nβ values")
-    c.add_argument("--localizations", type=float, nargs="+", default=list(D.calib_localizations), help="γ values")
+    _add_record(c, st.CalibrationSettings)
+    _seed_arg(c)
     c.add_argument("--out", default="calibration.png", help="figure file (default %(default)s)")
-    _sgld_args(c, draws=D.calib_draws, chains=max(2, D.chains // 2))
     c.set_defaults(func=cmd_calibrate)
     n = s.add_parser("ncr", help="free-energy terms and critical sample sizes between two k-gon phases")
     n.add_argument("--phases", nargs=2, default=["5", "6"], metavar=("FROM", "TO"), help="default 5 6")
     n.add_argument("--delta-llc", type=float, help="Δλ (default: the theoretical values)")
     n.set_defaults(func=cmd_ncr)
     q = s.add_parser("posterior", help="posterior phases across n (SGLD at β = 1 from W = 0)")
-    q.add_argument("--sizes", type=int, nargs="+", default=list(D.posterior_sizes), help="sample sizes n")
-    q.add_argument("--chains", type=int, default=D.posterior_chains)
-    q.add_argument("--steps", type=int, default=D.posterior_steps)
-    q.add_argument("--step-scale", type=float, default=D.posterior_step_scale, help="ε·n")
-    q.add_argument("--prior-precision", type=float, default=D.prior_precision)
-    q.add_argument("--seed", type=args.seed, default=D.seed)
+    _add_record(q, st.PosteriorSettings)
+    _seed_arg(q)
     q.set_defaults(func=cmd_posterior)
     t = s.add_parser("challenge", help="λ̂ of the challenge #2 transformer at its shipped trained weights")
-    _sgld_args(t, draws=500, chains=4)
-    t.add_argument("--step-size", type=float, default=1e-5, help="ε (default %(default)s)")
-    t.add_argument("--batch-size", type=int, default=0, help="minibatch size (default 0: full batch, exact MALA)")
-    t.set_defaults(func=cmd_challenge, localization=100.0)
+    _add_record(t, st.ChallengeLLCSettings)
+    t.set_defaults(func=cmd_challenge)
     r = s.add_parser("run", help="every stage: tables, numbers.json and figures")
-    r.add_argument("--preset", default=None, help=f"shipped preset ({', '.join(presets())}) or a .toml file; "
+    r.add_argument("--preset", default=None, help=f"shipped preset ({', '.join(st.presets())}) or a .toml file; "
                                                   "default: the size `tms reproduce slt` runs")
     r.add_argument("--out", default="slt-out", help="output folder (default %(default)s)")
     r.set_defaults(func=cmd_run)

@@ -73,27 +73,24 @@ def run_slt(settings: SLTSettings, out, fmt: str = "png", progress: bool = True)
     data_dir.mkdir(parents=True, exist_ok=True)
     s, files, timings = settings, [], {}
     done = _stage("k-gon table", progress, timings)
-    table = kgon.kgon_llc_table(s.kgon_labels, s.kgon_sizes, step_scale=s.step_scale, localization=s.localization,
-                                config=s.kgon_config, seed=s.seed)
+    table = kgon.kgon_llc_table(s.kgon.labels, s.kgon.sizes, sampler=s.sampler, seed=s.seed)
     table.to_csv(data_dir / "kgon_llc.csv", index=False)
     files.append(save_figure(kgon_llc_figure(table), out / f"slt_kgon.{fmt}"))
     done()
     done = _stage("calibration sweep", progress, timings)
-    calib = kgon.calibration_sweep(s.calib_label, s.calib_n, s.calib_step_scales, s.calib_localizations,
-                                   s.calib_config, seed=s.seed)
+    calib = kgon.calibration_sweep(s.calibration, seed=s.seed)
     calib.to_csv(data_dir / "calibration.csv", index=False)
     files.append(save_figure(calibration_figure(calib), out / f"slt_calibration.{fmt}"))
-    est = kgon.point_estimate(s.calib_label, s.calib_n, step_scale=s.step_scale, localization=s.localization,
-                              config=s.kgon_config, seed=s.seed)
-    files.append(save_figure(trace_figure(est, s.burn_in, f"Loss traces at the {s.calib_label}-gon, n={s.calib_n}: "
+    c = s.calibration
+    est = kgon.point_estimate(c.label, c.n, sampler=s.sampler, seed=s.seed)
+    files.append(save_figure(trace_figure(est, s.sampler.burn_in, f"Loss traces at the {c.label}-gon, n={c.n}: "
                                           f"λ̂ = {est.llc:.2f} ± {est.llc_se:.2f}, acceptance {est.accept:.3f}"),
                              out / f"slt_traces.{fmt}"))
     done()
     done = _stage("posterior across n", progress, timings)
-    post = bayes.posterior_phases(s.posterior_sizes, chains=s.posterior_chains, steps=s.posterior_steps,
-                                  step_scale=s.posterior_step_scale, prior_precision=s.prior_precision, seed=s.seed)
+    post = bayes.posterior_phases(s.posterior, seed=s.seed)
     post.to_csv(data_dir / "posterior.csv", index=False)
-    crit = critical_sizes(table, s.prior_precision)
+    crit = critical_sizes(table, s.posterior.prior_precision)
     full = "all (+ orbit, multiplicity)"
     files.append(save_figure(posterior_figure(post, {"n_cr 5→6 (all terms)": crit["n_cr_5_6"][full],
                                                      "n_cr 5+→6 (all terms)": crit["n_cr_5p_6"][full],
@@ -101,13 +98,16 @@ def run_slt(settings: SLTSettings, out, fmt: str = "png", progress: bool = True)
                              out / f"slt_posterior.{fmt}"))
     done()
     done = _stage("SGD dynamics and snapshot LLCs", progress, timings)
-    run = dynamics.sgd_run(s.sgd_n, s.sgd_batch, s.sgd_lr, s.sgd_epochs, seed=s.seed)
-    snaps = dynamics.snapshot_llcs(run, dynamics.snapshot_epochs(s.sgd_epochs, s.sgd_snapshots), seed=s.seed,
-                                   step_scale=s.step_scale, localization=s.sgd_localization, config=s.sgd_config)
+    d = s.dynamics
+    run = dynamics.sgd_run(d.n, d.batch, d.lr, d.epochs, seed=s.seed)
+    snaps = dynamics.snapshot_llcs(run, dynamics.snapshot_epochs(d.epochs, d.snapshots), seed=s.seed,
+                                   sampler=d.sampler(s.sampler.step_scale))
     files.append(save_figure(llc_dynamics_figure(run, snaps), out / f"slt_dynamics.{fmt}"))
     done()
     numbers = {"kgon": {f"{r.label} n={r.n}": {"llc": _f(r.llc), "llc_se": _f(r.llc_se),
-                                                "frac_discarded": _f(r.frac_discarded), "theory": _f(r.theory_llc)}
+                                                "frac_below": _f(r.frac_below), "frac_discarded": _f(r.frac_discarded),
+                                                "accept": _f(r.accept), "trusted": bool(r.trusted),
+                                                "theory": _f(r.theory_llc)}
                         for r in table.itertuples()},
                "critical": crit,
                "posterior": {f"n={n}": {r.label: _f(r.fraction) for r in g.itertuples()} for n, g in post.groupby("n")},

@@ -24,32 +24,67 @@ def _need(df: pd.DataFrame, cols, who: str) -> None:
 
 
 def kgon_llc_figure(df: pd.DataFrame) -> Figure:
-    """λ̂ ± standard error against sample size n (log), one line per k-gon, its theoretical λ dashed."""
-    _need(df, ("n", "label", "llc", "llc_se", "theory_llc"), "kgon_llc_figure")
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
-    ax = fig.subplots()
+    """Left: λ̂ ± standard error against n (log), one colour per k-gon. Filled markers joined by a line only
+    for trusted cells (``df.trusted``: chains above L(w*), none discarded, acceptance ≥ 0.9); every other cell
+    is a hollow marker (or × at the edge when off the scale) labelled with its fraction of draws below L(w*),
+    with no line through it. The theoretical λ is dashed only for local minima. Right: the fraction of draws
+    below L(w*) and of chains discarded, per cell."""
+    _need(df, ("n", "label", "llc", "llc_se", "theory_llc", "trusted", "local_minimum", "frac_below",
+               "frac_discarded"), "kgon_llc_figure")
+    fig = Figure(figsize=(12, 4.8), layout="constrained")
+    ax, ax2 = fig.subplots(1, 2, width_ratios=[1.4, 1])
     palette = colormaps["tab10"]
-    for k, (lab, g) in enumerate(df.groupby("label", sort=False)):
-        c = palette(k % 10)
-        y, e = g.llc.astype(float).to_numpy(), g.llc_se.astype(float).fillna(0).to_numpy()
-        ax.errorbar(g.n, y, yerr=e, marker="o", capsize=3, color=c, label=f"{lab}-gon: λ̂ (± s.e.)")
-        th = float(g.theory_llc.iloc[0])
-        if np.isfinite(th):
-            ax.axhline(th, color=c, ls="--", lw=1, alpha=0.7)
-            ax.annotate(f"λ={th:g}", (g.n.max(), th), xytext=(4, 2), textcoords="offset points", color=c, fontsize=8)
-    ax.set_xscale("log")
     lo, hi = -2.0, 1.6 * float(np.nanmax(df.theory_llc.astype(float).to_numpy(), initial=8.5))
+    for k, (lab, g) in enumerate(df.groupby("label", sort=False)):
+        c, g = palette(k % 10), g.sort_values("n")
+        _kgon_series(ax, g, c, lab, lo, hi)
+        ax2.plot(g.n, g.frac_below.astype(float), marker="o", color=c, label=f"{lab}: draws below L(w*)")
+        ax2.plot(g.n, g.frac_discarded.astype(float), marker="s", ls="--", mfc="none", color=c,
+                 label=f"{lab}: chains discarded")
+    ax.set_xscale("log")
     ax.set_ylim(lo, hi)
-    for r in df.itertuples():  # points off the scale (chains that escaped downhill) are named at the edge
-        v = float(r.llc) if r.llc is not None else np.nan
-        if np.isfinite(v) and not lo <= v <= hi:
-            ax.annotate(f"{r.label}: {v:.1f}", (r.n, lo if v < lo else hi), xytext=(3, 3 if v < lo else -10),
-                        textcoords="offset points", fontsize=7, color="0.3")
     ax.set_xlabel("sample size n (log scale)")
     ax.set_ylabel("estimated local learning coefficient λ̂")
-    ax.set_title("λ̂ at the k-gon critical points (n=6, m=2, high sparsity); dashed: theory", fontsize=10)
-    ax.legend(fontsize=8)
+    ax.set_title("λ̂ at the k-gons (n=6, m=2). Filled: trusted. Hollow / ×: chains escaped\n"
+                 "(label: % of draws below L(w*)). Dashed: theoretical λ at local minima", fontsize=9)
+    ax.legend(fontsize=7)
+    ax2.axhline(0.02, color="0.5", lw=0.8, ls=":")
+    ax2.set_xscale("log")
+    ax2.set_ylim(-0.03, 1.03)
+    ax2.set_xlabel("sample size n (log scale)")
+    ax2.set_ylabel("fraction")
+    ax2.set_title("Escapes per cell: draws below L(w*) (solid; dotted: the 2% bound)\n"
+                  "and chains discarded (dashed)", fontsize=9)
+    ax2.legend(fontsize=6, ncol=2)
     return fig
+
+
+def _kgon_series(ax, g: pd.DataFrame, c, lab: str, lo: float, hi: float) -> None:
+    """One k-gon's cells on the λ̂ panel (see :func:`kgon_llc_figure`)."""
+    n = g.n.to_numpy()
+    y = pd.to_numeric(g.llc, errors="coerce").to_numpy(float)
+    e = pd.to_numeric(g.llc_se, errors="coerce").fillna(0).to_numpy(float)
+    ok = g.trusted.to_numpy(bool) & np.isfinite(y)
+    ax.errorbar(n[ok], y[ok], yerr=e[ok], marker="o", ls="none", capsize=3, color=c, label=f"{lab}-gon (trusted)")
+    for i in range(len(n) - 1):  # lines only between neighbouring trusted cells
+        if ok[i] and ok[i + 1]:
+            ax.plot(n[i:i + 2], y[i:i + 2], color=c, lw=1.2)
+    for i in np.flatnonzero(~ok):
+        below = float(g.frac_below.iloc[i]) if g.frac_below.iloc[i] is not None else np.nan
+        text = f"{lab}: {below:.1%} below" if np.isfinite(below) else f"{lab}: no estimate"
+        if np.isfinite(y[i]) and lo <= y[i] <= hi:
+            ax.errorbar(n[i], y[i], yerr=e[i], marker="o", mfc="white", ls="none", capsize=2, color=c, alpha=0.8)
+            ax.annotate(text, (n[i], y[i]), xytext=(5, -3), textcoords="offset points", fontsize=7, color=c)
+        else:
+            edge = lo if not np.isfinite(y[i]) or y[i] < lo else hi
+            ax.plot(n[i], edge, marker="x", ms=8, color=c)
+            val = f" (λ̂ {y[i]:.1f})" if np.isfinite(y[i]) else ""
+            ax.annotate(text + val, (n[i], edge), xytext=(5, 4 if edge == lo else -10), textcoords="offset points",
+                        fontsize=7, color=c)
+    th = float(g.theory_llc.iloc[0])
+    if np.isfinite(th) and bool(g.local_minimum.iloc[0]):
+        ax.axhline(th, color=c, ls="--", lw=1, alpha=0.7)
+        ax.annotate(f"λ={th:g}", (n.max(), th), xytext=(4, 2), textcoords="offset points", color=c, fontsize=8)
 
 
 def trace_figure(est, burn_in: int, title: str = "") -> Figure:

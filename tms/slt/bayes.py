@@ -24,6 +24,7 @@ from ..errors import TmsError
 from .kgon import check_sizes
 from .llc import compiled_sampler
 from .sampler import SGLDConfig, sgld_hparams
+from .settings import PosteriorSettings
 from .toy import kgon_point, set_loss
 
 
@@ -64,18 +65,17 @@ def critical_n(delta_loss: float, delta_llc: float, delta_c: float = 0.0) -> flo
     return float(brentq(f, peak, hi, xtol=1e-9))
 
 
-def posterior_phases(sample_sizes=(100, 300, 500, 700, 1000), *, chains: int = 64, steps: int = 20_000,
-                     step_scale: float = 0.05, prior_precision: float = 1.0, seed: int = 0,
-                     progress=None) -> pd.DataFrame:
-    """Sample the tempered-at-β=1 posterior exp(−n L_n(w)) · N(w; 0, 1/prior_precision) by SGLD at each n and
-    classify each chain's final state with :func:`tms.analysis.polytopes.kgon_labels`.
+def posterior_phases(settings: PosteriorSettings = PosteriorSettings(), seed: int = 0, progress=None) -> pd.DataFrame:
+    """Sample the posterior exp(−n L_n(w)) · N(w; 0, 1/prior_precision) at β = 1 by SGLD at each n of
+    ``settings`` and classify each chain's final state with :func:`tms.analysis.polytopes.kgon_labels`.
 
     Chains start at W = 0, b = 0 (the prior's centre; the noise breaks the symmetry), step ε = step_scale / n.
     Returns one row per (n, label): n, label, count, fraction, chains, mean_loss (L_n of the final states).
     Whether the chains have mixed between phases is not guaranteed (nothing here can tell); compare runs of
     different lengths.
     """
-    sizes = check_sizes(sample_sizes)
+    sizes, chains, steps = check_sizes(settings.sizes), settings.chains, settings.steps
+    step_scale, prior_precision = settings.step_scale, settings.prior_precision
     config = SGLDConfig(chains=chains, draws=1, burn_in=steps - 1)
     sampler = compiled_sampler(set_loss, config)
     rows = []

@@ -17,7 +17,8 @@ from ..engine.models import Params, init_params
 from ..errors import TmsError
 from ..io import check_int
 from .llc import llc_from_trace, model_trace, sample_many
-from .sampler import SGLDConfig, default_nbeta, sgld_hparams
+from .sampler import default_nbeta, sgld_hparams
+from .settings import SamplerSettings
 from .toy import dense_loss, set_loss
 
 
@@ -78,8 +79,8 @@ def snapshot_epochs(epochs: int, count: int) -> np.ndarray:
     return e[(e >= 1) & (e <= epochs)]
 
 
-def snapshot_llcs(run: SGDRun, epochs_at, seed: int = 0, *, step_scale: float = 0.1,
-                  localization: float = 100.0, config: SGLDConfig = SGLDConfig(chains=4, draws=1000, burn_in=500)):
+def snapshot_llcs(run: SGDRun, epochs_at, seed: int = 0, *,
+                  sampler: SamplerSettings = SamplerSettings(chains=4, draws=1000, burn_in=500)):
     """λ̂ (and its error) at the run's parameters after each epoch in ``epochs_at``, in one vmapped call, on the
     run's own data set (full batch, nβ = n/log n). Returns a dict of arrays: epoch, loss, label, llc, llc_se,
     frac_below."""
@@ -88,7 +89,9 @@ def snapshot_llcs(run: SGDRun, epochs_at, seed: int = 0, *, step_scale: float = 
     key = jax.random.PRNGKey(seed)
     data = run.data
     nb = default_nbeta(data.n_samples)
-    traces = sample_many(set_loss, pts, data, sgld_hparams(step_scale / nb, localization, nb), config,
+    config = sampler.config
+    hp = sgld_hparams(sampler.step_scale / nb, sampler.localization, nb)
+    traces = sample_many(set_loss, pts, data, hp, config,
                          jax.random.fold_in(key, 3), data_axis=None)
     ests = [llc_from_trace(model_trace(traces, i), config, nb) for i in range(len(idx))]
     return {"epoch": idx + 1, "loss": run.loss[idx],

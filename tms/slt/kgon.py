@@ -19,7 +19,21 @@ from ..engine.data import high_sparsity_set
 from ..errors import TmsError
 from .llc import estimate_llc, llc_from_trace, model_trace, sample_many
 from .sampler import SGLDConfig, default_nbeta, sgld_hparams
+from .settings import CalibrationSettings, SamplerSettings
 from .toy import THEORY_LLC, is_local_minimum, kgon_loss, kgon_point, set_loss
+
+
+TRUST_BELOW = 0.02  # a cell is trusted when under this fraction of its draws fall below L(w*),
+TRUST_ACCEPT = 0.9  # its MALA acceptance is at least this, and no chain was discarded
+
+
+def trusted(frac_below, frac_discarded, accept) -> np.ndarray:
+    """Whether λ̂ of a cell can be read as the LLC of w*: the chains stayed above L(w*) (fewer than
+    ``TRUST_BELOW`` of the draws below it), none was discarded, and the steps were accurate (acceptance at
+    least ``TRUST_ACCEPT``). Elementwise; NaN counts as untrusted."""
+    fb, fd, acc = (np.asarray(v, np.float64) for v in (frac_below, frac_discarded, accept))
+    with np.errstate(invalid="ignore"):
+        return (fb < TRUST_BELOW) & (fd == 0) & (acc >= TRUST_ACCEPT)
 
 
 def stack_points(labels, n_features: int = 6):
@@ -35,17 +49,19 @@ def check_sizes(sizes, field: str = "sample_sizes") -> list[int]:
     return out
 
 
-def kgon_llc_table(labels=("5", "5+", "6"), sample_sizes=(1_000, 10_000, 100_000), *, step_scale: float = 0.05,
-                   localization: float = 10.0, config: SGLDConfig = SGLDConfig(chains=8, draws=4000, burn_in=2000),
-                   seed: int = 0, discard_below=None, progress=None) -> pd.DataFrame:
-    """λ̂ at each k-gon ``label`` for each sample size n (a fresh high-sparsity set of n examples, full batch).
+def kgon_llc_table(labels=("5", "5+", "6"), sample_sizes=(1_000, 10_000, 100_000), *,
+                   sampler: SamplerSettings = SamplerSettings(), seed: int = 0, discard_below=None,
+                   progress=None) -> pd.DataFrame:
+    """λ̂ at each k-gon ``label`` for each sample size n (a fresh high-sparsity set of n examples, full batch),
+    with the chains of ``sampler`` (ε = step_scale / nβ, nβ = n / log n).
 
     One row per (n, label): n, label, loss (theory), llc, llc_se, llc_std, frac_below, frac_discarded,
-    accept, theory_llc, nbeta, step_size, localization. ``discard_below``: labels estimated with the discard
+    accept, theory_llc, nbeta, step_size, localization, local_minimum (:func:`tms.slt.toy.is_local_minimum`),
+    trusted (:func:`trusted`). ``discard_below``: labels estimated with the discard
     protocol (:func:`tms.slt.llc.llc_from_trace`); default: those that are not local minima (the plain 5-gon,
     the 4+-gon; :func:`tms.slt.toy.is_local_minimum`).
     """
-    labels = tuple(labels)
+    labels, config, step_scale = tuple(labels), sampler.config, sampler.step_scale
     if discard_below is None:
         discard_below = tuple(lab for lab in labels if not is_local_minimum(lab))
     sizes = check_sizes(sample_sizes)
@@ -55,34 +71,34 @@ def kgon_llc_table(labels=("5", "5+", "6"), sample_sizes=(1_000, 10_000, 100_000
         key = jax.random.fold_in(jax.random.PRNGKey(seed), n)
         data = high_sparsity_set(jax.random.fold_in(key, 0), n, 6)
         nb = default_nbeta(n)
-        hp = sgld_hparams(step_scale / nb, localization, nb)
+        hp = sgld_hparams(step_scale / nb, sampler.localization, nb)
         traces = sample_many(set_loss, points, data, hp, config, jax.random.fold_in(key, 1), data_axis=None)
         for j, lab in enumerate(labels):
             est = llc_from_trace(model_trace(traces, j), config, nb, lab in discard_below)
-            rows.append({"n": n, "label": lab, "loss": kgon_loss(lab), **est.summary(),
+            rows.append({"n": n, "label": lab, "loss": kgon_loss(lab), "local_minimum": is_local_minimum(lab),
+                         **est.summary(),
                          "theory_llc": THEORY_LLC.get(lab, float("nan")), "step_size": step_scale / nb,
-                         "localization": localization})
+                         "localization": sampler.localization})
         if progress is not None:
             progress(i + 1, len(sizes))
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    df["trusted"] = trusted(df.frac_below.astype(float), df.frac_discarded.astype(float), df.accept.astype(float))
+    return df
 
 
-def point_estimate(label: str = "6", n: int = 10_000, *, step_scale: float = 0.1, localization: float = 1.0,
-                   config: SGLDConfig = SGLDConfig(), seed: int = 0):
+def point_estimate(label: str = "6", n: int = 10_000, *, sampler: SamplerSettings = SamplerSettings(), seed: int = 0):
     """:class:`~tms.slt.llc.LLCEstimate` (with its loss traces) at one critical point and sample size."""
     key = jax.random.fold_in(jax.random.PRNGKey(seed), int(n))
     data = high_sparsity_set(jax.random.fold_in(key, 0), int(n), 6)
     nb = default_nbeta(int(n))
-    return estimate_llc(set_loss, kgon_point(label), data, step_size=step_scale / nb, localization=localization,
-                        nbeta=nb, config=config, key=jax.random.fold_in(key, 1),
+    return estimate_llc(set_loss, kgon_point(label), data, step_size=sampler.step_scale / nb,
+                        localization=sampler.localization, nbeta=nb, config=sampler.config, key=jax.random.fold_in(key, 1),
                         discard_below=not is_local_minimum(label))
 
 
-def calibration_sweep(label: str = "6", n: int = 10_000, step_scales=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0),
-                      localizations=(0.0, 1.0, 10.0, 100.0, 1000.0),
-                      config: SGLDConfig = SGLDConfig(chains=4, draws=2000, burn_in=1000), seed: int = 0,
+def calibration_sweep(settings: CalibrationSettings = CalibrationSettings(), seed: int = 0,
                       accept_min: float = 0.9, drift_max: float = 2.0) -> pd.DataFrame:
-    """λ̂ and diagnostics over an ε × γ grid at one critical point, in one compiled call.
+    """λ̂ and diagnostics over the ε × γ grid of ``settings`` at one critical point, in one compiled call.
 
     Columns: step_scale (ε · nβ), step_size, localization, llc, llc_se, frac_below, accept, drift (the
     difference between λ̂ of the draws' second and first halves, in standard errors) and ``usable``: finite,
@@ -90,9 +106,8 @@ def calibration_sweep(label: str = "6", n: int = 10_000, step_scales=(0.01, 0.03
     trends, at a step the Metropolis test would mostly keep). The reading is the plateau of λ̂ over the usable
     cells: too small an ε has not mixed (drift), too large a one is biased (low acceptance, divergence).
     """
-    if not step_scales or not localizations:
-        raise TmsError("step_scales and localizations need at least one value each")
-    grid = list(itertools.product(step_scales, localizations))
+    label, n, config = settings.label, settings.n, settings.config
+    grid = list(itertools.product(settings.step_scales, settings.localizations))
     nb = default_nbeta(int(n))
     eps = np.array([s for s, _ in grid]) / nb
     gam = np.array([g for _, g in grid], dtype=np.float64)

@@ -39,3 +39,15 @@ def test_bad_draws_is_named(capsys):
 def test_unknown_preset_is_named(cmd, capsys):
     assert main(cmd) == 2
     assert "preset" in capsys.readouterr().err
+
+
+def test_options_are_built_from_the_settings_records(capsys):
+    from tms.slt import settings as st
+
+    with pytest.raises(SystemExit):
+        main(["llc", "kgon", "--help"])
+    out = capsys.readouterr().out
+    for cls in (st.KgonSettings, st.SamplerSettings):
+        for name, _, default, _ in st.record_fields(cls):
+            assert f"--{name.replace('_', '-')}" in out
+    assert f"default {st.SamplerSettings().step_scale}" in out

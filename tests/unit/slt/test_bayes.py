@@ -6,6 +6,7 @@ import pytest
 
 from tms.analysis.theory import kgon_critical_points, kgon_params
 from tms.slt import bayes
+from tms.slt.settings import PosteriorSettings
 
 
 def test_critical_n_solves_the_free_energy_equation():
@@ -46,6 +47,6 @@ def test_fit_delta_c_recovers_a_planted_constant():
 
 
 def test_posterior_phases_classifies_every_chain():
-    df = bayes.posterior_phases((100,), chains=4, steps=100)
+    df = bayes.posterior_phases(PosteriorSettings(sizes=(100,), chains=4, steps=100))
     assert df.chains.iloc[0] == 4 and df["count"].sum() == 4
     np.testing.assert_allclose(df.fraction.sum(), 1.0)

@@ -3,13 +3,12 @@
 import numpy as np
 import pytest
 
-from tms.slt import SGLDConfig
 from tms.slt.dynamics import check_sgd, sgd_run, snapshot_epochs, snapshot_llcs
 from tms.slt.kgon import calibration_sweep, kgon_llc_table
-from tms.slt.settings import SLTSettings, load_settings, presets
+from tms.slt.settings import CalibrationSettings, SamplerSettings, SLTSettings, load_settings, presets
 from tms.slt.toy import THEORY_LLC, kgon_loss, kgon_point
 
-TINY = SGLDConfig(chains=2, draws=60, burn_in=20)
+TINY = SamplerSettings(chains=2, draws=60, burn_in=20)
 
 
 def test_kgon_points_have_the_published_losses():
@@ -21,7 +20,7 @@ def test_kgon_points_have_the_published_losses():
 
 
 def test_kgon_table_has_a_row_per_size_and_label():
-    df = kgon_llc_table(("5", "6"), (500, 800), config=TINY)
+    df = kgon_llc_table(("5", "6"), (500, 800), sampler=TINY)
     assert list(df.n) == [500, 500, 800, 800] and list(df.label) == ["5", "6", "5", "6"]
     np.testing.assert_allclose(df.theory_llc, [THEORY_LLC["5"], 8.5, 7.0, 8.5])
     assert set(df.frac_discarded[df.label == "6"]) == {0.0}  # the discard protocol is for the 5-gon only
@@ -30,7 +29,8 @@ def test_kgon_table_has_a_row_per_size_and_label():
 
 
 def test_calibration_marks_a_diverging_step_unusable():
-    df = calibration_sweep("6", 500, (0.1, 50.0), (0.0, 10.0), TINY)
+    df = calibration_sweep(CalibrationSettings(n=500, label="6", step_scales=(0.1, 50.0), localizations=(0.0, 10.0),
+                                              chains=2, draws=60))
     assert len(df) == 4
     big = df[df.step_scale == 50.0]
     assert not big.usable.any() and big.llc.isna().all()  # ε nβ = 50 diverges at once
@@ -45,7 +45,7 @@ def test_sgd_run_and_snapshot_llcs():
     assert run.loss.shape == (30,) and run.W.shape == (30, 2, 6)
     assert run.loss[-1] < run.loss[0]
     ep = snapshot_epochs(30, 3)
-    snaps = snapshot_llcs(run, ep, config=TINY)
+    snaps = snapshot_llcs(run, ep, sampler=TINY)
     assert list(snaps["epoch"]) == list(ep) and np.all(np.isfinite(snaps["llc"]))
     with pytest.raises(ValueError, match="batch"):
         check_sgd(1000, 30, 0.005, 10)
@@ -54,14 +54,23 @@ def test_sgd_run_and_snapshot_llcs():
 def test_settings_presets_load_and_bad_keys_are_named(tmp_path):
     assert {"slt_quick", "slt_full"} <= set(presets())
     full = load_settings("slt_full")
-    assert max(full.kgon_sizes) == 500_000 and full.sgd_epochs == 4500
+    assert max(full.kgon.sizes) == 500_000 and full.dynamics.epochs == 4500 and full.sampler.draws == 20000
     assert load_settings(None) == SLTSettings()
+    assert SLTSettings.from_dict(SLTSettings().to_dict()) == SLTSettings()
     bad = tmp_path / "bad.toml"
-    bad.write_text("chainz = 3\n")
-    with pytest.raises(ValueError, match="chainz"):
-        load_settings(str(bad))
-    bad.write_text("chains = 'x'\n")
-    with pytest.raises(ValueError, match="chains"):
-        load_settings(str(bad))
+    for text, name in (("chains = 3\n", "chains"), ("[sampler]\nchainz = 3\n", "chainz"),
+                       ("[sampler]\nchains = 'x'\n", "chains"), ("[kgon]\nsizes = [1000, 1]\n", "sizes"),
+                       ("[posterior]\nstep_scale = 0\n", "step_scale"), ("[kgon]\nsizes = 5\n", "sizes")):
+        bad.write_text(text)
+        with pytest.raises(ValueError, match=name):
+            load_settings(str(bad))
     with pytest.raises(ValueError, match="step_scale"):
-        SLTSettings(step_scale=0.0)
+        SamplerSettings(step_scale=0.0)
+
+
+def test_trusted_needs_no_escape_no_discard_and_accurate_steps():
+    from tms.slt.kgon import trusted
+
+    got = trusted([0.0, 0.019, 0.021, 0.0, 0.0, np.nan], [0.0, 0.0, 0.0, 0.1, 0.0, 0.0],
+                  [0.99, 0.95, 0.99, 0.99, 0.89, 0.99])
+    np.testing.assert_array_equal(got, [True, True, False, False, False, False])
