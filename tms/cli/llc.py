@@ -10,12 +10,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import argparse
 import dataclasses
+import sys
 import typing
+from pathlib import Path
 
 from ..errors import TmsError
 from ..slt import settings as st

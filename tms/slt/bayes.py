@@ -27,6 +27,8 @@ from .sampler import SGLDConfig, sgld_hparams
 from .settings import PosteriorSettings
 from .toy import kgon_point, set_loss
 
+DEFAULT_POSTERIOR = PosteriorSettings()
+
 
 def free_energy(n, loss: float, llc: float, constant: float = 0.0):
     """F_n ≈ n L + λ log n + c (the asymptotic expansion of the local free energy of one phase)."""
@@ -65,7 +67,7 @@ def critical_n(delta_loss: float, delta_llc: float, delta_c: float = 0.0) -> flo
     return float(brentq(f, peak, hi, xtol=1e-9))
 
 
-def posterior_phases(settings: PosteriorSettings = PosteriorSettings(), seed: int = 0, progress=None) -> pd.DataFrame:
+def posterior_phases(settings: PosteriorSettings = DEFAULT_POSTERIOR, seed: int = 0, progress=None) -> pd.DataFrame:
     """Sample the posterior exp(−n L_n(w)) · N(w; 0, 1/prior_precision) at β = 1 by SGLD at each n of
     ``settings`` and classify each chain's final state with :func:`tms.analysis.polytopes.kgon_labels`.
 

@@ -79,8 +79,10 @@ def snapshot_epochs(epochs: int, count: int) -> np.ndarray:
     return e[(e >= 1) & (e <= epochs)]
 
 
+SNAPSHOT_SAMPLER = SamplerSettings(chains=4, draws=1000, burn_in=500)  # the default of snapshot_llcs
+
 def snapshot_llcs(run: SGDRun, epochs_at, seed: int = 0, *,
-                  sampler: SamplerSettings = SamplerSettings(chains=4, draws=1000, burn_in=500)):
+                  sampler: SamplerSettings = SNAPSHOT_SAMPLER):
     """λ̂ (and its error) at the run's parameters after each epoch in ``epochs_at``, in one vmapped call, on the
     run's own data set (full batch, nβ = n/log n). Returns a dict of arrays: epoch, loss, label, llc, llc_se,
     frac_below."""

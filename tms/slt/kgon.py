@@ -22,7 +22,7 @@ from .sampler import SGLDConfig, default_nbeta, sgld_hparams
 from .settings import CalibrationSettings, SamplerSettings
 from .toy import THEORY_LLC, is_local_minimum, kgon_loss, kgon_point, set_loss
 
-
+DEFAULT_SAMPLER, DEFAULT_CALIBRATION = SamplerSettings(), CalibrationSettings()
 TRUST_BELOW = 0.02  # a cell is trusted when under this fraction of its draws fall below L(w*),
 TRUST_ACCEPT = 0.9  # its MALA acceptance is at least this, and no chain was discarded
 
@@ -50,7 +50,7 @@ def check_sizes(sizes, field: str = "sample_sizes") -> list[int]:
 
 
 def kgon_llc_table(labels=("5", "5+", "6"), sample_sizes=(1_000, 10_000, 100_000), *,
-                   sampler: SamplerSettings = SamplerSettings(), seed: int = 0, discard_below=None,
+                   sampler: SamplerSettings = DEFAULT_SAMPLER, seed: int = 0, discard_below=None,
                    progress=None) -> pd.DataFrame:
     """λ̂ at each k-gon ``label`` for each sample size n (a fresh high-sparsity set of n examples, full batch),
     with the chains of ``sampler`` (ε = step_scale / nβ, nβ = n / log n).
@@ -86,7 +86,7 @@ def kgon_llc_table(labels=("5", "5+", "6"), sample_sizes=(1_000, 10_000, 100_000
     return df
 
 
-def point_estimate(label: str = "6", n: int = 10_000, *, sampler: SamplerSettings = SamplerSettings(), seed: int = 0):
+def point_estimate(label: str = "6", n: int = 10_000, *, sampler: SamplerSettings = DEFAULT_SAMPLER, seed: int = 0):
     """:class:`~tms.slt.llc.LLCEstimate` (with its loss traces) at one critical point and sample size."""
     key = jax.random.fold_in(jax.random.PRNGKey(seed), int(n))
     data = high_sparsity_set(jax.random.fold_in(key, 0), int(n), 6)
@@ -96,7 +96,7 @@ def point_estimate(label: str = "6", n: int = 10_000, *, sampler: SamplerSetting
                         discard_below=not is_local_minimum(label))
 
 
-def calibration_sweep(settings: CalibrationSettings = CalibrationSettings(), seed: int = 0,
+def calibration_sweep(settings: CalibrationSettings = DEFAULT_CALIBRATION, seed: int = 0,
                       accept_min: float = 0.9, drift_max: float = 2.0) -> pd.DataFrame:
     """λ̂ and diagnostics over the ε × γ grid of ``settings`` at one critical point, in one compiled call.
 
