@@ -25,11 +25,24 @@ import numpy as np
 
 from ..engine import data as tdata
 from ..engine.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, Hparams, StaticConfig, check_lr, check_weight_decay
+from ..engine.kinds import get_kind
 from ..engine.train import TrainOutput, make_train_cells
 from ..errors import TmsError, check_seeds
 from .progress import Progress
 
 AXES = ("sparsity", "importance", "lr", "seed")
+STORED_PARAMS = ("W", "b")  # the parameters a grid's results hold for each model
+
+
+def check_storable(static: StaticConfig, field: str = "kind") -> None:
+    """A grid stores ``W`` and ``b`` per model: a kind with other parameters is a :class:`TmsError` naming
+    ``field`` (such kinds train through :func:`tms.engine.make_train_cells`)."""
+    shapes = jax.eval_shape(lambda: get_kind(static.kind).init(jax.random.PRNGKey(0), static.n_features,
+                                                               static.n_hidden))
+    names = tuple(getattr(shapes, "_fields", ()))
+    if names != STORED_PARAMS:
+        raise TmsError(f"{field}: model kind {static.kind!r} has parameters {names}; sweeps and tms train store "
+                       f"{STORED_PARAMS} only (train it with tms.make_train_cells)")
 
 
 def seed_keys(seeds: Iterable[int]) -> jax.Array:
@@ -235,6 +248,7 @@ def run_grid(static: StaticConfig, grid: Grid, chunk_size: int | None = None, pr
     """
     from .backends import LocalBackend
 
+    check_storable(static)
     if backend is None:
         backend = LocalBackend(devices)
     elif devices != 1:

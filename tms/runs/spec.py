@@ -19,7 +19,7 @@ from ..engine import data as tdata
 from ..engine.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, StaticConfig
 from ..errors import TmsError, check_seeds
 from ..io import load_toml
-from .grid import Grid, chunks
+from .grid import Grid, check_storable, chunks
 
 _NUM = (int, float)
 
@@ -176,7 +176,9 @@ def _static(doc: dict, where: str) -> StaticConfig:
                 value = float(value)
             kwargs[field] = value
     try:
-        return StaticConfig(**kwargs)
+        static = StaticConfig(**kwargs)
+        check_storable(static, "model.kind")
+        return static
     except (ValueError, TypeError) as e:
         raise SpecError(f"{where}: {e}") from None
 

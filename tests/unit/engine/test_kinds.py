@@ -98,3 +98,24 @@ def test_walkthrough_kind_runs_as_a_sweep_file(tanh_kind, tmp_path):
     res = load(tmp_path / "out")
     assert res.static.kind == "tanh_tied" and res.W.shape[-2:] == (2, 4)
     assert np.all(np.isfinite(res.final_loss))
+
+
+def test_a_kind_the_store_cannot_hold_is_a_named_error_before_training(tmp_path):
+    from tms.runs import load_spec, train_grid
+
+    with pytest.raises(TmsError, match=r"kind: model kind 'abs' has parameters \('W1', 'W2', 'b'\)"):
+        train_grid(n_features=3, n_hidden=2, kind="abs", steps=5, sparsity=[0.0], progress=False)
+    path = tmp_path / "abs.toml"
+    path.write_text('name = "abs"\n[model]\nn_features = 3\nn_hidden = 2\nkind = "abs"\n[data]\ndensity = [1.0]\n')
+    with pytest.raises(TmsError, match=r"abs.toml: model.kind: model kind 'abs' has parameters"):
+        load_spec(path)
+    assert load_spec_ok(tmp_path) == "relu_hidden"  # relu_hidden keeps W and b: sweeps take it
+
+
+def load_spec_ok(tmp_path):
+    from tms.runs import load_spec
+
+    path = tmp_path / "hidden.toml"
+    path.write_text('name = "h"\n[model]\nn_features = 3\nn_hidden = 2\nkind = "relu_hidden"\n[data]\n'
+                    'density = [1.0]\n')
+    return load_spec(path).static.kind
