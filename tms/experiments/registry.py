@@ -41,18 +41,19 @@ class Experiment:
     description: str
     quick: bool = True
     extra: dict = field(default_factory=dict)
+    in_all: bool = True  # False: run only when named (too slow for reproduce all's budget)
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
-def register(name: str, sweeps=(), description: str = "", quick: bool = True):
+def register(name: str, sweeps=(), description: str = "", quick: bool = True, in_all: bool = True):
     """Decorator: register ``draw(ctx) -> (files, numbers)`` as experiment ``name``."""
 
     def wrap(draw):
         if name in EXPERIMENTS:
             raise TmsError(f"experiment {name!r} is registered twice")
-        EXPERIMENTS[name] = Experiment(name, tuple(sweeps), draw, description, quick)
+        EXPERIMENTS[name] = Experiment(name, tuple(sweeps), draw, description, quick, in_all=in_all)
         return draw
 
     return wrap

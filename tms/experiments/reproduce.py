@@ -35,6 +35,7 @@ from . import finite_data  # noqa: F401  isort: skip
 from . import slt  # noqa: F401  isort: skip
 from . import geometry  # noqa: F401  isort: skip
 from . import neurons  # noqa: F401  isort: skip
+from . import sae  # noqa: F401  isort: skip
 from ..io import save_figure
 from .registry import EXPERIMENTS, Context, get, shipped_spec
 
@@ -73,7 +74,7 @@ def run_named_sweep(name: str, runs: Path, quick: bool = False, progress: bool =
 
 def _names(name: str, quick: bool) -> list[str]:
     if name == "all":  # the challenge has no reduced-cost version: name it to run it
-        return [n for n, e in EXPERIMENTS.items() if e.quick or not quick]
+        return [n for n, e in EXPERIMENTS.items() if e.in_all and (e.quick or not quick)]
     get(name)
     return [name]
 

@@ -9,11 +9,11 @@ from . import architectures  # noqa: F401  (registers the built-in architectures
 from .config import DECODER_MODES, RESAMPLE_MODES, SaeConfig, SaeHparams, init_sae, sae_hparams
 from .registry import ARCHITECTURES, SaeArch, SaeError, decode, get_arch, pre_acts, register
 from .sources import ActivationSource, pentagon, synthetic_source, toy_model_source
-from .train import METRICS, SaeGrid, SaeTrainOutput, make_sae_train, train_sae_sizes, train_saes
+from .train import METRICS, SaeGrid, SaeTrainOutput, encode_many, make_sae_train, train_sae_sizes, train_saes
 
 __all__ = [
     "ARCHITECTURES", "DECODER_MODES", "METRICS", "RESAMPLE_MODES", "ActivationSource", "SaeArch", "SaeConfig",
-    "SaeError", "SaeGrid", "SaeHparams", "SaeTrainOutput", "decode", "get_arch", "init_sae", "make_sae_train",
+    "SaeError", "SaeGrid", "SaeHparams", "SaeTrainOutput", "decode", "encode_many", "get_arch", "init_sae", "make_sae_train",
     "pentagon", "pre_acts", "register", "sae_hparams", "synthetic_source", "toy_model_source", "train_sae_sizes",
     "train_saes",
 ]

@@ -156,3 +156,10 @@ def train_sae_sizes(config: SaeConfig, source: ActivationSource, sizes, penaltie
         check_source(c, source)
     return [SaeGrid(c.d_sae, coords, train_saes(c, source, hp, coords[:, 2].astype(int), data_seed))
             for c, hp in zip(configs, checked)]
+
+
+def encode_many(config: SaeConfig, params: dict, hparams: SaeHparams, H: jax.Array) -> jax.Array:
+    """Latents ``(instances, N, d_sae)`` of stacked SAEs (leaves ``(instances, ...)``) on inputs ``H: (N, d_in)``."""
+    arch = get_arch(config.arch)
+    one = jax.vmap(arch.encode, (None, 0, None, None))
+    return jax.jit(jax.vmap(lambda p, hp: one(p, H, hp, config)))(params, hparams)

@@ -1,0 +1,91 @@
+"""N SAEs trained in one compiled JAX call against the same N trained one at a time in PyTorch.
+
+``python -m tms.bench.sae [--n 64] [--steps 1000] [--repeats 3]``
+
+Both train ReLU+L1 SAEs (``d_sae`` latents on ``d_in``-wide activations of the pentagon toy model at sparsity
+0.9, Adam, batch ``--batch``, decoder rows renormalised after each step) for the same steps. PyTorch runs the
+loop ARENA's and SAELens's training loops run: one SAE, one ``torch.optim.Adam``, one step per Python
+iteration, the batch drawn on the fly; it gets its best plain setup (``torch.set_num_threads`` at the core
+count, no autograd anomaly checks, ``zero_grad(set_to_none=True)``). JAX is timed warm (compiled before the
+first trial) and its compile time printed apart. Trials are interleaved; medians and the median of paired
+ratios are printed with the machine line and the load average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import jax
+import numpy as np
+
+from ..engine.sae import SaeConfig, pentagon, sae_hparams, toy_model_source, train_saes
+from .common import cpu_peak, interleave, load_average, median, ratios
+
+
+def torch_one_at_a_time(n: int, steps: int, batch: int, d_sae: int, W: np.ndarray, sparsity: float) -> None:
+    import torch
+
+    Wt = torch.as_tensor(W)
+    d_in, n_feat = W.shape
+    for seed in range(n):
+        g = torch.Generator().manual_seed(seed)
+        W_dec = torch.randn(d_sae, d_in, generator=g)
+        W_dec = W_dec / W_dec.norm(dim=1, keepdim=True)
+        params = [torch.nn.Parameter(W_dec.T.clone()), torch.nn.Parameter(torch.zeros(d_sae)),
+                  torch.nn.Parameter(W_dec.clone()), torch.nn.Parameter(torch.zeros(d_in))]
+        W_enc, b_enc, W_dec, b_dec = params
+        opt = torch.optim.Adam(params, lr=1e-3)
+        alpha = 0.01 * (1 + seed % 4)
+        for _ in range(steps):
+            x = torch.rand(batch, n_feat, generator=g) * (torch.rand(batch, n_feat, generator=g) > sparsity)
+            h = x @ Wt.T
+            z = torch.relu((h - b_dec) @ W_enc + b_enc)
+            loss = ((z @ W_dec + b_dec - h) ** 2).sum(-1).mean() + alpha * z.sum(-1).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                W_dec /= W_dec.norm(dim=1, keepdim=True)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m tms.bench.sae", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=64, help="SAEs")
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--d-sae", type=int, default=8)
+    ap.add_argument("--repeats", type=int, default=3)
+    a = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    peak = cpu_peak()
+    print(f"machine: {peak.model}, {peak.cores} CPU cores, {peak.isa}; jax {jax.__version__}, torch "
+          f"{torch.__version__}; load average before {load_average()}", flush=True)
+    W, S = pentagon(), 0.9
+    source = toy_model_source(W, S)
+    config = SaeConfig("relu", 2, a.d_sae, batch=a.batch, steps=a.steps)
+    hp = sae_hparams(config, penalty=[0.01 * (1 + i % 4) for i in range(a.n)], lr=[1e-3])
+    seeds = np.arange(a.n)
+
+    def ours():
+        jax.block_until_ready(train_saes(config, source, hp, seeds).params)
+
+    t0 = time.perf_counter()
+    ours()
+    print(f"JAX compile + first call: {time.perf_counter() - t0:.2f} s", flush=True)
+    trials = interleave({"jax": ours, "torch": lambda: torch_one_at_a_time(a.n, a.steps, a.batch, a.d_sae, W, S)},
+                        a.repeats)
+    j, t = [x.wall for x in trials["jax"]], [x.wall for x in trials["torch"]]
+    paired, of_medians = ratios([1 / x for x in j], [1 / x for x in t])
+    print(f"{a.n} SAEs (d_in=2, d_sae={a.d_sae}), {a.steps} steps x batch {a.batch}, {a.repeats} interleaved trials")
+    print(f"  JAX, all in one call (warm): median {median(j):.2f} s")
+    print(f"  PyTorch, one at a time:      median {median(t):.2f} s")
+    print(f"  speed-up: {paired:.1f}x (median of paired ratios), {of_medians:.1f}x (ratio of medians)")
+    print(f"load average after: {load_average()}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Figures of SAEs against ground truth: decoder directions over the true ones, MMCS heat maps, the L0–FVU
+frontier, dead latents over training."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+
+def pentagon_figure(truth: np.ndarray, decoders: dict) -> plt.Figure:
+    """One panel per architecture: true directions ``truth: (n, 2)`` (grey) and decoder rows ``(d_sae, 2)``."""
+    fig, axes = plt.subplots(1, len(decoders), figsize=(3.0 * len(decoders), 3.2))
+    axes = np.atleast_1d(axes)
+    unit = truth / np.linalg.norm(truth, axis=1, keepdims=True)
+    for ax, (arch, W) in zip(axes, decoders.items()):
+        W = np.asarray(W) / np.maximum(np.linalg.norm(W, axis=1, keepdims=True), 1e-12)
+        for v in unit:
+            ax.plot([0, v[0]], [0, v[1]], color="0.7", lw=5, solid_capstyle="round", zorder=1)
+        for w in W:
+            ax.annotate("", xy=(w[0], w[1]), xytext=(0, 0), arrowprops={"arrowstyle": "->", "color": "C3", "lw": 1.6})
+        best = (unit @ W.T).max(axis=1)
+        ax.set_title(f"{arch}\nmin max cos {best.min():.3f}", fontsize=9)
+        ax.set_xlim(-1.15, 1.15)
+        ax.set_ylim(-1.15, 1.15)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("SAE decoder directions (red) over the true pentagon features (grey)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _knob(rows: pd.DataFrame) -> tuple[str, np.ndarray]:
+    if (rows["penalty"] > 0).any():
+        return "penalty α", rows["penalty"].to_numpy()
+    return "k", rows["k"].to_numpy()
+
+
+def mmcs_heatmap_figure(frame: pd.DataFrame) -> plt.Figure:
+    """MMCS over (dictionary size ratio, sparsity knob), one panel per architecture (seeds averaged)."""
+    archs = list(dict.fromkeys(frame.arch))
+    fig, axes = plt.subplots(1, len(archs), figsize=(3.6 * len(archs), 3.6), squeeze=False)
+    fig.subplots_adjust(wspace=0.55, bottom=0.18)
+    for ax, arch in zip(axes[0], archs):
+        rows = frame[frame.arch == arch]
+        name, knob = _knob(rows)
+        table = rows.assign(knob=knob).pivot_table(index="knob", columns="ratio", values="mmcs", aggfunc="mean")
+        im = ax.imshow(table.to_numpy(), origin="lower", aspect="auto", vmin=0, vmax=1, cmap="viridis")
+        ax.set_xticks(range(table.shape[1]), [f"{r:g}×" for r in table.columns])
+        ax.set_yticks(range(table.shape[0]), [f"{v:.2g}" for v in table.index], fontsize=7)
+        for (i, j), v in np.ndenumerate(table.to_numpy()):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6, color="w" if v < 0.6 else "k")
+        ax.set_xlabel("size / true features")
+        ax.set_ylabel(name)
+        ax.set_title(arch)
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="MMCS")
+    return fig
+
+
+def frontier_figure(frame: pd.DataFrame) -> plt.Figure:
+    """L0 against FVU, one colour per architecture (each point one SAE)."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.8))
+    for i, (arch, rows) in enumerate(frame.groupby("arch", sort=False)):
+        rows = rows.sort_values("l0")
+        ax.scatter(rows["l0"], rows["fvu"], s=14, color=f"C{i}", label=arch, alpha=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("L0 (active latents per input)")
+    ax.set_ylabel("fraction of variance unexplained")
+    ax.legend(fontsize=8)
+    ax.set_title("sparsity against reconstruction", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def dead_latents_figure(curves: dict) -> plt.Figure:
+    """Dead latents per step, one line per resampling mode."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    for mode, y in curves.items():
+        ax.plot(np.arange(len(y)), y, label=f"resample: {mode}", lw=1.2)
+    ax.set_xlabel("step")
+    ax.set_ylabel("dead latents (no input in the window)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
