@@ -44,7 +44,7 @@ def test_readme_example_prints_its_labels():
 def test_trained_intro_models_have_the_papers_geometry():
     """Elhage et al. 2022, intro figure: n=5, m=2, importance 0.9^i. Dense: 2 orthogonal features;
     S=0.7: two antipodal pairs (4 features); S=0.9: a pentagon (all 5, D_i ≈ 2/5)."""
-    from tms.runs.results import train_grid
+    from tms.runs.pipeline import train_grid
 
     res = train_grid(n_features=5, n_hidden=2, steps=5000, restarts=3, sparsity=[0.0, 0.7, 0.9],
                      importance=0.9 ** np.arange(5), seeds=(0,), progress=False)

@@ -11,7 +11,7 @@ from tms import plots
 from tms.analysis import phase, theory
 from tms.engine import data as tdata
 from tms.experiments.registry import shipped_spec
-from tms.runs.results import train_grid
+from tms.runs.pipeline import train_grid
 from tms.runs.store import run_sweep
 
 

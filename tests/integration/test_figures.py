@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tms import plots
-from tms.runs.results import train_grid
+from tms.runs.pipeline import train_grid
 
 
 def panels(fig):

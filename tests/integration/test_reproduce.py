@@ -11,7 +11,7 @@ import pytest
 
 from tms.analysis import phase, polytope_census, theory
 from tms.experiments.registry import shipped_spec
-from tms.experiments.reproduce import quick_spec, reproduce
+from tms.experiments.reproduce import reproduce
 from tms.runs.store import run_sweep
 
 # The census the README states for the shipped intro sweep, label by label.
@@ -78,7 +78,7 @@ def quick_intro(tmp_path_factory):
 def test_quick_reproduce_draws_figures(quick_intro, tmp_path):
     out, summary = quick_intro
     assert (out / "figures" / "quick" / "intro.png").stat().st_size > 10_000
-    assert set(summary["intro"]["census"]) == {f"S={s:g}" for s in quick_spec(shipped_spec("intro")).grid.sparsity}
+    assert set(summary["intro"]["census"]) == {f"S={s:g}" for s in shipped_spec("intro").quick().grid.sparsity}
     with pytest.raises(ValueError, match="unknown experiment"):
         reproduce("intros", figures=tmp_path, runs=tmp_path)
 

@@ -33,8 +33,6 @@ from ..errors import TmsError
 if TYPE_CHECKING:
     from transformer_lens import HookedTransformer, HookedTransformerConfig
 
-TRANSFORMER_LENS_VERSION = "3.9.0"  # the version this module is written and tested against
-
 # our name -> TransformerLens state-dict key
 STATE_DICT_KEYS = {
     "W_E": "embed.W_E", "W_pos": "pos_embed.W_pos",

@@ -66,7 +66,7 @@ def _add_train(sub):
 def cmd_train(a) -> int:
     from ..engine.data import importance_settings
     from ..runs.ownership import claim
-    from ..runs.results import train_grid
+    from ..runs.pipeline import train_grid
 
     static = StaticConfig(n_features=a.n_features, n_hidden=a.n_hidden, kind=a.kind, bias=not a.no_bias,
                           batch_size=a.batch_size, steps=a.steps, optimizer=a.optimizer, schedule=a.schedule,

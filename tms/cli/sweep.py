@@ -86,11 +86,7 @@ def cmd_sweep_run(a) -> int:
     backend = make_backend(a.backend, devices=a.devices, address=a.address, workers=a.workers,
                            cpus_per_worker=a.cpus_per_worker, gpus_per_worker=a.gpus_per_worker)
     if a.dry_run:
-        s = spec.static
-        print(f"{spec.name}: {spec.grid.n_cells} cells x {len(spec.grid.seeds)} seed(s) x {s.restarts} restart(s) "
-              f"= {spec.grid.n_cells * len(spec.grid.seeds) * s.restarts} models, {s.steps} steps, batch "
-              f"{s.batch_size}; {spec.n_chunks} chunk(s) of {spec.chunk_size} cells; estimated "
-              f"{spec.estimate_seconds():.0f} s on a 2-core CPU")
+        print(f"{spec.name}: {spec.summary()}; estimated {spec.estimate_seconds():.0f} s on a 2-core CPU")
         return 0
     t0 = time.perf_counter()
     with backend:  # connects first: an unreachable cluster fails before anything is written

@@ -20,7 +20,7 @@ model with ``T > B`` draws ``B`` examples uniformly from its ``T`` (weight ``1/B
 default, ``batch_size = 0``) every model trains full batch, as in the paper. The alternative, one
 compiled call per distinct T, would compile ``n_T`` times and run ``n_T`` tiny calls; padding costs
 ``n_T · B`` slot-examples per step instead of ``Σ T``, which a minibatch size bounds. Different hidden sizes m
-are different shapes: one call each (see :mod:`tms.runs.finite`).
+are different shapes: one call each (see :mod:`tms.runs.kinds.finite`).
 
 **Loss.** ``L = Σ_t w_t Σ_i I_i (x_ti − x'_ti)²`` with ``x' = ReLU(WᵀW x + b)`` (``w_t = 1/T`` full batch, so
 ``L = (1/T) Σ_x Σ_i I_i (x_i − x'_i)²``). The sparse loss computes ``h = W x`` from the k active entries and
@@ -235,7 +235,7 @@ def data_keys(seed_key: jax.Array) -> tuple[jax.Array, ...]:
 # ------------------------------------------------------------------------------------------------ losses
 
 
-def dense_loss(W: jax.Array, b: jax.Array, X: jax.Array, w: jax.Array, importance: jax.Array) -> jax.Array:
+def weighted_dense_loss(W: jax.Array, b: jax.Array, X: jax.Array, w: jax.Array, importance: jax.Array) -> jax.Array:
     """``Σ_t w_t Σ_i I_i (x_ti − x'_ti)²`` for one model: ``W: (m, n)``, ``b: (n,)``, ``X: (B, n)``, ``w: (B,)``."""
     r = jax.nn.relu((X @ W.T) @ W + b[None, :])
     e = r - X
@@ -249,7 +249,7 @@ def sparse_hidden(W: jax.Array, idx: jax.Array, val: jax.Array) -> jax.Array:
 
 def sparse_loss(W: jax.Array, b: jax.Array, idx: jax.Array, val: jax.Array, w: jax.Array,
                 importance: jax.Array) -> jax.Array:
-    """:func:`dense_loss` from the sparse layout, without the dense ``(B, n)`` input."""
+    """:func:`weighted_dense_loss` from the sparse layout, without the dense ``(B, n)`` input."""
     r = jax.nn.relu(sparse_hidden(W, idx, val) @ W + b[None, :])
     imp_a = importance[idx] * val  # I_i x_i at the active slots (0 in unused ones)
     per = jnp.sum(importance[None, :] * r * r, axis=1) - 2 * jnp.sum(imp_a * jnp.take_along_axis(r, idx, axis=1), axis=1) \

@@ -15,10 +15,19 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .finite import EVAL_BLOCK, FiniteConfig, SparseSet, data_keys, dense_loss, examples, sparse_hidden, sparse_loss
+from .finite import (
+    EVAL_BLOCK,
+    FiniteConfig,
+    SparseSet,
+    data_keys,
+    examples,
+    sparse_hidden,
+    sparse_loss,
+    weighted_dense_loss,
+)
 from .models import Params
 from .optim import make_optimizer
-from .train import init_instances
+from .train import best_restarts, init_instances
 
 
 class FiniteOutput(NamedTuple):
@@ -46,7 +55,7 @@ def _take(data, rows):
 def _loss(W, b, batch, w, importance):
     if len(batch) == 2:
         return sparse_loss(W, b, *batch, w, importance)
-    return dense_loss(W, b, *batch, w, importance)
+    return weighted_dense_loss(W, b, *batch, w, importance)
 
 
 def _hidden(W, batch):
@@ -115,7 +124,7 @@ def make_finite_step_loss(cfg: FiniteConfig):
     return loss
 
 
-def evaluate(cfg: FiniteConfig, params: Params, data, count, importance, with_hidden: bool):
+def set_losses(cfg: FiniteConfig, params: Params, data, count, importance, with_hidden: bool):
     """Each instance's loss over its first ``count[inst]`` examples of ``data`` (in blocks of ``EVAL_BLOCK``
     when the rows fill whole blocks, else one block), and optionally its hidden vectors ``(inst, rows, m)`` (zero beyond ``count``)."""
     W, b = jnp.moveaxis(params.W, -1, 0), params.b.T
@@ -161,12 +170,9 @@ def make_finite_train(cfg: FiniteConfig):
             return (optax.apply_updates(params, updates), opt_state), None
 
         (params, _), _ = jax.lax.scan(step, (params, opt.init(params)), jnp.arange(cfg.steps))
-        train_loss, hidden = evaluate(cfg, params, data, count, importance, True)
-        test_loss, _ = evaluate(cfg, params, test, jnp.full((inst,), cfg.test_size), importance, False)
-        finite = jnp.all(jnp.isfinite(params.W), axis=(0, 1)) & jnp.isfinite(train_loss)
-        per_restart = jnp.where(finite, train_loss, jnp.nan).reshape(n_T, R)
-        best = jnp.argmin(jnp.where(jnp.isfinite(per_restart), per_restart, jnp.inf), axis=1)
-        pick = jnp.arange(n_T) * R + best
+        train_loss, hidden = set_losses(cfg, params, data, count, importance, True)
+        test_loss, _ = set_losses(cfg, params, test, jnp.full((inst,), cfg.test_size), importance, False)
+        per_restart, best, pick = best_restarts(train_loss.reshape(n_T, R), params)
         dropped = data.dropped + test.dropped if isinstance(data, SparseSet) else jnp.zeros((), jnp.int32)
         return FiniteOutput(
             params=Params(W=jnp.moveaxis(params.W[..., pick], -1, 0), b=params.b[:, pick].T),

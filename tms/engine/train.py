@@ -90,18 +90,28 @@ def run_steps(static: StaticConfig, step_fn, carry):
     return jax.lax.scan(block, carry, jnp.arange(static.n_logs))
 
 
-def select_best(final: jax.Array, params, curve: jax.Array, snaps) -> TrainOutput:
-    """Keep each cell's lowest-loss finite restart. ``final: (C, R)`` evaluation losses.
+def best_restarts(loss: jax.Array, params) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The one best-restart selection (grid and finite-data training): each cell's lowest-loss finite restart.
+
+    ``loss: (C, R)`` per restart; ``params``: a pytree whose leaves have the instances ``C·R`` last (e.g.
+    ``W: (m, n, C·R)``, ``b: (n, C·R)``; a cell's restarts adjacent). Returns ``(loss, best, pick)``: the losses
+    with every restart of non-finite weights set to NaN ``(C, R)``, the kept restart ``best: (C,)`` and its
+    instance index ``pick: (C,)``.
 
     A restart whose weights are not finite counts as non-finite whatever its loss reads: XLA's CPU reductions
     may drop a NaN (a sum over ReLU(NaN) can come out 0), so a diverged model's loss can look finite.
     """
-    C, R = final.shape
+    C, R = loss.shape
     finite = functools.reduce(jnp.logical_and, [jnp.all(jnp.isfinite(a), axis=tuple(range(a.ndim - 1)))
                                                 for a in jax.tree.leaves(params)])  # (C·R,)
-    final = jnp.where(finite.reshape(C, R), final, jnp.nan)
-    best = jnp.argmin(jnp.where(jnp.isfinite(final), final, jnp.inf), axis=1)  # (C,)
-    pick = jnp.arange(C) * R + best  # instance index of each cell's best restart
+    loss = jnp.where(finite.reshape(C, R), loss, jnp.nan)
+    best = jnp.argmin(jnp.where(jnp.isfinite(loss), loss, jnp.inf), axis=1)  # (C,)
+    return loss, best, jnp.arange(C) * R + best
+
+
+def select_best(final: jax.Array, params, curve: jax.Array, snaps) -> TrainOutput:
+    """Keep each cell's lowest-loss finite restart (:func:`best_restarts`). ``final: (C, R)`` evaluation losses."""
+    final, best, pick = best_restarts(final, params)
 
     def take(a):  # (..., instances) -> (C, ...)
         return jnp.moveaxis(jnp.take(a, pick, axis=-1), -1, 0)

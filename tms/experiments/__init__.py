@@ -5,7 +5,7 @@ a shipped sweep out for editing. Adding an experiment is one :func:`register` ca
 """
 
 from .registry import EXPERIMENTS, Context, Experiment, init_sweep, register, shipped_spec, shipped_sweeps
-from .reproduce import plot_folder, quick_spec, reproduce, run_named_sweep
+from .reproduce import plot_folder, reproduce, run_named_sweep
 
-__all__ = ["EXPERIMENTS", "Context", "Experiment", "init_sweep", "plot_folder", "quick_spec", "register",
+__all__ = ["EXPERIMENTS", "Context", "Experiment", "init_sweep", "plot_folder", "register",
            "reproduce", "run_named_sweep", "shipped_spec", "shipped_sweeps"]

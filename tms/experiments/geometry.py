@@ -16,7 +16,7 @@ from ..io import save_figure
 from ..plots.dynamics import training_dynamics_figure
 from ..plots.trajectories3d import trajectories_3d_figure
 from ..plots.transitions import perturbation_axis, polytope_transition_figure
-from ..runs.continuation import crossing, evaluate, follow_branches
+from ..runs.continuation import cell_losses, crossing, follow_branches
 from ..runs.results import best_models
 from .registry import Context, register
 
@@ -59,7 +59,7 @@ def polytope_transitions(ctx: Context):
         branches = follow_branches(res, axis, steps=steps, progress=ctx.progress)
         best = best_models(res)
         Wc, bc = (best.W[:, 0], best.b[:, 0]) if axis == "sparsity" else (best.W[0], best.b[0])
-        cold = evaluate(res.static, res.grid, branches.cells, Wc, bc)
+        cold = cell_losses(res.static, res.grid, branches.cells, Wc, bc)
         fig = polytope_transition_figure(res, branches, axis, cold_loss=cold)
         files.append(save_figure(fig, ctx.out / f"{name}.{ctx.fmt}"))
         numbers[axis] = transition_numbers(res, branches, axis)

@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import RefusedOverwriteError, TmsError
-from ..io import parse_toml
 from ..runs.results import Results
-from ..runs.spec import SpecError, SweepSpec, parse_spec
+from ..runs.spec import SweepSpec, parse_spec_text
 
 
 @dataclass(frozen=True)
@@ -87,8 +86,7 @@ def sweep_text(name: str) -> str:
 
 def shipped_spec(name: str) -> SweepSpec:
     """The parsed shipped sweep ``name``; errors name the file as ``<name>.toml``."""
-    text = sweep_text(name)
-    return parse_spec(parse_toml(text, f"{name}.toml", SpecError), f"{name}.toml", text)
+    return parse_spec_text(sweep_text(name), f"{name}.toml")
 
 
 def init_sweep(name: str, dest=None, overwrite: bool = False) -> Path:

@@ -7,12 +7,9 @@ sweeps). The numbers the docs quote go to ``<out>/figures/summary.json``; wall t
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from pathlib import Path
-
-import numpy as np
 
 from ..analysis import theory
 from ..io import write_json
@@ -26,7 +23,6 @@ from ..plots import (
     varying_sparsity_figure,
 )
 from ..runs.results import Results
-from ..runs.spec import SweepSpec
 from ..runs.store import load, run_sweep
 
 from . import paper  # noqa: F401  isort: skip  (registers the paper's experiments first)
@@ -40,35 +36,13 @@ from ..io import save_figure
 from .registry import EXPERIMENTS, Context, get, shipped_spec
 
 
-def quick_spec(spec: SweepSpec) -> SweepSpec:
-    """A reduced-cost version of a spec for smoke tests: fewer steps, at most 6 values per grid axis."""
-    if getattr(spec, "finite", False):
-        return spec.quick()
-    s = spec.static
-    static = dataclasses.replace(s, steps=max(50, s.steps // 40), restarts=min(s.restarts, 2),
-                                 eval_batch=min(s.eval_batch, 4096), batch_size=min(s.batch_size, 256),
-                                 log_every=(10 if s.log_every else 0), n_snapshots=min(s.n_snapshots, 8))
-    if static.log_every and static.steps % static.log_every:
-        static = dataclasses.replace(static, steps=static.steps - static.steps % static.log_every)
-    g = spec.grid
-
-    def sub(a):
-        return np.unique(np.round(np.linspace(0, len(a) - 1, min(len(a), 6))).astype(int))
-
-    si, ii = sub(g.sparsity), sub(g.importance)
-    grid = dataclasses.replace(g.subset(si, ii), seeds=g.seeds[:2])
-    return dataclasses.replace(spec, static=static, grid=grid, chunk_size=min(spec.chunk_size, grid.n_cells))
-
-
 def run_named_sweep(name: str, runs: Path, quick: bool = False, progress: bool = True) -> Results:
     """Run (or resume) shipped sweep ``name`` into ``runs/name`` (``runs/quick/name`` with ``quick``)."""
     spec = shipped_spec(name)
     if quick:
-        spec = quick_spec(spec)
+        spec = spec.quick()
         runs = runs / "quick"
-    print(f"[sweep] {name}: {spec.grid.n_cells} cells x {len(spec.grid.seeds)} seed(s) x "
-          f"{spec.static.restarts} restart(s), {spec.static.steps} steps (est. {spec.estimate_seconds():.0f} s)",
-          flush=True)
+    print(f"[sweep] {name}: {spec.summary()} (est. {spec.estimate_seconds():.0f} s)", flush=True)
     return run_sweep(spec, runs / name, progress=progress, overwrite=quick)
 
 
@@ -136,8 +110,11 @@ def plot_folder(folder, out=None, fmt: str = "png") -> list[Path]:
     folder = Path(folder)
     res = load(folder)
     out = Path(out) if out else folder / "figures"
-    if hasattr(res.static, "train_sizes"):  # a finite-data sweep
-        return finite_data.finite_figures(res, out, fmt)
+    return FIGURES[res.kind](res, out, fmt)
+
+
+def grid_figures(res: Results, out: Path, fmt: str = "png") -> list[Path]:
+    """Every figure that fits a grid's results: vectors, phase diagram, dynamics, geometry, census, weights."""
     s = res.static
     files = []
     if s.n_hidden == 2 and s.n_features <= 12:
@@ -156,3 +133,7 @@ def plot_folder(folder, out=None, fmt: str = "png") -> list[Path]:
     if 12 < s.n_features < 50:
         files.append(save_figure(varying_sparsity_figure(res), out / f"weights.{fmt}"))
     return files
+
+
+FIGURES = {"grid": grid_figures, "finite": finite_data.finite_figures}
+"""The figures of each sweep kind's results (``tms plot``)."""

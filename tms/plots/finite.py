@@ -1,6 +1,6 @@
 """Figures of finite-data training (Henighan et al. 2023): memorising data points, then learning features.
 
-All take a :class:`tms.runs.finite_store.FiniteResults` (grid axes ``(M, K, n_T)`` = hidden size, seed,
+All take a :class:`tms.runs.kinds.finite.FiniteResults` (grid axes ``(M, K, n_T)`` = hidden size, seed,
 training-set size) and draw seed ``seed`` (default the first):
 
 - :func:`finite_geometry_figure`: for m = 2 and a few T, the columns W_i and the hidden training vectors

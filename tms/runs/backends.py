@@ -1,5 +1,6 @@
-"""Backends: who trains the pending chunks of a grid. The driver (:func:`tms.runs.grid.run_grid`) keeps the
-order, the progress bar and the store; a backend only turns chunks into arrays.
+"""Backends: who trains the pending chunks of a sweep of any kind. The driver (:func:`tms.runs.pipeline.run_chunks`)
+keeps the order, the progress bar and the store; a backend only turns chunks into arrays, by calling the
+sweep kind's ``train_chunk`` (:mod:`tms.runs.kinds`).
 
 - :class:`LocalBackend` (``devices``): this process, one chunk after another, each chunk's cells sharded
   over ``devices`` local JAX devices when > 1. The reference every other backend must equal.
@@ -8,17 +9,17 @@ order, the progress bar and the store; a backend only turns chunks into arrays.
   the driver writes them into the store as they arrive (in whatever order they finish).
 
 Why actors rather than tasks with a worker-level cache: an actor is a process whose lifetime the driver
-owns, so ``workers=N`` is exactly N processes, each compiling a grid shape once (the
-:func:`~tms.runs.grid.make_grid_fn` cache lives in the actor's process) and holding its CPUs/GPUs for the
+owns, so ``workers=N`` is exactly N processes, each compiling a shape once (the kind's compiled-function
+cache, e.g. :func:`~tms.runs.grid.make_grid_fn`'s, lives in the actor's process) and holding its CPUs/GPUs for the
 whole sweep. Plain tasks land on whichever pooled worker process is idle: on a large node a task can meet a
 fresh process and compile again, the parallelism is not N, and GPU tasks are not reused at all (Ray gives
 them ``max_calls=1``, a new process per task). Faults use Ray's own retry: an actor whose process dies is
 restarted (``max_restarts``) and the call it was running is resubmitted (``max_task_retries``); retrying
 is safe because a chunk's arrays depend only on its cells' settings and seeds.
 
-A backend's :meth:`map_chunks` yields ``(chunk_id, arrays)`` for each pending chunk, ``arrays`` as
-:func:`~tms.runs.grid.run_chunk` returns them: numpy arrays with leading ``(K, len(chunk))``. Ray is
-imported only when a :class:`RayBackend` is opened; ``tms`` imports without it.
+A backend's :meth:`map_chunks` ``(spec, chunks, pending)`` yields ``(chunk_id, arrays)`` for each pending
+chunk, ``arrays`` as the kind's ``train_chunk`` returns them (numpy arrays). Ray is imported only when a
+:class:`RayBackend` is opened; ``tms`` imports without it.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from ..engine.config import StaticConfig
 from ..errors import TmsError
+from .kinds import SWEEP_KINDS, sweep_kind
 
 BACKENDS = ("local", "ray")
 """Backend names accepted by :func:`make_backend` and ``tms sweep run --backend``."""
@@ -78,27 +79,19 @@ class LocalBackend:
     def __exit__(self, *exc):
         self.close()
 
-    def map_chunks(self, static: StaticConfig, grid, parts: Sequence[np.ndarray], pending: Sequence[int],
-                   chunk_size: int) -> Iterator[tuple[int, dict]]:
-        from .grid import make_grid_fn, run_chunk, seed_keys
-
-        if not pending:
-            return
-        fn = make_grid_fn(static, self.devices)
-        keys = seed_keys(grid.seeds)
+    def map_chunks(self, spec, chunks: Sequence, pending: Sequence[int]) -> Iterator[tuple[int, dict]]:
+        kind = sweep_kind(spec.kind)
         for cid in pending:
-            yield cid, run_chunk(fn, static, grid, parts[cid], chunk_size, keys)
+            yield cid, kind.train_chunk(spec, chunks[cid], self.devices)
 
 
 class ChunkWorker:
-    """One Ray worker (made a Ray actor by :class:`RayBackend`): trains chunks on its first JAX device.
+    """One Ray worker (made a Ray actor by :class:`RayBackend`): trains chunks of any sweep kind on its first
+    JAX device.
 
-    Its process keeps one compiled grid function per shape (``make_grid_fn``'s cache), reused across
-    chunks and across sweeps of the same shape while the backend is open.
+    Its process keeps the kinds' compiled functions (one per shape), reused across chunks and across sweeps
+    of the same shape while the backend is open.
     """
-
-    def __init__(self):
-        self._fns = {}  # static config -> its compiled grid function, for :meth:`compilations`
 
     def ready(self) -> dict:
         """Import JAX (the worker's start-up cost) and say where the worker runs."""
@@ -106,15 +99,12 @@ class ChunkWorker:
 
         return {"pid": os.getpid(), "host": socket.gethostname(), "device": str(jax.local_devices()[0])}
 
-    def train(self, static: StaticConfig, grid, index: np.ndarray, chunk_size: int) -> dict:
-        from .grid import make_grid_fn, run_chunk, seed_keys
-
-        fn = self._fns[static] = make_grid_fn(static, 1)
-        return run_chunk(fn, static, grid, index, chunk_size, seed_keys(grid.seeds))
+    def train(self, spec, chunk) -> dict:
+        return sweep_kind(spec.kind).train_chunk(spec, chunk, 1)
 
     def compilations(self) -> int:
-        """XLA compilations this worker made (one per grid shape it trained, however many chunks)."""
-        return sum(fn._cache_size() for fn in self._fns.values())
+        """XLA compilations this worker made (one per shape it trained, however many chunks)."""
+        return sum(k.compilations() for k in SWEEP_KINDS.values() if k.compilations is not None)
 
 
 def import_ray():
@@ -264,8 +254,7 @@ class RayBackend:
                 pass
         self._actors = []
 
-    def map_chunks(self, static: StaticConfig, grid, parts: Sequence[np.ndarray], pending: Sequence[int],
-                   chunk_size: int) -> Iterator[tuple[int, dict]]:
+    def map_chunks(self, spec, chunks: Sequence, pending: Sequence[int]) -> Iterator[tuple[int, dict]]:
         """Train the pending chunks on the workers; yield ``(chunk_id, arrays)`` as each one finishes.
 
         A worker is handed a chunk once it is up (its ``ready`` call returned) and the next one when it
@@ -279,7 +268,7 @@ class RayBackend:
         if len(self._actors) < want:
             cls = self._actor_class()
             self._actors += [cls.remote() for _ in range(want - len(self._actors))]
-        static_ref, grid_ref = ray.put(static), ray.put(grid)
+        spec_ref = ray.put(spec)
         queue = list(reversed(pending))
         inflight = {a.ready.remote(): (a, None) for a in self._actors}
         finished = False
@@ -290,7 +279,7 @@ class RayBackend:
                 result = ray.get(ref)  # raises the worker's error; a dead worker was already retried
                 if queue:
                     nxt = queue.pop()
-                    inflight[actor.train.remote(static_ref, grid_ref, parts[nxt], chunk_size)] = (actor, nxt)
+                    inflight[actor.train.remote(spec_ref, chunks[nxt])] = (actor, nxt)
                 if cid is not None:
                     yield cid, {k: np.array(v) for k, v in result.items()}  # own the memory, not the object store's
             finished = True

@@ -32,7 +32,6 @@ from ..io import check_int
 from .progress import Progress
 from .results import best_models
 
-BRANCHES = ("up", "down")
 FOLLOW_AXES = ("sparsity", "importance")
 
 
@@ -64,7 +63,7 @@ def _eval_fn(static: StaticConfig, batch: int):
     return jax.jit(loss)
 
 
-def evaluate(static: StaticConfig, grid, cells: np.ndarray, W: np.ndarray, b: np.ndarray, batch: int = 2 ** 17,
+def cell_losses(static: StaticConfig, grid, cells: np.ndarray, W: np.ndarray, b: np.ndarray, batch: int = 2 ** 17,
              seed: int = 0) -> np.ndarray:
     """Training loss of models ``W: (C, m, n)``, ``b: (C, n)`` at grid cells ``cells: (C,)`` on one shared
     evaluation batch of ``batch`` examples drawn from ``seed`` (each cell thresholds the same draws)."""
@@ -109,7 +108,7 @@ def follow_branches(res, axis: str = "sparsity", steps: int | None = None, eval_
             bar.update(1)
     finally:
         bar.close()
-    loss = np.stack([evaluate(static, grid, cells, W[k], b[k], eval_batch) for k in range(2)])
+    loss = np.stack([cell_losses(static, grid, cells, W[k], b[k], eval_batch) for k in range(2)])
     return Branches(W, b, loss, cells, warm.steps)
 
 

@@ -14,10 +14,10 @@ along the importance axis its importance does (rows of ``importance``, column ``
 
 from __future__ import annotations
 
-import contextlib
 import functools
+import weakref
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Iterable
 
 import jax
 import jax.numpy as jnp
@@ -28,9 +28,11 @@ from ..engine.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, Hparams, StaticCon
 from ..engine.kinds import get_kind
 from ..engine.train import TrainOutput, make_train_cells
 from ..errors import TmsError, check_seeds
-from .progress import Progress
 
 AXES = ("sparsity", "importance", "lr", "seed")
+_GRID_FNS = weakref.WeakSet()  # every compiled grid function this process made (for grid_compilations)
+
+
 STORED_PARAMS = ("W", "b")  # the parameters a grid's results hold for each model
 
 
@@ -57,6 +59,17 @@ def make_grid_fn(static: StaticConfig, devices: int = 1):
     With ``devices > 1`` the cell axis is sharded over that many local devices (C must be divisible by it).
     Cached per (static, devices), so every grid of the same shapes in a process shares one compilation.
     """
+    fn = _grid_fn(static, devices)
+    _GRID_FNS.add(fn)
+    return fn
+
+
+def grid_compilations() -> int:
+    """XLA compilations of grid functions in this process (one per grid shape trained, however many chunks)."""
+    return sum(fn._cache_size() for fn in list(_GRID_FNS))
+
+
+def _grid_fn(static: StaticConfig, devices: int):
     cells = make_train_cells(static)  # cells share the seed's key
 
     def seeds(hp, keys):  # different seeds, different data; seeds run one after another (lax.map): a
@@ -234,54 +247,3 @@ def run_chunk(fn, static: StaticConfig, grid: Grid, index: np.ndarray, chunk_siz
         "loss_curve": take(out.loss_curve), "snapshots_W": take(out.snapshots.W),
         "snapshots_b": take(out.snapshots.b),
     }
-
-
-def run_grid(static: StaticConfig, grid: Grid, chunk_size: int | None = None, progress: bool = True,
-             devices: int = 1, done: Callable[[int], dict | None] | None = None,
-             on_chunk: Callable[[int, dict], None] | None = None, backend=None) -> dict:
-    """Train every cell of ``grid`` in chunks; returns arrays with leading grid axes ``(S, I, L, K)``.
-
-    ``done(chunk_id)`` may return the stored arrays of a finished chunk (resume: it is not retrained);
-    ``on_chunk(chunk_id, arrays)`` is called after each newly trained chunk (e.g. to store it), in the order
-    the backend finishes them. ``backend`` (:mod:`tms.runs.backends`) trains the pending chunks; default
-    ``LocalBackend(devices)``, this process. Every backend gives the same arrays.
-    """
-    from .backends import LocalBackend
-
-    check_storable(static)
-    if backend is None:
-        backend = LocalBackend(devices)
-    elif devices != 1:
-        raise TmsError("devices: give it to the backend (LocalBackend(devices)), not beside one")
-    C = grid.n_cells
-    chunk_size = min(chunk_size or C, C)
-    if backend.devices > 1 and chunk_size % backend.devices:
-        chunk_size += backend.devices - chunk_size % backend.devices
-    parts = chunks(C, chunk_size)
-    results: list[dict | None] = [None] * len(parts)
-    for cid in range(len(parts)):
-        results[cid] = done(cid) if done is not None else None
-    pending = [cid for cid, r in enumerate(results) if r is None]
-    if pending:
-        backend.open()
-    bar = Progress(C, len(grid.seeds) * static.restarts * static.steps * static.batch_size, enabled=progress,
-                   desc=backend.label)
-    try:
-        for cid, r in enumerate(results):
-            if r is not None:
-                bar.update(len(parts[cid]), skipped=True)
-        with contextlib.closing(backend.map_chunks(static, grid, parts, pending, chunk_size)) as trained:
-            for cid, arrays in trained:
-                results[cid] = arrays
-                if on_chunk is not None:
-                    on_chunk(cid, arrays)
-                bar.update(len(parts[cid]))
-    finally:
-        bar.close()
-    S, I, L, K = grid.shape
-    merged = {}
-    for name in results[0]:
-        a = np.concatenate([r[name] for r in results], axis=1)  # (K, C, ...)
-        a = np.moveaxis(a, 0, 1).reshape((S, I, L, K) + a.shape[2:])
-        merged[name] = a
-    return merged

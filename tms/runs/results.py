@@ -16,15 +16,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from ..engine.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, StaticConfig
+from ..engine.config import StaticConfig
 from ..errors import CorruptFileError, MissingFileError, TmsError
 from ..io import atomic_write, read_json, read_npz, strict, write_json
-from .grid import Grid, run_grid
+from .grid import Grid
 from .ownership import claim, read_marker
 
 ARRAY_NAMES = ("W", "b", "final_loss", "restart_losses", "best_restart", "loss_curve", "snapshots_W",
@@ -33,7 +33,10 @@ ARRAY_NAMES = ("W", "b", "final_loss", "restart_losses", "best_restart", "loss_c
 
 class ArrayFields:
     """Results held as an ``arrays`` dict: its entries read as attributes (``res.W`` is ``res.arrays["W"]``),
-    and ``save`` writes them with the config and the table."""
+    and ``save`` writes them with the config and the table. ``kind`` names the sweep kind that made them
+    (:mod:`tms.runs.kinds`); ``config()`` records it, and loading a folder dispatches on it."""
+
+    kind: ClassVar[str]
 
     def __getattr__(self, name):
         arrays = self.__dict__.get("arrays", {})
@@ -164,8 +167,25 @@ class Results(ArrayFields):
         df["diverged"] = self.diverged.reshape(-1)
         return df
 
+    kind: ClassVar[str] = "grid"
+
     def config(self) -> dict:
-        return {"static": self.static.to_dict(), "grid": self.grid.to_dict()}
+        return {"kind": self.kind, "static": self.static.to_dict(), "grid": self.grid.to_dict()}
+
+    def describe(self) -> str:
+        """Header lines for ``tms sweep show``: the model and training settings, and the grid's size."""
+        s, g = self.static, self.grid
+        return (f"n={s.n_features}, m={s.n_hidden}, {s.kind}{'' if s.bias else ' (no bias)'}, "
+                f"{s.steps} steps x batch {s.batch_size}, {s.optimizer}/{s.schedule}, {s.restarts} restart(s)\n"
+                f"grid: {len(g.sparsity)} sparsity x {len(g.importance)} importance x {len(g.lr)} lr x "
+                f"{len(g.seeds)} seed(s); non-finite cells: {int(self.nonfinite.sum())}; "
+                f"diverged (non-finite or loss above sum(importance)): {int(self.diverged.sum())}")
+
+    def table_text(self) -> str:
+        """The per-(cell, seed) table as text (for ``tms sweep show``)."""
+        df = self.to_frame()
+        cols = [c for c in df.columns if c not in ("importance_index", "best_restart")]
+        return df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}")
 
     @staticmethod
     def load(folder) -> "Results":
@@ -197,28 +217,6 @@ class Results(ArrayFields):
                          + (f", {bad} NON-FINITE" if bad else "")
                          + (f", {worse} DIVERGED (loss above sum(importance))" if worse else ""))
         return lines
-
-
-def train_grid(static: StaticConfig | None = None, *, sparsity=None, density=None, importance=None,
-               lr=DEFAULT_LR, seeds=(0,), weight_decay=DEFAULT_WEIGHT_DECAY, importance_params=None,
-               perturb=None, chunk_size=None, progress=True,
-               devices=1, **static_kwargs) -> Results:
-    """Train a sparsity × importance × lr × seed grid; returns :class:`Results`.
-
-    ``static`` or keyword settings of :class:`StaticConfig` (``n_features=5, n_hidden=2, steps=...``).
-    Give exactly one of ``sparsity`` / ``density`` (scalars or lists). ``perturb = {"feature": i, "density":
-    values}`` (or ``"sparsity"``, and/or ``"importance"``) varies one feature (:meth:`tms.runs.grid.Grid.make`).
-    """
-    if static is None:
-        static = StaticConfig(**static_kwargs)
-    elif static_kwargs:
-        raise TmsError(f"give either static or keyword settings, not both: {sorted(static_kwargs)}")
-    if sparsity is None and density is None:
-        sparsity = 0.0
-    grid = Grid.make(static.n_features, sparsity=sparsity, density=density, importance=importance, lr=lr,
-                     seeds=seeds, weight_decay=weight_decay, importance_params=importance_params, perturb=perturb)
-    arrays = run_grid(static, grid, chunk_size=chunk_size, progress=progress, devices=devices)
-    return Results(static, grid, arrays)
 
 
 class BestModels(NamedTuple):

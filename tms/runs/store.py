@@ -1,4 +1,4 @@
-"""The resumable results store of a sweep: one folder, atomic writes, resume from finished chunks.
+"""The resumable results store of a sweep of any kind: one folder, atomic writes, resume from finished chunks.
 
 Store layout of ``tms sweep run SPEC --out DIR``::
 
@@ -19,12 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MissingFileError, RefusedOverwriteError, TmsError
+from ..errors import MissingFileError, RefusedOverwriteError
 from ..io import atomic_write, read_json, read_npz, write_json
-from .grid import run_grid
+from .kinds import kind_of_config, sweep_kind
 from .ownership import claim, owned
-from .results import Results
-from .spec import SweepSpec
+from .pipeline import run_chunks
 
 
 def _same(a: dict, b: dict) -> bool:
@@ -63,49 +62,46 @@ def write_chunk(out: Path, cid: int, arrays: dict) -> None:
     atomic_write(Path(out) / "chunks" / f"{cid:05d}.npz", lambda f: np.savez(f, **arrays), binary=True)
 
 
-def run_sweep(spec: SweepSpec, out, overwrite: bool = False, progress: bool = True, devices: int = 1,
-              stop_after: int | None = None, backend=None) -> Results | None:
-    """Run (or resume) ``spec`` into folder ``out``; returns the merged :class:`Results`.
+class _Stop(Exception):
+    pass
+
+
+def run_sweep(spec, out, overwrite: bool = False, progress: bool = True, devices: int = 1,
+              stop_after: int | None = None, backend=None):
+    """Run (or resume) ``spec`` (any sweep kind) into folder ``out``; returns its kind's merged results.
 
     ``backend`` (:mod:`tms.runs.backends`; default local on ``devices`` devices) trains the pending chunks;
     this process writes every file, so the store is the same whichever backend trained it, and a sweep
-    started on one backend may be resumed on another.
-    ``stop_after``: stop after training that many new chunks and return None (for tests of resuming).
+    started on one backend may be resumed on another. The kind's checks (e.g. memory) run before anything
+    is written. ``stop_after``: stop after training that many new chunks and return None (for tests of
+    resuming).
     """
-    if getattr(spec, "finite", False):  # a finite-data sweep (tms.runs.finite): its own chunks, same folder
-        from .finite_store import run_finite_sweep
-
-        if getattr(backend, "name", "local") != "local" or getattr(backend, "devices", devices) != 1:
-            raise TmsError("finite-data sweeps run on the local backend, one device")
-        return run_finite_sweep(spec, out, overwrite=overwrite, progress=progress, stop_after=stop_after)
+    kind = sweep_kind(spec.kind)
+    if kind.preflight is not None:
+        kind.preflight(spec)
     out = prepare_folder(spec, out, overwrite)
     trained = 0
-
-    class Stop(Exception):
-        pass
-
-    def done(cid):
-        return read_chunk(out, cid)
 
     def on_chunk(cid, arrays):
         nonlocal trained
         write_chunk(out, cid, arrays)
         trained += 1
         if stop_after is not None and trained >= stop_after:
-            raise Stop
+            raise _Stop
 
     try:
-        arrays = run_grid(spec.static, spec.grid, chunk_size=spec.chunk_size, progress=progress,
-                          devices=devices, done=done, on_chunk=on_chunk, backend=backend)
-    except Stop:
+        arrays = run_chunks(spec, progress=progress, devices=devices, done=lambda cid: read_chunk(out, cid),
+                            on_chunk=on_chunk, backend=backend)
+    except _Stop:
         return None
-    res = Results(spec.static, spec.grid, arrays)
+    res = kind.results(spec, arrays)
     res.save(out)
     return res
 
 
-def load(folder) -> Results:
-    """The merged results of a finished sweep (or a ``tms train`` folder)."""
+def load(folder):
+    """The merged results of a finished sweep of any kind (or a ``tms train`` folder), read and checked by the
+    sweep kind its ``config.json`` records."""
     folder = Path(folder)
     if not folder.is_dir():
         raise MissingFileError(f"{folder}: no such results folder")
@@ -113,25 +109,10 @@ def load(folder) -> Results:
         n = len(list((folder / "chunks").glob("*.npz")))
         raise MissingFileError(f"{folder}: sweep not finished ({n} chunk(s) done); run it again to resume")
     cfg = read_json(folder / "config.json") if (folder / "config.json").is_file() else {}
-    if isinstance(cfg, dict) and "finite" in cfg:
-        from .finite_store import FiniteResults
-
-        return FiniteResults.load(folder)
-    return Results.load(folder)
+    return kind_of_config(cfg if isinstance(cfg, dict) else {}, str(folder / "config.json")).load(folder)
 
 
 def show(folder) -> str:
     """A summary table of a results folder: settings and per-cell losses."""
     res = load(folder)
-    s = res.static
-    if hasattr(s, "train_sizes"):  # a finite-data sweep
-        return "\n".join([f"{folder}: finite data, n={s.n_features}, S={s.sparsity}, {s.steps} steps, batch "
-                          f"{s.batch or 'full'}, {s.restarts} restart(s)"] + res.summary_lines())
-    head = [f"{folder}: n={s.n_features}, m={s.n_hidden}, {s.kind}{'' if s.bias else ' (no bias)'}, "
-            f"{s.steps} steps x batch {s.batch_size}, {s.optimizer}/{s.schedule}, {s.restarts} restart(s)",
-            f"grid: {len(res.grid.sparsity)} sparsity x {len(res.grid.importance)} importance x "
-            f"{len(res.grid.lr)} lr x {len(res.grid.seeds)} seed(s); non-finite cells: {int(res.nonfinite.sum())}; "
-            f"diverged (non-finite or loss above sum(importance)): {int(res.diverged.sum())}"]
-    df = res.to_frame()
-    cols = [c for c in df.columns if c not in ("importance_index", "best_restart")]
-    return "\n".join(head) + "\n" + df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    return f"{folder}: {res.describe()}\n{res.table_text()}"

@@ -19,7 +19,6 @@ from ..errors import TmsError
 # (Chen, Lau, Mendel, Wei & Murfet 2023): the plain 5-gon is not a local minimum (its value is 7 by their
 # count of the regular directions), the 5+-gon and 6-gon are.
 THEORY_LLC = {"5": 7.0, "5+": 8.5, "6": 8.5}
-KGON_LABELS = tuple(THEORY_LLC)
 
 
 def set_loss(params: Params, data: HighSparsitySet):

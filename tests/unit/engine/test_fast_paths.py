@@ -8,7 +8,7 @@ import pytest
 from tms.engine import models
 from tms.engine.config import StaticConfig
 from tms.engine.kinds import get_kind
-from tms.runs.results import train_grid
+from tms.runs.pipeline import train_grid
 
 
 def np_loss(W, b, X, imp, kind):

@@ -9,7 +9,7 @@ import pytest
 
 from tms.engine import finite
 from tms.engine.finite import FiniteConfig, SparseSet
-from tms.engine.finite_train import buckets, evaluate, make_finite_step_loss, make_finite_train
+from tms.engine.finite_train import buckets, make_finite_step_loss, make_finite_train, set_losses
 from tms.engine.models import Params
 
 KEY = jax.random.PRNGKey(3)
@@ -74,7 +74,7 @@ def test_step_loss_is_the_papers_loss_on_each_models_own_set():
     np.testing.assert_allclose(np.asarray(per), want, rtol=2e-5, atol=1e-7)
     np.testing.assert_allclose(float(total), sum(want), rtol=2e-5)
     # the evaluation over a whole set agrees with the step's full-batch loss
-    ev, H = jax.jit(lambda p, d: evaluate(cfg, p, d, jnp.asarray(cfg.train_sizes), imp, True))(p, data)
+    ev, H = jax.jit(lambda p, d: set_losses(cfg, p, d, jnp.asarray(cfg.train_sizes), imp, True))(p, data)
     np.testing.assert_allclose(np.asarray(ev), want, rtol=2e-5, atol=1e-7)
     for j, T in enumerate(cfg.train_sizes):
         np.testing.assert_allclose(np.asarray(H[j, :T]), np.asarray(data[:T]) @ np.asarray(p.W[..., j]).T,

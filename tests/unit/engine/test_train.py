@@ -7,7 +7,7 @@ import pytest
 
 from tms.engine import models
 from tms.engine.config import StaticConfig
-from tms.runs.results import train_grid
+from tms.runs.pipeline import train_grid
 
 SMALL = dict(n_features=5, n_hidden=2, batch_size=256, steps=300, restarts=2, eval_batch=2048)
 

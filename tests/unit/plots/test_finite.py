@@ -5,8 +5,7 @@ import pytest
 
 from tms.engine.finite import FiniteConfig
 from tms.experiments.finite_data import finite_figures, peaks, strong_summary
-from tms.runs.finite import FiniteGrid
-from tms.runs.finite_store import FiniteResults
+from tms.runs.kinds.finite import FiniteGrid, FiniteResults
 
 
 def hand_built():

@@ -8,7 +8,7 @@ from matplotlib.collections import QuadMesh
 from tms import plots
 from tms.engine import data as tdata
 from tms.plots.phase import phase_colours, relative_importance
-from tms.runs.results import train_grid
+from tms.runs.pipeline import train_grid
 
 
 @pytest.fixture(name="n2m1_like")

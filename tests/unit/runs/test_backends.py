@@ -13,7 +13,7 @@ import pytest
 from sweep_helpers import assert_same_arrays, assert_same_store, write
 
 from tms.runs.backends import BACKENDS, BackendError, LocalBackend, RayBackend, import_ray, make_backend
-from tms.runs.grid import run_grid
+from tms.runs.pipeline import run_chunks
 from tms.runs.spec import load_spec
 from tms.runs.store import run_sweep
 
@@ -21,8 +21,8 @@ from tms.runs.store import run_sweep
 class Reversed(LocalBackend):
     """Finishes the pending chunks last first: what a cluster's out-of-order completion looks like."""
 
-    def map_chunks(self, static, grid, parts, pending, chunk_size):
-        yield from super().map_chunks(static, grid, parts, list(reversed(pending)), chunk_size)
+    def map_chunks(self, spec, chunks, pending):
+        yield from super().map_chunks(spec, chunks, list(reversed(pending)))
 
 
 def test_chunks_finished_in_any_order_give_the_same_arrays_and_store(tmp_path):
@@ -37,13 +37,9 @@ def test_chunks_finished_in_any_order_give_the_same_arrays_and_store(tmp_path):
     assert_same_arrays(run_sweep(spec, tmp_path / "mix", progress=False).arrays, ref.arrays)
 
 
-def test_run_grid_refuses_devices_beside_a_backend():
-    from tms.engine.config import StaticConfig
-    from tms.runs.grid import Grid
-
+def test_run_chunks_refuses_devices_beside_a_backend(tmp_path):
     with pytest.raises(ValueError, match="devices"):
-        run_grid(StaticConfig(n_features=2, n_hidden=1), Grid.make(2, sparsity=[0.5]), devices=2,
-                 backend=LocalBackend())
+        run_chunks(load_spec(write(tmp_path)), devices=2, backend=LocalBackend())
 
 
 def test_make_backend_names_and_foreign_options():

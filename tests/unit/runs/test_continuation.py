@@ -9,9 +9,9 @@ from tms.engine import data as tdata
 from tms.engine.config import StaticConfig
 from tms.engine.models import Params
 from tms.engine.train import make_train_cells
-from tms.runs.continuation import crossing, evaluate, follow_branches
+from tms.runs.continuation import cell_losses, crossing, follow_branches
 from tms.runs.grid import Grid
-from tms.runs.results import train_grid
+from tms.runs.pipeline import train_grid
 
 
 def test_warm_start_starts_from_init():
@@ -24,12 +24,12 @@ def test_warm_start_starts_from_init():
     np.testing.assert_allclose(np.asarray(out.params.b), init.b, rtol=0, atol=1e-5)
 
 
-def test_evaluate_matches_float64_numpy():
+def test_cell_losses_match_float64_numpy():
     st = StaticConfig(n_features=3, n_hidden=2, steps=1, batch_size=8)
     g = Grid.make(3, sparsity=[0.2, 0.6], importance=[[1.0, 0.5, 2.0]])
     rng = np.random.default_rng(1)
     W, b = rng.normal(size=(2, 2, 3)), rng.normal(scale=0.1, size=(2, 3))
-    got = evaluate(st, g, np.arange(2), W, b, batch=512, seed=3)
+    got = cell_losses(st, g, np.arange(2), W, b, batch=512, seed=3)
     d = tdata.draw(jax.random.PRNGKey(3), 512, 3)
     mask, value = np.asarray(d.mask, np.float64), np.asarray(d.value, np.float64)
     for c, s in enumerate(g.sparsity):

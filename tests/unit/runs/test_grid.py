@@ -11,7 +11,7 @@ from sweep_helpers import cli as _cli
 from tms.engine.config import StaticConfig, hparams
 from tms.engine.train import make_train
 from tms.runs.grid import Grid, make_grid_fn, seed_keys
-from tms.runs.results import train_grid
+from tms.runs.pipeline import train_grid
 from tms.runs.spec import load_spec
 from tms.runs.store import load, run_sweep
 

@@ -5,7 +5,8 @@ import pytest
 
 from tms.engine.config import StaticConfig
 from tms.runs.grid import Grid
-from tms.runs.results import Results, best_models, train_grid
+from tms.runs.pipeline import train_grid
+from tms.runs.results import Results, best_models
 
 SMALL = dict(n_features=5, n_hidden=2, batch_size=256, steps=300, restarts=2, eval_batch=2048)
 

@@ -19,7 +19,7 @@ def test_spec_expansion(tmp_path):
     (("[train]", "[train]\nstpes = 10"), r"unknown key 'train.stpes'.*allowed.*steps"),
     (("[model]", "[model]\nkind = 'gelu'"), r"kind must be one of"),
     (("n_hidden = 2", "n_hidden = 0"), r"n_hidden must be an integer >= 1"),
-    (("n_hidden = 2", "n_hidden = 2.5"), r"'model.n_hidden' must be int"),
+    (("n_hidden = 2", "n_hidden = 2.5"), r"'model.n_hidden' must be integer"),
     (("density = { log = [1.0, 0.05], num = 5 }", "sparsity = [0.2, 1.2]"), r"sparsity must lie in \[0, 1\)"),
     (("density = { log = [1.0, 0.05], num = 5 }", "density = { log = [1.0, 0.05] }"), r"data.density.*num"),
     (("importance = { decay = [0.9, 0.7] }", "importance = { power = 2 }"), r"data.importance.*exactly one"),

@@ -9,7 +9,7 @@ from safety_helpers import TINY_SWEEP, TINY_TRAIN, listing
 from tms.cli import main
 from tms.engine.config import StaticConfig
 from tms.errors import TmsError
-from tms.runs.results import train_grid
+from tms.runs.pipeline import train_grid
 from tms.runs.spec import SpecError, parse_spec
 
 FINITE = """

@@ -5,10 +5,10 @@ import pytest
 from sweep_helpers import assert_same_store, cli, write
 
 from tms.engine import finite as tfinite
-from tms.runs.finite import FiniteSpec
-from tms.runs.finite_store import run_finite_sweep
+from tms.runs.kinds import finite as finite_kind
+from tms.runs.kinds.finite import FiniteResults, FiniteSpec
 from tms.runs.spec import SpecError, load_spec
-from tms.runs.store import load
+from tms.runs.store import load, run_sweep
 
 TINY_FINITE = """
 name = "tiny_finite"
@@ -45,12 +45,13 @@ def test_a_finite_sweep_file_parses_and_names_bad_keys(tmp_path):
 
 def test_resumed_sweep_equals_an_uninterrupted_one_and_data_do_not_depend_on_m(tmp_path):
     spec = load_spec(write(tmp_path, TINY_FINITE))
-    run_finite_sweep(spec, tmp_path / "whole", progress=False)
-    assert run_finite_sweep(spec, tmp_path / "resumed", progress=False, stop_after=1) is None
+    run_sweep(spec, tmp_path / "whole", progress=False)
+    assert run_sweep(spec, tmp_path / "resumed", progress=False, stop_after=1) is None
     assert len(list((tmp_path / "resumed" / "chunks").glob("*.npz"))) == 1
-    run_finite_sweep(spec, tmp_path / "resumed", progress=False)
+    run_sweep(spec, tmp_path / "resumed", progress=False)
     assert_same_store(tmp_path / "whole", tmp_path / "resumed")
     res = load(tmp_path / "whole")
+    assert isinstance(res, FiniteResults) and res.kind == "finite"
     assert res.W.shape == (2, 2, 3, 3, 12) and res.hidden.shape == (2, 2, 3, 40, 3)
     np.testing.assert_array_equal(res.W[0, :, :, 2], 0.0)  # m = 2 padded with a zero row
     assert int(res.dropped.sum()) == 0 and np.all(np.isfinite(res.test_loss))
@@ -68,14 +69,15 @@ def test_resumed_sweep_equals_an_uninterrupted_one_and_data_do_not_depend_on_m(t
         np.testing.assert_allclose(res.hidden[mi, 1, 2, :, :m], data @ res.W[mi, 1, 2, :m].T, rtol=1e-4, atol=1e-5)
 
 
-def test_a_data_set_too_large_is_refused_before_compiling(tmp_path):
+def test_a_data_set_too_large_is_refused_before_compiling(tmp_path, monkeypatch):
     spec = load_spec(write(tmp_path, TINY_FINITE))
+    monkeypatch.setattr(finite_kind, "available_memory", lambda: 10_000)
     with pytest.raises(tfinite.DataTooLargeError, match="needs about .* GiB; .* available"):
-        run_finite_sweep(spec, tmp_path / "out", progress=False, memory=10_000)
+        run_sweep(spec, tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
 
 
 def test_cli_dry_run(tmp_path):
     p = write(tmp_path, TINY_FINITE.replace("seeds = [0, 5]", "seeds = [0]").replace("[2, 3]", "[2]"))
     out, err = cli("sweep", "run", str(p), "--out", str(tmp_path / "o"), "--dry-run").communicate(timeout=300)
-    assert "3 cells x 1 seed(s) x 2 restart(s)" in out, err
+    assert "1 hidden size(s) x 3 training-set size(s) x 1 seed(s) x 2 restart(s)" in out, err
