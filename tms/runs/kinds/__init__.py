@@ -14,6 +14,7 @@ from .registry import (
     kind_of_doc,
     register_sweep_kind,
     sweep_kind,
+    unregister_sweep_kind,
 )
 
 from .grid import GRID, SweepSpec, parse_grid_spec  # isort: skip - registers "grid" first (the default kind)
@@ -22,5 +23,5 @@ from .finite import FINITE, FiniteGrid, FiniteResults, FiniteSpec, parse_finite_
 __all__ = [
     "FINITE", "GRID", "SWEEP_KINDS", "FiniteGrid", "FiniteResults", "FiniteSpec", "SweepKind", "SweepSpec",
     "UnknownSweepKind", "kind_of_config", "kind_of_doc", "parse_finite_spec", "parse_grid_spec",
-    "register_sweep_kind", "sweep_kind",
+    "register_sweep_kind", "sweep_kind", "unregister_sweep_kind",
 ]

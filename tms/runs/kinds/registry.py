@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ...errors import TmsError
 from ..sections import SpecError
 
 
@@ -59,6 +60,7 @@ class SweepKind:
     compilations: Callable | None = None
 
 
+BUILTIN = ("grid", "finite")  # registered by tms.runs.kinds on import, in this order
 SWEEP_KINDS: dict[str, SweepKind] = {}
 """Registered sweep kinds by name, in registration order (the first is the default of an implicit file)."""
 
@@ -69,10 +71,17 @@ class UnknownSweepKind(SpecError):
 
 def register_sweep_kind(kind: SweepKind) -> SweepKind:
     """Add ``kind`` to :data:`SWEEP_KINDS` (its name must be new); returns it."""
-    if kind.name in SWEEP_KINDS:
-        raise ValueError(f"sweep kind {kind.name!r} is already registered")
+    if SWEEP_KINDS.get(kind.name, kind) is not kind:
+        raise TmsError(f"sweep kind {kind.name!r} is already registered")
     SWEEP_KINDS[kind.name] = kind
     return kind
+
+
+def unregister_sweep_kind(name: str) -> None:
+    """Remove a kind registered at run time (tests, notebooks); the built-in kinds stay."""
+    if name in BUILTIN:
+        raise TmsError(f"sweep kind {name!r} is built in and cannot be unregistered")
+    SWEEP_KINDS.pop(name, None)
 
 
 def sweep_kind(name: str, where: str = "kind") -> SweepKind:
