@@ -70,7 +70,7 @@ def test_kill_9_midway_then_resume(tmp_path):
 
 def test_resume_trains_only_the_unfinished_chunks(tmp_path, monkeypatch):
     """The merged result is the same either way, so count the chunks actually trained."""
-    import tms.runs.grid as grid_module
+    import tms.runs.kinds.grid as grid_module  # the grid kind trains its chunks with run_chunk
 
     trained = []
     real = grid_module.run_chunk
