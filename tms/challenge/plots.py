@@ -9,18 +9,18 @@ import pandas as pd
 from matplotlib import colors
 from matplotlib.figure import Figure
 
-from tms.challenge import data as D
+from tms.challenge import data
 
 BOUNDARY_STYLE = {"a": ("tab:red", "x² = 200√y"), "b": ("tab:cyan", "y² = 600√x"), "c": ("tab:orange", "x + y = 133")}
 
 
 def draw_boundaries(ax, legend: bool = False) -> None:
     """Overlay the three boundary curves on an imshow of a [x, y] grid (x vertical, y horizontal)."""
-    for bd in D.boundaries():
+    for bd in data.boundaries():
         color, label = BOUNDARY_STYLE[bd.name]
         ax.plot(bd.y, bd.x, color=color, lw=1.2, label=label)
-    ax.set_xlim(-0.5, D.N_VALUES - 0.5)
-    ax.set_ylim(D.N_VALUES - 0.5, -0.5)
+    ax.set_xlim(-0.5, data.N_VALUES - 0.5)
+    ax.set_ylim(data.N_VALUES - 0.5, -0.5)
     if legend:
         ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
 
@@ -83,7 +83,7 @@ def error_distance_figure(frame: pd.DataFrame) -> Figure:
     ax1.set_ylabel("density")
     ax1.set_title("Where the mistakes are")
     ax1.legend()
-    ax2.imshow(np.zeros((D.N_VALUES, D.N_VALUES)), cmap="Greys", vmin=0, vmax=1)
+    ax2.imshow(np.zeros((data.N_VALUES, data.N_VALUES)), cmap="Greys", vmin=0, vmax=1)
     for name, (color, _) in BOUNDARY_STYLE.items():
         e = err[err["nearest"] == name]
         ax2.scatter(e["y"], e["x"], s=8, color=color, edgecolor="k", lw=0.3, label=f"nearest {name}: {len(e)}")

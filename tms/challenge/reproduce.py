@@ -18,8 +18,8 @@ from pathlib import Path
 import jax
 import pandas as pd
 
-from tms.challenge import model as M
-from tms.challenge import plots as P
+from tms.challenge import model as challenge_model
+from tms.challenge import plots
 from tms.challenge.diagnostics import DIAGNOSTICS, Diagnosis, Settings
 from tms.challenge.diagnostics.report import write_summary, write_table
 from tms.io import save_figure, write_json
@@ -30,16 +30,15 @@ from ..errors import TmsError
 def load_params(weights) -> tuple[dict, str | None]:
     """(params, file name or None) from a path to our .npz or an original ``.pt``/``.pth``, or a params dict."""
     if isinstance(weights, (str, Path)):
-        from tms.challenge import weights as W
-
+        from tms.challenge import weights as challenge_weights
         path = Path(weights)
-        return W.load_any(path), path.name
-    M.check_params(weights)
+        return challenge_weights.load_any(path), path.name
+    challenge_model.check_params(weights)
     return weights, None
 
 
 def diagnose(weights, out_dir="figures/challenge", seed: int = 0, figures: bool = True,
-             history: pd.DataFrame | None = None, quick: bool = False) -> dict:
+             history: pd.DataFrame | None = None, quick: bool = False, alternative=None) -> dict:
     """Run every registered diagnostic on ``weights`` (path to our .npz, a ``transformer_model.pt``, or a
     params dict) and write the results into ``out_dir``.
 
@@ -47,7 +46,9 @@ def diagnose(weights, out_dir="figures/challenge", seed: int = 0, figures: bool 
     missing values None; ``weights`` is the file's name, never a path). ``seed`` seeds every random choice
     (AND searches, resampling draws, random baselines). ``quick`` shortens the searches for smoke tests;
     its numbers are not the reported ones. ``history``: training curves to draw (``training.png``).
-    The seconds taken go to ``timings.json``, apart from the results.
+    The seconds taken go to ``timings.json``, apart from the results. ``alternative``: a second model
+    (weights as ``weights``) diagnosed the same way (numbers and tables, no figures) into
+    ``out_dir/alternative``; its numbers join the comparison table as a column.
     """
     t0 = time.perf_counter()
     out = Path(out_dir)
@@ -64,11 +65,14 @@ def diagnose(weights, out_dir="figures/challenge", seed: int = 0, figures: bool 
         for table, frame in outcome.tables.items():
             write_table(out / f"{table}.csv", frame)
     if figures and history is not None:
-        figs["training"] = P.history_figure(history)
+        figs["training"] = plots.history_figure(history)
     for fig_name, fig in figs.items():
         save_figure(fig, out / f"{fig_name}.png", dpi=110)  # says so on stderr when it replaces a differing file
     numbers["figures"] = [f"{n}.png" for n in figs]
-    res = write_summary(out, numbers)
+    alt = None
+    if alternative is not None:
+        alt = diagnose(alternative, out / "alternative", seed=seed, figures=False, quick=quick)
+    res = write_summary(out, numbers, alt)
     write_json(out / "timings.json", {"diagnose_seconds": round(time.perf_counter() - t0, 1),
                                       "diagnostic_seconds": seconds})
     return res
@@ -76,41 +80,44 @@ def diagnose(weights, out_dir="figures/challenge", seed: int = 0, figures: bool 
 
 def _train(out: Path, epochs: int | None, seed: int, progress: bool) -> tuple[Path, pd.DataFrame]:
     """Train afresh (the default schedule, ``epochs`` long if given); write weights.npz and history.csv."""
-    from tms.challenge import train as T
-    from tms.challenge import weights as W
-
-    tcfg = T.TrainConfig()
+    from tms.challenge import train
+    from tms.challenge import weights as challenge_weights
+    tcfg = train.TrainConfig()
     if epochs is not None:
         if epochs < tcfg.log_every:
             raise TmsError(f"epochs must be >= {tcfg.log_every}; got {epochs}")
         tcfg = dataclasses.replace(tcfg, epochs=int(epochs) - int(epochs) % tcfg.log_every)
-    params, history = T.train(M.Config(), tcfg, jax.random.PRNGKey(seed), progress=progress)
-    weights = W.save(out / "weights.npz", params, M.Config(), meta={"epochs": tcfg.epochs, "seed": seed})
+    params, history = train.train(challenge_model.Config(), tcfg, jax.random.PRNGKey(seed), progress=progress)
+    weights = challenge_weights.save(out / "weights.npz", params, challenge_model.Config(), meta={"epochs": tcfg.epochs, "seed": seed})
     history.to_csv(out / "history.csv", index=False)
     return weights, history
 
 
 def run(out_dir="figures/challenge", weights=None, retrain: bool = False, epochs: int | None = None,
-        seed: int = 0, progress: bool = True) -> dict:
+        seed: int = 0, progress: bool = True, alternative: bool = True) -> dict:
     """Obtain weights and diagnose them. ``weights``: a weights path (ours or ``.pt``); by default the shipped
     trained model, or, if there is none or ``retrain`` is set, a fresh training run (``epochs`` overrides the
     default schedule's length) whose weights and history are written to ``out_dir``. Returns the summary
-    (as :func:`diagnose`); ``timings.json`` gets the total seconds beside the diagnosis's."""
-    from tms.challenge import weights as W
+    (as :func:`diagnose`); ``timings.json`` gets the total seconds beside the diagnosis's. With the shipped
+    model, the shipped alternative model (``weights.ALTERNATIVE``) is diagnosed beside it unless
+    ``alternative`` is False."""
+    from tms.challenge import weights as challenge_weights
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    history = None
+    history = alt = None
     if weights is None and not retrain:
-        weights = W.shipped_weights_path()
+        weights = challenge_weights.shipped_weights_path()
+        if alternative:
+            alt = challenge_weights.shipped_weights_path(challenge_weights.ALTERNATIVE)
     if weights is None:
         weights, history = _train(out, epochs, seed, progress)
     if history is None:  # a history saved beside the weights (the shipped model has one)
         hpath = Path(weights).with_name(Path(weights).stem + "_history.csv")
         history = pd.read_csv(hpath) if hpath.is_file() else None
     t1 = time.perf_counter()
-    res = diagnose(weights, out, seed=seed, history=history)
+    res = diagnose(weights, out, seed=seed, history=history, alternative=alt)
     t2 = time.perf_counter()
     timings = json.loads((out / "timings.json").read_text())
     write_json(out / "timings.json", {**timings, "diagnose_seconds": round(t2 - t1, 1),

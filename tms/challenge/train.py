@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -33,11 +34,10 @@ import numpy as np
 import optax
 import pandas as pd
 
-from tms.challenge import data as D
-from tms.challenge import model as M
+from tms.challenge import data as challenge_data
+from tms.challenge import model as challenge_model
+from tms.errors import TmsError
 from tms.io import check_int
-
-from ..errors import TmsError
 
 
 @dataclass(frozen=True)
@@ -96,12 +96,12 @@ def loss_and_acc(logits: jax.Array, labels: jax.Array) -> tuple[jax.Array, jax.A
 
 def loss_fn(params, batch: Batch) -> jax.Array:
     """Training loss (fast last-position path)."""
-    return loss_and_acc(M.forward_last(params, batch.tokens), batch.labels)[0]
+    return loss_and_acc(challenge_model.forward_last(params, batch.tokens), batch.labels)[0]
 
 
 def full_loss(params, batch: Batch) -> jax.Array:
     """The same loss through the full forward pass (reference for tests)."""
-    logits, _ = M.forward(params, batch.tokens)
+    logits, _ = challenge_model.forward(params, batch.tokens)
     return loss_and_acc(logits[:, -1], batch.labels)[0]
 
 
@@ -136,8 +136,8 @@ def make_chunk(tcfg: TrainConfig):
 
     def interval(state, train, test):
         state = jax.lax.fori_loop(0, tcfg.log_every, lambda _, s: epoch(s, train), state)
-        tr = loss_and_acc(M.forward_last(state.params, train.tokens), train.labels)
-        te = loss_and_acc(M.forward_last(state.params, test.tokens), test.labels)
+        tr = loss_and_acc(challenge_model.forward_last(state.params, train.tokens), train.labels)
+        te = loss_and_acc(challenge_model.forward_last(state.params, test.tokens), test.labels)
         return state, jnp.stack([tr[0], te[0], tr[1], te[1]])
 
     def chunk(state, train, test, n_logs):
@@ -148,39 +148,68 @@ def make_chunk(tcfg: TrainConfig):
 
 def challenge_batches(split_seed: int = 0) -> tuple[Batch, Batch]:
     """(train, test) Batches of the challenge split as device arrays."""
-    tr, te = D.datasets(split_seed)
+    tr, te = challenge_data.datasets(split_seed)
     return (Batch(jnp.asarray(tr.tokens), jnp.asarray(tr.labels)),
             Batch(jnp.asarray(te.tokens), jnp.asarray(te.labels)))
 
 
-def train(cfg: M.Config = M.Config(), train_cfg: TrainConfig = TrainConfig(), key: jax.Array | None = None,
-          progress: bool = True, params=None) -> tuple[dict, pd.DataFrame]:
+def save_checkpoint(path, state: TrainState, rows: list) -> None:
+    """Write the training state (params, optimiser state) and the history rows so far, atomically."""
+    from tms.runs.atomic import atomic_write
+
+    leaves = jax.tree_util.tree_leaves(jax.device_get(state))
+    arrays = {f"leaf_{i:03d}": np.asarray(v) for i, v in enumerate(leaves)}
+    arrays["rows"] = np.asarray(rows, dtype=np.float64)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(Path(path), lambda fh: np.savez(fh, **arrays), binary=True)
+
+
+def load_checkpoint(path, like: TrainState) -> tuple[TrainState, list]:
+    """Read a checkpoint written by `save_checkpoint` into the structure of `like`."""
+    leaves, treedef = jax.tree_util.tree_flatten(like)
+    with np.load(path, allow_pickle=False) as z:
+        got = [z[f"leaf_{i:03d}"] for i in range(len(leaves))]
+        rows = z["rows"].tolist()
+    for i, (a, b) in enumerate(zip(got, leaves)):
+        if a.shape != np.shape(b):
+            raise TmsError(f"checkpoint {path}: leaf {i} has shape {a.shape}, expected {np.shape(b)}")
+    return jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a) for a in got]), rows
+
+
+def train(cfg: challenge_model.Config = challenge_model.Config(), train_cfg: TrainConfig = TrainConfig(), key: jax.Array | None = None,
+          progress: bool = True, params=None, checkpoint=None) -> tuple[dict, pd.DataFrame]:
     """Train on the challenge split. Returns (params, history).
 
     history: DataFrame with epoch, train_loss, test_loss, train_acc, test_acc, wall_s,
     one row every `log_every` epochs (plus epoch 0, before training).
     key: PRNG key for the initialisation (default jax.random.key(0)); params: optional start point.
+    checkpoint: optional path; the state is saved there after every compiled call, and a run started
+    with an existing checkpoint resumes from it (the same epochs, bit for bit, as an uninterrupted run).
     """
     if cfg.d_vocab < 114 or cfg.n_ctx < 3:
         raise TmsError(f"the challenge needs d_vocab >= 114 and n_ctx >= 3; got {cfg.d_vocab}, {cfg.n_ctx}")
     key = jax.random.key(0) if key is None else key
-    params = M.init_params(cfg, key) if params is None else {k: jnp.asarray(v) for k, v in params.items()}
-    M.check_params(params, cfg)
+    params = challenge_model.init_params(cfg, key) if params is None else {k: jnp.asarray(v) for k, v in params.items()}
+    challenge_model.check_params(params, cfg)
     train_b, test_b = challenge_batches(train_cfg.split_seed)
     opt, chunk = make_chunk(train_cfg)
     state = TrainState(params, opt.init(params))
 
-    ev = jax.jit(lambda p, b: loss_and_acc(M.forward_last(p, b.tokens), b.labels))
+    ev = jax.jit(lambda p, b: loss_and_acc(challenge_model.forward_last(p, b.tokens), b.labels))
     (l_tr, a_tr), (l_te, a_te) = ev(params, train_b), ev(params, test_b)
     rows = [[0, float(l_tr), float(l_te), float(a_tr), float(a_te), 0.0]]
+    if checkpoint is not None and Path(checkpoint).exists():
+        state, rows = load_checkpoint(checkpoint, state)
     n_logs_total = train_cfg.epochs // train_cfg.log_every
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=train_cfg.epochs, unit="epoch", desc="challenge train")
-    t0 = time.perf_counter()
-    done = 0
+    done = len(rows) - 1
+    t0 = time.perf_counter() - rows[-1][5]
+    if bar is not None:
+        bar.update(done * train_cfg.log_every)
     while done < n_logs_total:
         n = min(train_cfg.chunk_logs, n_logs_total - done)
         state, metrics = chunk(state, train_b, test_b, n)
@@ -189,12 +218,15 @@ def train(cfg: M.Config = M.Config(), train_cfg: TrainConfig = TrainConfig(), ke
         for i, m in enumerate(metrics):
             rows.append([(done + i + 1) * train_cfg.log_every, *map(float, m), wall])
         done += n
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, state, rows)
         if bar is not None:
             bar.update(n * train_cfg.log_every)
             bar.set_postfix(train_loss=f"{metrics[-1, 0]:.4f}", test_acc=f"{metrics[-1, 3]:.4f}")
     if bar is not None:
         bar.close()
     hist = pd.DataFrame(rows, columns=["epoch", "train_loss", "test_loss", "train_acc", "test_acc", "wall_s"])
+    hist["epoch"] = hist["epoch"].astype(int)  # rows read back from a checkpoint are floats
     hist.attrs["train_config"] = asdict(train_cfg)
     hist.attrs["model_config"] = asdict(cfg)
     return jax.device_get(state.params), hist
@@ -206,14 +238,14 @@ def evaluate(params) -> dict:
     Keys: train_acc, test_acc, full_acc, n_ones (model's label-1 count), and
     agree_original_{train,test,full}: agreement with the original model's labels (shipped reference data).
     """
-    pairs = D.all_pairs()
-    pred = M.predict(params, D.tokens(pairs))
-    truth = D.label_fn(pairs[:, 0], pairs[:, 1])
-    tr, te = D.split()
+    pairs = challenge_data.all_pairs()
+    pred = challenge_model.predict(params, challenge_data.tokens(pairs))
+    truth = challenge_data.label_fn(pairs[:, 0], pairs[:, 1])
+    tr, te = challenge_data.split()
     right = pred == truth
     out = {"train_acc": float(right[tr].mean()), "test_acc": float(right[te].mean()),
            "full_acc": float(right.mean()), "n_ones": int(pred.sum())}
-    same = pred == D.load_reference()["model_labels"].ravel()
+    same = pred == challenge_data.load_reference()["model_labels"].ravel()
     out.update(agree_original_train=float(same[tr].mean()), agree_original_test=float(same[te].mean()),
                agree_original_full=float(same.mean()))
     return out

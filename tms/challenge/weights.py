@@ -101,9 +101,14 @@ def load_meta(path) -> dict | None:
         return json.loads(str(f["__meta__"])) if "__meta__" in f.files else None
 
 
-def shipped_weights_path() -> Path | None:
-    """tms/challenge/weights/trained.npz inside the installed package, or None if absent."""
-    p = Path(__file__).resolve().parent / "weights" / "trained.npz"
+SHIPPED = "trained.npz"  # the shipped model
+ALTERNATIVE = "original_recipe.npz"  # the alternative model: the challenge's original training recipe
+
+
+def shipped_weights_path(name: str = SHIPPED) -> Path | None:
+    """tms/challenge/weights/<name> inside the installed package (default: the shipped model), or None if
+    absent; ``ALTERNATIVE`` names the alternative model."""
+    p = Path(__file__).resolve().parent / "weights" / name
     return p if p.is_file() else None
 
 

@@ -24,6 +24,8 @@ def register(sub) -> None:
     t.add_argument("--weight-decay", type=float, default=None, help="AdamW weight decay (default 1.0)")
     t.add_argument("--warmup", type=int, default=None, help="linear warm-up epochs (default 10)")
     t.add_argument("--log-every", type=int, default=None, help="record metrics every k epochs (default 10)")
+    t.add_argument("--checkpoint", default=None,
+                   help="save the training state here after every compiled call; resume from it if it exists")
     t.add_argument("--seed", type=args.seed, default=0, help="initialisation seed (default 0)")
     t.add_argument("--out", default="runs/challenge/model.npz", help="weights file to write (.npz)")
     t.add_argument("--history", default=None, help="history CSV (default: next to --out, *_history.csv)")
@@ -45,6 +47,10 @@ def register(sub) -> None:
     d.add_argument("weights", nargs="?", default=None,
                    help="weights .npz, or an original .pt checkpoint (default: the shipped model)")
     d.add_argument("--out-dir", default="figures/challenge", help="output folder (default figures/challenge)")
+    d.add_argument("--alternative", default=None,
+                   help="a second weights file diagnosed beside the first (its numbers become a column; default: "
+                        "the shipped alternative model when the shipped model is diagnosed)")
+    d.add_argument("--no-alternative", action="store_true", help="diagnose one model only")
     d.set_defaults(func=cmd_diagnose)
 
     tb = cs.add_parser("table", help="the comparison with the published numbers, from a summary.json",
@@ -66,11 +72,10 @@ def register(sub) -> None:
 
 
 def _weights_or_shipped(path):
-    from tms.challenge import weights as W
-
+    from tms.challenge import weights as challenge_weights
     if path is not None:
         return Path(path)
-    shipped = W.shipped_weights_path()
+    shipped = challenge_weights.shipped_weights_path()
     if shipped is None:
         raise SystemExit("no weights given and no shipped model found (train one: tms challenge train)")
     return shipped
@@ -88,21 +93,22 @@ def _refuse_existing(*paths, overwrite: bool) -> None:
 def cmd_train(a) -> int:
     import jax
 
-    from tms.challenge import model as M
-    from tms.challenge import train as T
-    from tms.challenge import weights as W
+    from tms.challenge import model as challenge_model
+    from tms.challenge import train as challenge_train
+    from tms.challenge import weights as challenge_weights
 
     over = {k: v for k, v in dict(epochs=a.epochs, lr=a.lr, weight_decay=a.weight_decay, warmup=a.warmup,
                                   log_every=a.log_every).items() if v is not None}
-    tcfg = T.TrainConfig(**over)
+    tcfg = challenge_train.TrainConfig(**over)
     out = Path(a.out)
     hist_path = Path(a.history) if a.history else out.with_name(out.stem + "_history.csv")
     _refuse_existing(out, hist_path, overwrite=a.overwrite)
-    params, hist = T.train(M.Config(), tcfg, jax.random.key(a.seed), progress=not a.no_progress)
+    params, hist = challenge_train.train(challenge_model.Config(), tcfg, jax.random.key(a.seed),
+                                         progress=not a.no_progress, checkpoint=a.checkpoint)
     last = hist.iloc[-1]
     meta = {"train_config": hist.attrs["train_config"], "seed": a.seed, "epochs": int(last.epoch),
             "train_acc": float(last.train_acc), "test_acc": float(last.test_acc), "wall_s": float(last.wall_s)}
-    W.save(out, params, M.Config(), meta=meta)
+    challenge_weights.save(out, params, challenge_model.Config(), meta=meta)
     hist_path.parent.mkdir(parents=True, exist_ok=True)
     hist.to_csv(hist_path, index=False)
     print(f"epoch {int(last.epoch)}: train loss {last.train_loss:.5f} acc {last.train_acc:.4f}; "
@@ -112,35 +118,42 @@ def cmd_train(a) -> int:
 
 
 def cmd_import(a) -> int:
-    from tms.challenge import weights as W
+    from tms.challenge import weights as challenge_weights
 
     _refuse_existing(a.out, overwrite=a.overwrite)
-    params = W.import_original(a.checkpoint)
-    W.save(a.out, params, meta={"imported_from": Path(a.checkpoint).name})
+    params = challenge_weights.import_original(a.checkpoint)
+    challenge_weights.save(a.out, params, meta={"imported_from": Path(a.checkpoint).name})
     print(f"wrote {a.out}")
     return 0
 
 
 def cmd_eval(a) -> int:
-    from tms.challenge import train as T
-    from tms.challenge import weights as W
-
+    from tms.challenge import train as challenge_train
+    from tms.challenge import weights as challenge_weights
     path = _weights_or_shipped(a.weights)
     print(f"{path}:")
-    for k, v in T.evaluate(W.load_any(path)).items():
+    for k, v in challenge_train.evaluate(challenge_weights.load_any(path)).items():
         print(f"  {k:>26}: {v:.4f}" if isinstance(v, float) else f"  {k:>26}: {v}")
     return 0
 
 
 def cmd_diagnose(a) -> int:
     from tms.challenge import reproduce
-
-    path = _weights_or_shipped(a.weights)
+    from tms.challenge import weights as challenge_weights
     from tms.challenge.diagnostics import report
 
-    summary = reproduce.diagnose(path, a.out_dir)
-    print(f"wrote diagnostics of {path} to {a.out_dir} (summary.json, summary.md: beside the published numbers)")
+    path = _weights_or_shipped(a.weights)
+    alt = None if a.no_alternative else a.alternative
+    if alt is None and a.weights is None and not a.no_alternative:
+        alt = challenge_weights.shipped_weights_path(challenge_weights.ALTERNATIVE)
+    if alt is not None and not Path(alt).is_file():
+        raise SystemExit(f"--alternative: no such file {alt}")
+    summary = reproduce.diagnose(path, a.out_dir, alternative=alt)
+    print(f"wrote diagnostics of {path}" + (f" and of the alternative model {alt}" if alt else "")
+          + f" to {a.out_dir} (summary.json, summary.md: beside the published numbers)")
     print(report.comparison_markdown(summary), end="")
+    print()
+    print(report.resampling_markdown(summary), end="")
     return 0
 
 

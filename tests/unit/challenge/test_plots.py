@@ -35,7 +35,7 @@ def test_figures_from_synthetic_inputs(tmp_path):
                         "accuracy": [0.9, 0.94, 0.91, 0.98]})
     interp = pd.DataFrame({"t": [0, 0.5, 1], "agreement": [0.9, 0.95, 1.0], "accuracy": [0.9, 0.93, 0.98]})
     res = pd.DataFrame({"model": ["full"] * 2 + ["fixed_attention"] * 2, "variant": ["clean", "[1]"] * 2,
-                        "agreement": [1, 0.9, 1, 0.8], "agreement_std": [0, 0.01, 0, 0.01],
+                        "agreement_full": [1, 0.9, 1, 0.8], "agreement_full_std": [0, 0.01, 0, 0.01],
                         "accuracy": [0.98, 0.88, 0.9, 0.8], "accuracy_std": [0, 0.01, 0, 0.01]})
     per = pd.DataFrame({"direction": ["random 0"] * 2 + ["along α boundary"] * 2, "length": [0, 1] * 2,
                         "rule_agreement": [0.9, 0.8, 0.9, 0.85], "changed": [0, 0.1, 0, 0.2]})

@@ -9,18 +9,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
-from tms.challenge import data as D
-from tms.challenge import plots as P
+from tms.challenge import data as challenge_data
+from tms.challenge import plots
 from tms.challenge.diagnostics.grid import as_grid, flat_labels
 from tms.challenge.diagnostics.registry import Outcome, register
-
-if TYPE_CHECKING:
-    from tms.challenge.diagnostics.context import Diagnosis
 
 
 def accuracy_table(pred, truth=None, original=None) -> pd.DataFrame:
@@ -31,11 +26,11 @@ def accuracy_table(pred, truth=None, original=None) -> pd.DataFrame:
     agreement_original (NaN without ``original``).
     """
     p = flat_labels("pred", pred)
-    t = flat_labels("truth", D.label_grid() if truth is None else truth)
+    t = flat_labels("truth", challenge_data.label_grid() if truth is None else truth)
     o = None if original is None else flat_labels("original", original)
-    tr, te = D.split()
+    tr, te = challenge_data.split()
     rows = []
-    for name, idx in (("train", tr), ("test", te), ("full", np.arange(D.N_PAIRS))):
+    for name, idx in (("train", tr), ("test", te), ("full", np.arange(challenge_data.N_PAIRS))):
         ok = p[idx] == t[idx]
         rows.append({"set": name, "n": len(idx), "accuracy": ok.mean(), "errors": int((~ok).sum()),
                      "agreement_original": np.nan if o is None else float((p[idx] == o[idx]).mean())})
@@ -50,10 +45,10 @@ def error_distances(pred, truth=None) -> pd.DataFrame:
     from scipy.spatial import cKDTree
 
     p = flat_labels("pred", pred)
-    t = flat_labels("truth", D.label_grid() if truth is None else truth)
-    pairs = D.all_pairs()
-    d = D.boundary_distance(pairs)  # (N, 3)
-    d_label = np.zeros(D.N_PAIRS)
+    t = flat_labels("truth", challenge_data.label_grid() if truth is None else truth)
+    pairs = challenge_data.all_pairs()
+    d = challenge_data.boundary_distance(pairs)  # (N, 3)
+    d_label = np.zeros(challenge_data.N_PAIRS)
     for v in (0, 1):
         other = pairs[t != v]
         d_label[t == v] = cKDTree(other).query(pairs[t == v])[0] if len(other) else np.inf
@@ -81,7 +76,7 @@ def error_distance_summary(frame: pd.DataFrame, radii=(1.0, 2.0, 5.0)) -> pd.Dat
 
 # ------------------------------------------------------------------------------------- registered diagnostics
 @register("accuracy", "accuracy on train/test/full and agreement with the original model's labels")
-def accuracy_diagnostic(dx: Diagnosis) -> Outcome:
+def accuracy_diagnostic(dx) -> Outcome:
     ref, full = dx.reference, dx.full
     acc = accuracy_table(full.pred, original=ref["model_labels"])
     a = acc.set_index("set")
@@ -94,13 +89,13 @@ def accuracy_diagnostic(dx: Diagnosis) -> Outcome:
                 "original model": ref["model_labels"],
                 "original model: errors": ref["model_labels"] != ref["labels"],
                 "disagreement with the original": as_grid(full.pred) != ref["model_labels"]}
-        figures["label_maps"] = P.label_maps_figure(maps)
-        figures["logit_diff"] = P.value_map_figure({"logit[1] − logit[0]": as_grid(full.logit_diff)})
+        figures["label_maps"] = plots.label_maps_figure(maps)
+        figures["logit_diff"] = plots.value_map_figure({"logit[1] − logit[0]": as_grid(full.logit_diff)})
     return Outcome(numbers, {"accuracy": acc}, figures)
 
 
 @register("errors", "distance of the mistakes to the three boundary curves, beside the original model's")
-def error_diagnostic(dx: Diagnosis) -> Outcome:
+def error_diagnostic(dx) -> Outcome:
     frame = error_distances(dx.full.pred)
     summary = error_distance_summary(frame)
     s = summary.set_index("group")
@@ -115,5 +110,5 @@ def error_diagnostic(dx: Diagnosis) -> Outcome:
     numbers.update(original_errors_median_d_min=so.loc["errors", "median_d_min"],
                    original_errors_frac_d_min_le_2=so.loc["errors", "frac_d_min_le_2"],
                    original_errors_median_d_label=so.loc["errors", "median_d_label"])
-    figures = {"error_distances": P.error_distance_figure(frame)} if dx.settings.figures else {}
+    figures = {"error_distances": plots.error_distance_figure(frame)} if dx.settings.figures else {}
     return Outcome(numbers, {"error_distances": summary}, figures)

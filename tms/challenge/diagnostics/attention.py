@@ -6,21 +6,17 @@ to its mean keeps its labels; the published solutions report 92.9% agreement for
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from tms.challenge import model as M
-from tms.challenge import plots as P
+from tms.challenge import model as challenge_model
+from tms.challenge import plots
 from tms.challenge.diagnostics.accuracy import accuracy_table
 from tms.challenge.diagnostics.grid import PATTERN, GridRun, run_grid
 from tms.challenge.diagnostics.registry import Outcome, register
-
-from ...errors import TmsError
-
-if TYPE_CHECKING:
-    from tms.challenge.diagnostics.context import Diagnosis
+from tms.errors import TmsError
 
 
 def mean_last_pattern(pattern) -> np.ndarray:
@@ -33,14 +29,14 @@ def mean_last_pattern(pattern) -> np.ndarray:
 
 def fixed_pattern_hooks(params, mean_pattern) -> dict:
     """Hooks freezing every head's last-query pattern at ``mean_pattern`` (h, k); earlier queries untouched."""
-    cfg = M.Config.from_params(params)
+    cfg = challenge_model.Config.from_params(params)
     mean_pattern = np.asarray(mean_pattern)
     if mean_pattern.shape != (cfg.n_heads, cfg.n_ctx):
         raise TmsError(f"mean_pattern must have shape (n_heads, n_ctx)={(cfg.n_heads, cfg.n_ctx)}; "
                        f"got {mean_pattern.shape}")
     full = np.zeros((cfg.n_heads, cfg.n_ctx, cfg.n_ctx), np.float32)
     full[:, -1, :] = mean_pattern
-    return {PATTERN: M.fixed_pattern_hook(full, query_positions=[cfg.n_ctx - 1])}
+    return {PATTERN: challenge_model.fixed_pattern_hook(full, query_positions=[cfg.n_ctx - 1])}
 
 
 class FixedAttention(NamedTuple):
@@ -63,7 +59,7 @@ def fixed_attention(params, full: GridRun) -> FixedAttention:
 
 
 @register("attention", "last-position attention frozen at its mean over the inputs")
-def attention_diagnostic(dx: Diagnosis) -> Outcome:
+def attention_diagnostic(dx) -> Outcome:
     fa = dx.fixed
     row = fa.table.iloc[0]
     numbers = dict(fixed_attention_agreement=row["agreement_full_model"],
@@ -71,5 +67,5 @@ def attention_diagnostic(dx: Diagnosis) -> Outcome:
                    mean_pattern=fa.mean_pattern.round(4).tolist())
     figures = {}
     if dx.settings.figures:
-        figures["attention"] = P.attention_figure(fa.mean_pattern, np.asarray(dx.full.pattern, np.float64).std(0))
+        figures["attention"] = plots.attention_figure(fa.mean_pattern, np.asarray(dx.full.pattern, np.float64).std(0))
     return Outcome(numbers, {}, figures)

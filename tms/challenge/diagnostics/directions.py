@@ -14,7 +14,7 @@ the best t_β by one cumulative sum over the sorted β·x); the start with the h
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -22,14 +22,10 @@ import numpy as np
 import optax
 import pandas as pd
 
-from tms.challenge import plots as P
+from tms.challenge import plots
 from tms.challenge.diagnostics.grid import flat_labels
 from tms.challenge.diagnostics.registry import Outcome, register
-
-from ...errors import TmsError
-
-if TYPE_CHECKING:
-    from tms.challenge.diagnostics.context import Diagnosis
+from tms.errors import TmsError
 
 PUBLISHED_COMPONENTS = 2  # H&H: α and β are read in the plane of resid_mid's first two principal components
 AND_VARIANCE = 0.98  # extra: the AND also sought in the top PCs holding this fraction of the variance
@@ -245,7 +241,7 @@ def _agree(rule: AndRule, resid_mid, labels) -> float:
 
 @register("directions", "PCA of resid_mid and the α/β AND of two thresholds in the PC1–PC2 plane (published), "
                         "with and without fixed attention; wider searches as extras")
-def directions_diagnostic(dx: Diagnosis) -> Outcome:
+def directions_diagnostic(dx) -> Outcome:
     full, fa, pc, rule = dx.full, dx.fixed.run, dx.pca, dx.rule
     rule_fa, var, wide = dx.rule_fixed_attention, dx.rule_variance, dx.rule_wide
     numbers = dict(
@@ -267,5 +263,5 @@ def directions_diagnostic(dx: Diagnosis) -> Outcome:
     figures = {}
     if dx.settings.figures:
         proj = np.asarray(full.resid_mid, np.float64) @ rule.directions.T
-        figures["resid_mid"] = P.resid_mid_figure(pc.explained, proj, full.pred, rule.thresholds, rule.agreement)
+        figures["resid_mid"] = plots.resid_mid_figure(pc.explained, proj, full.pred, rule.thresholds, rule.agreement)
     return Outcome(numbers, {}, figures)

@@ -11,23 +11,18 @@ Carried through W_in, every neuron's pre-activation is N_x[x, n] + N_y[y, n] + N
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from tms.challenge import model as M
-from tms.challenge import plots as P
+from tms.challenge import model, plots
 from tms.challenge.diagnostics.registry import Outcome, register
-
-from ...errors import TmsError
-
-if TYPE_CHECKING:
-    from tms.challenge.diagnostics.context import Diagnosis
+from tms.errors import TmsError
 
 
 def params_float64(params) -> dict[str, np.ndarray]:
     """Checked params as float64 NumPy arrays (for exact-arithmetic analyses of the weights)."""
-    M.check_params(params)
+    model.check_params(params)
     return {k: np.asarray(v, np.float64) for k, v in params.items()}
 
 
@@ -62,9 +57,9 @@ def extended_embeddings(params, mean_pattern, n_values: int = 113, equals_token:
 
 
 @register("embeddings", "RGRGRG's extended embeddings: the 4-neuron set's pre-activations split into x and y parts")
-def embedding_diagnostic(dx: Diagnosis) -> Outcome:
+def embedding_diagnostic(dx) -> Outcome:
     figures = {}
     if dx.settings.figures:
-        figures["neuron_embeddings"] = P.neuron_embedding_figure(dx.extended, dx.best_neurons,
+        figures["neuron_embeddings"] = plots.neuron_embedding_figure(dx.extended, dx.best_neurons,
                                                                  list(dx.family_set.families))
     return Outcome({}, {}, figures)

@@ -19,19 +19,14 @@ the fixed-attention model's PC1–PC2 plane (``Diagnosis.rule_fixed_attention``)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
-from tms.challenge import plots_methods as PM
+from tms.challenge import plots_methods
 from tms.challenge.diagnostics.directions import PCA, AndRule
 from tms.challenge.diagnostics.embeddings import ExtendedEmbeddings
 from tms.challenge.diagnostics.grid import as_grid
 from tms.challenge.diagnostics.registry import Outcome, register
-
-if TYPE_CHECKING:
-    from tms.challenge.diagnostics.context import Diagnosis
 
 NEAR_QUANTILE = 0.1  # "near a threshold": margin within the smallest 10% of all inputs' margins
 
@@ -103,7 +98,7 @@ def equal_value_lines(resid_mid, pc: PCA, rule: AndRule, values, n_lines: int = 
 # ------------------------------------------------------------------------------------- registered diagnostic
 @register("filters", "H&H's binary α/β filter images and their AND; the fixed-attention model's mistakes near a "
                      "threshold; equal filter values on a line")
-def filter_diagnostic(dx: Diagnosis) -> Outcome:
+def filter_diagnostic(dx) -> Outcome:
     rule, fa, full = dx.rule_fixed_attention, dx.fixed.run, dx.full
     img = filter_images(dx.extended, rule)
     both = filter_and(img, rule.thresholds).ravel()
@@ -124,7 +119,7 @@ def filter_diagnostic(dx: Diagnosis) -> Outcome:
         equal_value_across_spread_full=float(lines[lines["model"] == "full"]["across_spread"].median()))
     figures = {}
     if dx.settings.figures:
-        figures["extended_embeddings"] = PM.filter_figure(
+        figures["extended_embeddings"] = plots_methods.filter_figure(
             dx.extended, rule, img, as_grid(fa.pred), as_grid(full.pred))
-        figures["filter_mistakes"] = PM.margin_figure(img, rule.thresholds, as_grid(fa.pred != dx.truth))
+        figures["filter_mistakes"] = plots_methods.margin_figure(img, rule.thresholds, as_grid(fa.pred != dx.truth))
     return Outcome(numbers, {"filter_near_threshold": near, "filter_equal_value_lines": lines}, figures)

@@ -7,17 +7,12 @@ look like an overcomplete frame in superposition, or like a low-dimensional code
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
-from tms.challenge import plots as P
+from tms.challenge import plots
 from tms.challenge.diagnostics.embeddings import ExtendedEmbeddings, params_float64
 from tms.challenge.diagnostics.registry import Outcome, register
-
-if TYPE_CHECKING:
-    from tms.challenge.diagnostics.context import Diagnosis
 
 
 def geometry_objects(params, ext: ExtendedEmbeddings | None = None) -> dict[str, np.ndarray]:
@@ -44,23 +39,23 @@ def geometry_table(objects: dict[str, np.ndarray], seed: int = 0, relative_thres
     max_abs_cosine (mean over features of the largest |cos| with another feature), effective_rank,
     n_represented, census (polytope census label).
     """
-    from tms import analysis as G
+    from tms import analysis
 
     rng = np.random.default_rng(seed)
     rows = []
     for name, W in objects.items():
         W = np.asarray(W, np.float64)
         for label, A in ((name, W), (f"{name}:random", random_baseline(W, rng))):
-            norms = G.feature_norms(A)
-            dims = G.feature_dimensionality(A)
-            cos = np.abs(G.cosines(A))
+            norms = analysis.feature_norms(A)
+            dims = analysis.feature_dimensionality(A)
+            cos = np.abs(analysis.cosines(A))
             np.fill_diagonal(cos, 0.0)
-            census = G.polytope_census(A, norm_threshold=relative_threshold, relative=True)
+            census = analysis.polytope_census(A, norm_threshold=relative_threshold, relative=True)
             rows.append({
-                "object": label, "m": A.shape[0], "n": A.shape[1], "frobenius": float(G.frobenius_count(A)),
-                "dims_per_feature": float(G.dims_per_feature(A)), "median_norm": float(np.median(norms)),
+                "object": label, "m": A.shape[0], "n": A.shape[1], "frobenius": float(analysis.frobenius_count(A)),
+                "dims_per_feature": float(analysis.dims_per_feature(A)), "median_norm": float(np.median(norms)),
                 "mean_dimensionality": float(dims.mean()), "median_dimensionality": float(np.median(dims)),
-                "mean_superposition": float(G.superposition(A).mean()),
+                "mean_superposition": float(analysis.superposition(A).mean()),
                 "max_abs_cosine": float(cos.max(1).mean()), "effective_rank": effective_rank(A),
                 "n_represented": int(census["n_represented"].iloc[0]), "census": census["label"].iloc[0],
             })
@@ -81,18 +76,18 @@ def random_baseline(W, rng: np.random.Generator) -> np.ndarray:
 
 
 @register("geometry", "superposition measures of the weight matrices beside random baselines")
-def geometry_diagnostic(dx: Diagnosis) -> Outcome:
+def geometry_diagnostic(dx) -> Outcome:
     objects = geometry_objects(dx.params, dx.extended)
     table = geometry_table(objects, seed=dx.settings.seed)
     numbers = {"geometry": table.round(4).to_dict(orient="records")}
     figures = {}
     if dx.settings.figures:
-        from tms.analysis import measures as G
+        from tms.analysis import measures
 
         rng = np.random.default_rng(dx.settings.seed)
         dims = {}
         for name, W in objects.items():
-            dims[name] = G.feature_dimensionality(W)
-            dims[f"{name}:random"] = G.feature_dimensionality(random_baseline(W, rng))
-        figures["geometry"] = P.geometry_figure(dims)
+            dims[name] = measures.feature_dimensionality(W)
+            dims[f"{name}:random"] = measures.feature_dimensionality(random_baseline(W, rng))
+        figures["geometry"] = plots.geometry_figure(dims)
     return Outcome(numbers, {"geometry": table}, figures)

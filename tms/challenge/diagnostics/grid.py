@@ -12,10 +12,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tms.challenge import data as D
-from tms.challenge import model as M
-
-from ...errors import TmsError
+from tms.challenge import data as challenge_data
+from tms.challenge import model as challenge_model
+from tms.errors import TmsError
 
 RESID_MID = "blocks.0.hook_resid_mid"
 PATTERN = "blocks.0.attn.hook_pattern"
@@ -39,7 +38,7 @@ class GridRun(NamedTuple):
 
 def grid_tokens() -> np.ndarray:
     """(N, 3) int32 tokens of every input, row-major (x outer, y inner)."""
-    return D.tokens(D.all_pairs())
+    return challenge_data.tokens(challenge_data.all_pairs())
 
 
 def chunks(rows: np.ndarray, batch: int = BATCH):
@@ -59,7 +58,7 @@ def run_grid(params, hooks=None, batch: int = BATCH) -> GridRun:
     toks = grid_tokens()
     parts = []
     for s, chunk in chunks(toks, batch):
-        logits, cache = M.forward(params, chunk, hooks)
+        logits, cache = challenge_model.forward(params, chunk, hooks)
         n = min(batch, len(toks) - s)
         parts.append((
             np.asarray(logits[:n, -1, 1] - logits[:n, -1, 0]),
@@ -74,16 +73,16 @@ def run_grid(params, hooks=None, batch: int = BATCH) -> GridRun:
 def as_grid(values) -> np.ndarray:
     """(N, ...) -> (113, 113, ...) indexed [x, y]."""
     values = np.asarray(values)
-    if values.shape[0] != D.N_PAIRS:
-        raise TmsError(f"values must have {D.N_PAIRS} rows (one per input); got shape {values.shape}")
-    return values.reshape((D.N_VALUES, D.N_VALUES) + values.shape[1:])
+    if values.shape[0] != challenge_data.N_PAIRS:
+        raise TmsError(f"values must have {challenge_data.N_PAIRS} rows (one per input); got shape {values.shape}")
+    return values.reshape((challenge_data.N_VALUES, challenge_data.N_VALUES) + values.shape[1:])
 
 
 def flat_labels(name: str, labels) -> np.ndarray:
     """(113, 113) or (N,) 0/1 labels -> (N,) uint8; ValueError naming ``name`` otherwise."""
     a = np.asarray(labels)
-    if a.size != D.N_PAIRS:
-        raise TmsError(f"{name} must hold {D.N_PAIRS} labels ((113, 113) grid or flat); got shape {a.shape}")
+    if a.size != challenge_data.N_PAIRS:
+        raise TmsError(f"{name} must hold {challenge_data.N_PAIRS} labels ((113, 113) grid or flat); got shape {a.shape}")
     a = a.reshape(-1)
     if not np.isin(a, (0, 1)).all():
         raise TmsError(f"{name} must hold only 0 and 1")

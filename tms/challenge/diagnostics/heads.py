@@ -21,21 +21,14 @@ head restored) without a forward pass; :func:`~.grid.tail_logit_diff` finishes t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
-from tms.challenge import data as D
-from tms.challenge import plots_methods as PM
+from tms.challenge import data, plots_methods
 from tms.challenge.diagnostics.embeddings import params_float64
 from tms.challenge.diagnostics.grid import tail_logit_diff
 from tms.challenge.diagnostics.registry import Outcome, register
-
-from ...errors import TmsError
-
-if TYPE_CHECKING:
-    from tms.challenge.diagnostics.context import Diagnosis
+from tms.errors import TmsError
 
 INTERPOLATION_STEPS = 11  # t = 0, 0.1, ..., 1
 
@@ -45,10 +38,10 @@ def head_values(params) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     unit of attention to x = t, y = t or "=", and the last position's own embedding, in float64."""
     p = params_float64(params)
     OV = np.einsum("hde,hef->hdf", p["W_V"], p["W_O"])
-    vals = p["W_E"][:D.N_VALUES]
+    vals = p["W_E"][:data.N_VALUES]
     v_x = np.einsum("td,hdf->htf", vals + p["W_pos"][0], OV)
     v_y = np.einsum("td,hdf->htf", vals + p["W_pos"][1], OV)
-    e_eq = p["W_E"][D.EQUALS_TOKEN] + p["W_pos"][2]
+    e_eq = p["W_E"][data.EQUALS_TOKEN] + p["W_pos"][2]
     return v_x, v_y, np.einsum("d,hdf->hf", e_eq, OV), e_eq
 
 
@@ -59,11 +52,11 @@ def resid_mid_from_patterns(params, patterns) -> np.ndarray:
     h = v_x.shape[0]
     pat = np.asarray(patterns, np.float64)
     if pat.shape == (h, 3):
-        pat = np.broadcast_to(pat, (D.N_PAIRS, h, 3))
-    if pat.shape != (D.N_PAIRS, h, 3):
-        raise TmsError(f"patterns must have shape (N={D.N_PAIRS}, n_heads={h}, 3) or ({h}, 3); got {pat.shape}")
-    pairs = D.all_pairs()
-    out = np.broadcast_to(e_eq, (D.N_PAIRS, e_eq.shape[0])) + pat[:, :, 2] @ v_eq
+        pat = np.broadcast_to(pat, (data.N_PAIRS, h, 3))
+    if pat.shape != (data.N_PAIRS, h, 3):
+        raise TmsError(f"patterns must have shape (N={data.N_PAIRS}, n_heads={h}, 3) or ({h}, 3); got {pat.shape}")
+    pairs = data.all_pairs()
+    out = np.broadcast_to(e_eq, (data.N_PAIRS, e_eq.shape[0])) + pat[:, :, 2] @ v_eq
     out = out + np.einsum("nh,hnd->nd", pat[:, :, 0], v_x[:, pairs[:, 0]])
     return out + np.einsum("nh,hnd->nd", pat[:, :, 1], v_y[:, pairs[:, 1]])
 
@@ -81,8 +74,8 @@ def qk_positional(params) -> pd.DataFrame:
 def qk_tokens(params) -> np.ndarray:
     """(h, 113) raw score of the last query (W_E[=] + W_pos[2]) W_Q[h] against each value's W_E[t] W_K[h]."""
     p = params_float64(params)
-    q = np.einsum("d,hde->he", p["W_E"][D.EQUALS_TOKEN] + p["W_pos"][2], p["W_Q"])
-    k = np.einsum("td,hde->hte", p["W_E"][:D.N_VALUES], p["W_K"])
+    q = np.einsum("d,hde->he", p["W_E"][data.EQUALS_TOKEN] + p["W_pos"][2], p["W_Q"])
+    k = np.einsum("td,hde->hte", p["W_E"][:data.N_VALUES], p["W_K"])
     return np.einsum("he,hte->ht", q, k)
 
 
@@ -151,7 +144,7 @@ def attention_interpolation(params, patterns, reference, truth, steps: int = INT
 # ------------------------------------------------------------------------------------- registered diagnostic
 @register("heads", "attention heads: QK on positional and token embeddings, heads added back to the mean "
                    "pattern, interpolation from the mean pattern")
-def heads_diagnostic(dx: Diagnosis) -> Outcome:
+def heads_diagnostic(dx) -> Outcome:
     full = dx.full
     pos = qk_positional(dx.params)
     tok = qk_tokens(dx.params)
@@ -174,7 +167,7 @@ def heads_diagnostic(dx: Diagnosis) -> Outcome:
         interpolation_half_agreement=float(interp.loc[(interp["t"] - 0.5).abs().idxmin(), "agreement"]))
     figures = {}
     if dx.settings.figures:
-        figures["heads"] = PM.heads_figure(pos, tok, add, interp)
+        figures["heads"] = plots_methods.heads_figure(pos, tok, add, interp)
     tables = {"heads_qk_positional": pos, "heads_qk_tokens": tok_table, "heads_addback": add,
               "attention_interpolation": interp}
     return Outcome(numbers, tables, figures)

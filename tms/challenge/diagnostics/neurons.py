@@ -13,20 +13,16 @@ zero-ablation protocol of :mod:`.families`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from tms.challenge import plots as P
-from tms.challenge.diagnostics import families as F
+from tms.challenge import plots
+from tms.challenge.diagnostics import neuron_families
 from tms.challenge.diagnostics.grid import as_grid
 from tms.challenge.diagnostics.registry import Outcome, register
-
-from ...errors import TmsError
-
-if TYPE_CHECKING:
-    from tms.challenge.diagnostics.context import Diagnosis
+from tms.errors import TmsError
 
 
 def logit_direction(params) -> np.ndarray:
@@ -145,33 +141,26 @@ def neuron_subset_search(contrib, target, rest=None, max_k: int = 8, swap_passes
     return SubsetSearch(pd.DataFrame(rows), best_sets)
 
 
-def canonical_labels(labels) -> np.ndarray:
-    """Renumber cluster labels (any hashable ids, one per item) 0, 1, ... by cluster size, largest first,
-    ties broken by the cluster's smallest item index: the numbering depends on the partition only."""
-    labels = np.asarray(labels)
-    ids, inverse = np.unique(labels, return_inverse=True)
-    first = np.array([np.flatnonzero(inverse == i)[0] for i in range(len(ids))])
-    sizes = np.bincount(inverse, minlength=len(ids))
-    order = np.lexsort((first, -sizes))  # last key is primary
-    rank = np.empty(len(ids), np.int64)
-    rank[order] = np.arange(len(ids))
-    return rank[inverse]
-
-
 # ------------------------------------------------------------------------------------- registered diagnostics
 @register("neurons", "RGRGRG's 4-neuron reconstruction (zero-ablation, one neuron per family); mean-ablated "
                      "greedy sets as an extra")
-def neuron_diagnostic(dx: Diagnosis) -> Outcome:
+def neuron_diagnostic(dx) -> Outcome:
     C, sub, fs = dx.contributions, dx.subsets, dx.family_set
     names = dx.families["family"].to_numpy()
     numbers = {"neurons_4_zero_ablation": fs.agreement, "neurons_4_set": list(fs.neurons),
                "neurons_4_families": list(fs.families),
                "neurons_4_zero_ablation_accuracy": float(((C[:, list(fs.neurons)].sum(1) > 0) == dx.truth).mean()),
                "neurons_all_zero_ablation": float(((C.sum(1) > 0) == dx.full.pred).mean())}
-    if set(F.PUBLISHED_FAMILIES) <= set(names):
-        pub = F.best_family_set(C, dx.full.pred, names, top=dx.settings.family_top, only=F.PUBLISHED_FAMILIES)
+    if set(neuron_families.PUBLISHED_FAMILIES) <= set(names):
+        pub = neuron_families.best_family_set(C, dx.full.pred, names, top=dx.settings.family_top,
+                                              only=neuron_families.PUBLISHED_FAMILIES)
+        top = neuron_families.top_per_family(C, names, neuron_families.PUBLISHED_FAMILIES)
         numbers.update(neurons_4_published_families_zero_ablation=pub.agreement,
-                       neurons_4_published_families_set=list(pub.neurons))
+                       neurons_4_published_families_set=list(pub.neurons),
+                       neurons_4_top_per_family_zero_ablation=neuron_families.zero_ablation_agreement(
+                           C, top, dx.full.pred),
+                       neurons_4_top_per_family_set=list(top),
+                       neurons_4_sets_searched=int(fs.table["sets_searched"].sum()))
     for _, row in sub.table.iterrows():  # extra: mean-ablation, no family constraint
         numbers[f"neurons_{int(row['k'])}_mean_ablation"] = row["agreement"]
         numbers[f"neurons_{int(row['k'])}_mean_ablation_best_offset"] = row["agreement_best_offset"]
@@ -180,8 +169,8 @@ def neuron_diagnostic(dx: Diagnosis) -> Outcome:
     numbers["neurons_never_active"] = int((np.asarray(dx.full.post).max(0) <= 0).sum())
     figures = {}
     if dx.settings.figures:
-        figures["subsets"] = P.subset_figure(sub.table)
-        figures["neuron_maps"] = P.value_map_figure(
+        figures["subsets"] = plots.subset_figure(sub.table)
+        figures["neuron_maps"] = plots.value_map_figure(
             {f"neuron {n} ({f})": as_grid(C[:, n]) for n, f in zip(fs.neurons, fs.families)},
             suptitle=f"contribution to logit[1] − logit[0]: the 4-neuron set, one per family "
                      f"(zero-ablation agreement {100 * fs.agreement:.1f}%)")
@@ -190,13 +179,13 @@ def neuron_diagnostic(dx: Diagnosis) -> Outcome:
 
 @register("families", "neuron families by RGRGRG's scheme (colour and where on the row), checked against "
                       "clusters of the uncentred signed maps")
-def family_diagnostic(dx: Diagnosis) -> Outcome:
+def family_diagnostic(dx) -> Outcome:
     C, fam = dx.contributions, dx.families
     rms = fam["rms"].to_numpy()
     members = fam[fam["family"] != ""]
     sizes = members["family"].value_counts()
     numbers = {
-        "neuron_family_sizes": {f: int(sizes.get(f, 0)) for f in F.FAMILY_NAMES},
+        "neuron_family_sizes": {f: int(sizes.get(f, 0)) for f in neuron_families.FAMILY_NAMES},
         "neurons_in_families": len(members),  # max |contribution| > 0.5, as published
         "family_cluster_agreement": float((members["family"] == members["cluster_family"]).mean()),
         "neurons_for_half_rms": int(np.searchsorted(np.cumsum(np.sort(rms)[::-1]) / rms.sum(), 0.5) + 1),
@@ -204,6 +193,6 @@ def family_diagnostic(dx: Diagnosis) -> Outcome:
     figures = {}
     if dx.settings.figures:
         maps = {f"{f} ({int(sizes[f])} neurons)": as_grid(C[:, fam.index[fam["family"] == f]].sum(1))
-                for f in F.FAMILY_NAMES if f in sizes}
-        figures["neuron_families"] = P.value_map_figure(maps, suptitle="summed contribution of each neuron family")
+                for f in neuron_families.FAMILY_NAMES if f in sizes}
+        figures["neuron_families"] = plots.value_map_figure(maps, suptitle="summed contribution of each neuron family")
     return Outcome(numbers, {"neuron_families": fam}, figures)

@@ -11,18 +11,13 @@ number given).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
-from tms.challenge import plots_methods as PM
+from tms.challenge import plots_methods
 from tms.challenge.diagnostics.directions import PCA, AndRule, and_predict
 from tms.challenge.diagnostics.grid import tail_logit_diff
 from tms.challenge.diagnostics.registry import Outcome, register
-
-if TYPE_CHECKING:
-    from tms.challenge.diagnostics.context import Diagnosis
 
 LENGTHS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)
 RANDOM_DIRECTIONS = 2
@@ -64,7 +59,7 @@ def perturbation_table(params, resid_mid, rule: AndRule, directions: dict[str, n
 
 @register("perturbation", "H&H's perturbation test on the fixed-attention model: random vs along-boundary shifts "
                           "of resid_mid, the α/β rule's prediction against the model's label")
-def perturbation_diagnostic(dx: Diagnosis) -> Outcome:
+def perturbation_diagnostic(dx) -> Outcome:
     rule, pc = dx.rule_fixed_attention, dx.pca_fixed
     dirs = perturbation_directions(pc, rule, seed=dx.settings.seed)
     table = perturbation_table(dx.params, dx.fixed.run.resid_mid, rule, dirs)
@@ -74,5 +69,5 @@ def perturbation_diagnostic(dx: Diagnosis) -> Outcome:
             sel = table[(table["kind"] == kind) & (table["length"] == L)]
             numbers[f"perturb_{kind}_L{L:g}_rule_agreement"] = float(sel["rule_agreement"].mean())
             numbers[f"perturb_{kind}_L{L:g}_changed"] = float(sel["changed"].mean())
-    figures = {"perturbation": PM.perturbation_figure(table)} if dx.settings.figures else {}
+    figures = {"perturbation": plots_methods.perturbation_figure(table)} if dx.settings.figures else {}
     return Outcome(numbers, {"perturbation": table}, figures)

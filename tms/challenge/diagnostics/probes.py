@@ -13,21 +13,17 @@ half. Extras: the same probe stopped after ``SHORT_ITERATIONS`` L-BFGS iteration
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from tms.challenge import data as D
+from tms.challenge import data
 from tms.challenge.diagnostics.directions import _matrix, pca
 from tms.challenge.diagnostics.registry import Outcome, register
-
-from ...errors import TmsError
-
-if TYPE_CHECKING:
-    from tms.challenge.diagnostics.context import Diagnosis
+from tms.errors import TmsError
 
 
 @partial(jax.jit, static_argnames=("n_classes", "steps", "lr", "l2"))
@@ -77,8 +73,8 @@ def _ce_and_grad(theta, X, Y, C: float):
 
 def _ce_and_grad_fast(X, Y, C: float):
     """``theta -> _ce_and_grad(theta, X, Y, C)`` compiled by XLA in float64 (``jax.enable_x64`` only inside):
-    the same numbers as the NumPy reference (tested), ~4× faster on a loaded 2-core machine, where
-    OpenBLAS's threads contend."""
+    the same numbers as the NumPy reference (tested); faster than NumPy where OpenBLAS's threads contend
+    (timings in docs/performance.md)."""
     d, K = X.shape[1], Y.shape[1]
     with jax.enable_x64():
         Xj, Yj = jnp.asarray(X, jnp.float64), jnp.asarray(Y, jnp.float64)
@@ -135,6 +131,45 @@ def plain_probe(X, target, train_idx, test_idx, n_classes: int | None = None, C:
                       g <= gtol, g, float((early_pred[te] == t[te]).mean()))
 
 
+class SklearnDefaultProbe(NamedTuple):
+    train_accuracy: float
+    test_accuracy: float
+    iterations: int
+    converged: bool  # scipy's L-BFGS-B stopped before max_iter
+
+
+SKLEARN_MAX_ITER = 100  # scikit-learn LogisticRegression's defaults: C = 1, L2, lbfgs, tol 1e-4, max_iter 100
+SKLEARN_TOL = 1e-4
+
+
+def sklearn_default_probe(X, target, train_idx, test_idx, n_classes: int | None = None, C: float = 1.0,
+                          max_iter: int = SKLEARN_MAX_ITER, tol: float = SKLEARN_TOL) -> SklearnDefaultProbe:
+    """``sklearn.linear_model.LogisticRegression()`` with its defaults, rebuilt on SciPy: multinomial
+    cross-entropy averaged over the train rows plus ½‖W‖²/(C·n) (intercept not penalised), minimised from
+    zero by ``scipy.optimize.minimize(method="L-BFGS-B")`` with scikit-learn's options (maxiter = max_iter,
+    gtol = tol, ftol = 64·eps, maxls = 50). Its minimiser is :func:`plain_probe`'s; what differs is where a
+    run stops (100 iterations by default; scikit-learn then warns that it did not converge)."""
+    from scipy.optimize import minimize
+
+    X, t, K = _probe_inputs(X, target, n_classes)
+    if C <= 0 or max_iter < 1:
+        raise TmsError(f"C must be > 0 and max_iter >= 1; got C={C}, max_iter={max_iter}")
+    tr, te = np.asarray(train_idx), np.asarray(test_idx)
+    d, n = X.shape[1], len(tr)
+    fg_sum = _ce_and_grad_fast(X[tr], np.eye(K)[t[tr]], C)
+
+    def fg(theta):
+        v, g = fg_sum(theta)
+        return v / n, g / n
+
+    res = minimize(fg, np.zeros(d * K + K), method="L-BFGS-B", jac=True,
+                   options={"maxiter": max_iter, "maxls": 50, "gtol": tol, "ftol": 64 * np.finfo(float).eps})
+    theta = res.x
+    pred = np.argmax(X @ theta[:d * K].reshape(d, K) + theta[d * K:], 1)
+    return SklearnDefaultProbe(float((pred[tr] == t[tr]).mean()), float((pred[te] == t[te]).mean()),
+                               int(res.nit), bool(res.nit < max_iter))
+
+
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum())
 
@@ -142,10 +177,10 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
 def lbfgs(fg, x0, max_iterations: int, gtol: float, early: int | None = None, memory: int = 20):
     """Minimise a smooth function by L-BFGS (two-loop recursion, Armijo backtracking; curvature pairs with
     s·y ≤ 0 skipped). ``fg(x) -> (f, grad)``. Returns (x, iterations, largest |gradient entry|, the iterate
-    after ``early`` iterations or None if it stopped before). Written here because SciPy's L-BFGS-B spends
-    ~0.2 s per iteration on 14,577 variables (SciPy 1.17); tested against it on a small problem. Dot
-    products are elementwise sums, not BLAS calls: OpenBLAS threads vectors this long, and its threads
-    stall on a loaded machine."""
+    after ``early`` iterations or None if it stopped before). Written here because SciPy's L-BFGS-B has a
+    large per-iteration overhead on 14,577 variables (timings in docs/performance.md); tested against it
+    on a small problem. Dot products are elementwise sums, not BLAS calls: OpenBLAS threads vectors this
+    long, and its threads stall on a loaded machine."""
     x = np.asarray(x0, np.float64)
     f, g = fg(x)
     S, Yd, snap, it = [], [], None, 0
@@ -208,18 +243,21 @@ def linear_probe(X, target, train_idx, test_idx, n_classes: int | None = None, s
                        np.asarray(p["W"]), np.asarray(p["b"]))
 
 
-@register("probes", "linear probes for x and y from resid_mid: plain L2 (published setting as far as stated), "
-                   "stopped early, and whitened")
-def probe_diagnostic(dx: Diagnosis) -> Outcome:
-    tr, te = D.split()
-    pairs = D.all_pairs()
+@register("probes", "linear probes for x and y from resid_mid: scikit-learn's default logistic regression "
+                   "(headline), the same objective converged, stopped early, and whitened (extras)")
+def probe_diagnostic(dx) -> Outcome:
+    tr, te = data.split()
+    pairs = data.all_pairs()
     numbers = {}
     long_iter = 20 if dx.settings.quick else MAX_ITERATIONS
     for i, name in enumerate(("x", "y")):
-        pp = plain_probe(dx.full.resid_mid, pairs[:, i], tr, te, n_classes=D.N_VALUES, max_iterations=long_iter)
-        wh = linear_probe(dx.full.resid_mid, pairs[:, i], tr, te, n_classes=D.N_VALUES,
+        pp = plain_probe(dx.full.resid_mid, pairs[:, i], tr, te, n_classes=data.N_VALUES, max_iterations=long_iter)
+        wh = linear_probe(dx.full.resid_mid, pairs[:, i], tr, te, n_classes=data.N_VALUES,
                           steps=dx.settings.probe_steps)
-        numbers.update({f"probe_{name}": pp.test_accuracy, f"probe_{name}_train": pp.train_accuracy,
-                        f"probe_{name}_iterations": pp.iterations, f"probe_{name}_converged": pp.converged,
-                        f"probe_{name}_short": pp.early_test_accuracy, f"probe_{name}_whitened": wh.test_accuracy})
+        sk = sklearn_default_probe(dx.full.resid_mid, pairs[:, i], tr, te, n_classes=data.N_VALUES)
+        numbers.update({f"probe_{name}": sk.test_accuracy, f"probe_{name}_train": sk.train_accuracy,
+                        f"probe_{name}_iterations": sk.iterations, f"probe_{name}_converged": sk.converged,
+                        f"probe_{name}_plain": pp.test_accuracy, f"probe_{name}_plain_iterations": pp.iterations,
+                        f"probe_{name}_plain_converged": pp.converged, f"probe_{name}_short": pp.early_test_accuracy,
+                        f"probe_{name}_whitened": wh.test_accuracy})
     return Outcome(numbers, {}, {})

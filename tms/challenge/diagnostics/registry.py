@@ -1,6 +1,9 @@
 """Diagnostics registered by name: each is a function of the shared :class:`~.context.Diagnosis` that returns
 an :class:`Outcome` (summary numbers, tables, figures). Adding a diagnostic is one decorated function in its
 module; ``reproduce.diagnose`` runs every registered one, in registration order.
+
+The diagnostic modules sit below :mod:`.context` (which imports their analyses), so they take the shared
+``context.Diagnosis`` as ``dx`` without importing it: no import cycle, not even for type checking.
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ from ...errors import TmsError
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
-
-    from tms.challenge.diagnostics.context import Diagnosis
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ class Settings:
 
     @property
     def resampling_repeats(self) -> int:
-        return 1 if self.quick else 3
+        """Permutation draws per resampling variant."""
+        return 2 if self.quick else 5
 
     @property
     def family_top(self) -> int:
@@ -69,7 +71,7 @@ class Outcome(NamedTuple):
 @dataclass(frozen=True)
 class Diagnostic:
     name: str
-    run: Callable[["Diagnosis"], Outcome]
+    run: Callable[..., Outcome]  # takes the shared context.Diagnosis
     description: str = field(default="")
 
 

@@ -4,37 +4,34 @@ H&H's hypothesis: the label depends only on two filters, α·r > t_α and β·r 
 resid_mid, α and β in the plane of its first two principal components). resid_mid is written in its PCA
 basis (an invertible affine map; in that plane the coordinates are the filter values f = (α·r, β·r)), some
 coordinates are replaced by another input's, and the MLP and unembedding run on the result
-(:func:`~.grid.tail_logit_diff`). Variants (``VARIANTS``; donors drawn uniformly, with replacement, per
-input):
+(:func:`~.grid.tail_logit_diff`). Donors come from a permutation of the inputs concerned (each donor used
+exactly once), as H&H's notebook shuffles the batch. The steps (``STEPS``):
 
-- ``[1]``: every direction outside the PC1–PC2 plane (the 126 others) from one random input;
-- ``[1*]``: every direction outside PC1–PC3 from one random input (the 3rd component kept);
-- ``[2]``: α from a random input on the same side of t_α, β likewise (independent donors);
-- ``[3a]``: where β is FALSE, α from any random input; ``[3b]``: where α is FALSE, β from any random input;
-- ``all``: [1], [2], [3a], [3b] in turn, the filter values recomputed before [3b] (H&H's note).
+- ``[1]``: every direction outside the PC1–PC2 plane (the 126 others) from one donor;
+- ``[1*]``: every direction outside PC1–PC3 from one donor (the 3rd component kept);
+- ``[2]``: α permuted among the inputs on the same side of t_α, β likewise;
+- ``[3a]``: α permuted among the inputs where β is FALSE; ``[3b]``: β among those where α is FALSE.
 
-Two metrics per variant: *agreement* (labels identical to the clean model's, H&H's "performance" in their
-summary: 94% for the full model with all ablations together) and *accuracy* (against the ground truth,
-the measure of H&H's result tables; maxima 98.6% full, 92.7% fixed attention for the original).
+``VARIANTS`` composes them, each named by its composition: every step alone; [2], [3a], [3b] and
+[2]+[3a], [2]+[3b] on top of [1] (the write-up's "individually and together": [2], [3a], [3b] act inside
+the two filter directions, so in its notebook they run after [1]); and all together, [1], [2], [3a], [3b] in
+turn (the filters recomputed before [3b]).
+
+Three metrics per variant: *agreement_full* (labels identical to the full model's: H&H's "fraction of labels
+identical to clean full model", which their notebook uses for the fixed-attention model too),
+*agreement_clean* (with the unablated labels of the same model) and *accuracy* (against the ground truth).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
-from tms.challenge import plots_methods as PM
+from tms.challenge import plots_methods
 from tms.challenge.diagnostics.directions import PCA, AndRule
 from tms.challenge.diagnostics.grid import tail_logit_diff
 from tms.challenge.diagnostics.registry import Outcome, register
-
-from ...errors import TmsError
-
-if TYPE_CHECKING:
-    from tms.challenge.diagnostics.context import Diagnosis
+from tms.errors import TmsError
 
 
 class Basis:
@@ -63,91 +60,126 @@ class Basis:
         return self.mu + z12 @ self.V[:2] + np.asarray(rest) @ self.V[2:]
 
 
-def _within(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """For each i, a random index j with groups[j] == groups[i]."""
-    out = np.empty(len(groups), np.int64)
-    for g in np.unique(groups):
-        idx = np.flatnonzero(groups == g)
-        out[idx] = rng.choice(idx, size=len(idx), replace=True)
-    return out
+def permute_within(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Donor index of every input: inside ``mask`` a random permutation of the masked indices (each donor used
+    exactly once, H&H's batch shuffle), outside it the input itself."""
+    donors = np.arange(len(mask))
+    idx = np.flatnonzero(mask)
+    donors[idx] = idx[rng.permutation(len(idx))]
+    return donors
 
 
-def _v1(f, rest, t, rng, keep=0):
-    rest = rest.copy()
-    rest[:, keep:] = rest[rng.integers(0, len(f), len(f)), keep:]
-    return f, rest
+def _step(name: str, f: np.ndarray, rest: np.ndarray, t: np.ndarray, rng: np.random.Generator):
+    """One of H&H's resample-ablations, applied in place. Masks are read from the current filter values."""
+    everyone = np.ones(len(f), bool)
+    if name == "[1]":
+        rest[:] = rest[permute_within(everyone, rng)]
+    elif name == "[1*]":
+        rest[:, 1:] = rest[permute_within(everyone, rng), 1:]
+    elif name == "[2]":
+        for i in (0, 1):
+            side = f[:, i] > t[i]
+            for group in (side, ~side):
+                f[:, i] = f[permute_within(group, rng), i]
+    elif name in ("[3a]", "[3b]"):
+        which = 0 if name == "[3a]" else 1
+        other_false = f[:, 1 - which] <= t[1 - which]
+        f[:, which] = f[permute_within(other_false, rng), which]
+    else:
+        raise TmsError(f"resampling step must be one of {STEPS}; got {name!r}")
 
 
-def _v2(f, rest, t, rng):
-    f = f.copy()
-    for i in (0, 1):
-        f[:, i] = f[_within(f[:, i] > t[i], rng), i]
-    return f, rest
+STEPS = ("[1]", "[1*]", "[2]", "[3a]", "[3b]")
 
-
-def _v3(f, rest, t, rng, which: int):
-    """[3a] (which = 0): α resampled from any input where β is FALSE; [3b] (which = 1) the converse."""
-    f = f.copy()
-    where = f[:, 1 - which] <= t[1 - which]
-    f[where, which] = f[rng.integers(0, len(f), int(where.sum())), which]
-    return f, rest
-
-
-VARIANTS: dict[str, Callable] = {
-    "[1]": lambda f, r, t, g: _v1(f, r, t, g, keep=0),
-    "[1*]": lambda f, r, t, g: _v1(f, r, t, g, keep=1),
-    "[2]": _v2,
-    "[3a]": lambda f, r, t, g: _v3(f, r, t, g, 0),
-    "[3b]": lambda f, r, t, g: _v3(f, r, t, g, 1),
-    "all": lambda f, r, t, g: _v3(*_v3(*_v2(*_v1(f, r, t, g), t, g), t, g, 0), t, g, 1),
+# name -> (composition, the steps in order). H&H's notebook runs [2], [3a], [3b] on top of [1] and the
+# "all possible" set as [1], [2], [3a], then [3b] with α recomputed (masks are always read from the
+# current values here, which is the same thing).
+VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "[1]": ("alone", ("[1]",)),
+    "[1*]": ("alone", ("[1*]",)),
+    "[2]": ("alone", ("[2]",)),
+    "[3a]": ("alone", ("[3a]",)),
+    "[3b]": ("alone", ("[3b]",)),
+    "[1]+[2]": ("on top of [1]", ("[1]", "[2]")),
+    "[1]+[3a]": ("on top of [1]", ("[1]", "[3a]")),
+    "[1]+[3b]": ("on top of [1]", ("[1]", "[3b]")),
+    "[1]+[2]+[3a]": ("on top of [1]", ("[1]", "[2]", "[3a]")),
+    "[1]+[2]+[3b]": ("on top of [1]", ("[1]", "[2]", "[3b]")),
+    "all": ("all together", ("[1]", "[2]", "[3a]", "[3b]")),
 }
 
 
-def resample_ablation(params, resid_mid, pc: PCA, rule: AndRule, truth, seed: int = 0, repeats: int = 3,
-                      variants=tuple(VARIANTS)) -> pd.DataFrame:
-    """Each published resampling variant on (N, d) ``resid_mid`` with the PC basis ``pc`` and the PC1–PC2
-    ``rule``. Columns: variant, agreement (with the clean labels: the tail of the unmodified resid_mid),
-    agreement_std, accuracy (against ``truth``), accuracy_std; ``repeats`` draws each, one NumPy
-    generator seeded with ``seed`` shared in the order of ``variants``."""
+def ablate(variant: str, f, rest, t, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(f, rest) after the steps of ``variant`` (copies; the inputs are untouched)."""
+    f, rest = np.array(f, np.float64), np.array(rest, np.float64)
+    for name in VARIANTS[variant][1]:
+        _step(name, f, rest, np.asarray(t, np.float64), rng)
+    return f, rest
+
+
+def variant_seed(seed: int, variant: str, repeat: int) -> list[int]:
+    """The NumPy seed sequence of one permutation draw: (seed, index of the variant in VARIANTS, repeat)."""
+    return [int(seed), list(VARIANTS).index(variant), int(repeat)]
+
+
+def resample_ablation(params, resid_mid, pc: PCA, rule: AndRule, truth, full_labels=None, seed: int = 0,
+                      repeats: int = 5, variants=tuple(VARIANTS)) -> pd.DataFrame:
+    """Each resampling variant on (N, d) ``resid_mid`` with the PC basis ``pc`` and the PC1–PC2 ``rule``.
+
+    Columns: variant, composition (alone / on top of [1] / all together), repeats, seed, and the mean and
+    standard deviation over ``repeats`` permutation draws of: agreement_full (labels identical to
+    ``full_labels``, the full model's: H&H's measure, also for the fixed-attention model), agreement_clean
+    (with the unablated labels of this resid_mid), accuracy (against ``truth``). Draw r of a variant uses
+    ``numpy.random.default_rng(variant_seed(seed, variant, r))``."""
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         raise TmsError(f"variants must be among {list(VARIANTS)}; got {unknown}")
     basis = Basis(pc, rule)
     f, rest = basis.split(resid_mid)
     clean = tail_logit_diff(params, resid_mid) > 0
+    full = clean if full_labels is None else np.asarray(full_labels).reshape(-1).astype(bool)
     truth = np.asarray(truth).reshape(-1).astype(bool)
     t = np.asarray(rule.thresholds, np.float64)
-    rng = np.random.default_rng(seed)
-    rows = [{"variant": "clean", "agreement": 1.0, "agreement_std": 0.0, "accuracy": float((clean == truth).mean()),
-             "accuracy_std": 0.0}]
+    refs = {"agreement_full": full, "agreement_clean": clean, "accuracy": truth}
+    rows = [{"variant": "clean", "composition": "none", "repeats": 0, "seed": seed,
+             **{k: float((clean == v).mean()) for k, v in refs.items()}, **{f"{k}_std": 0.0 for k in refs}}]
     for name in variants:
-        agree, acc = [], []
-        for _ in range(repeats):
-            pred = tail_logit_diff(params, basis.join(*VARIANTS[name](f, rest, t, rng))) > 0
-            agree.append(float((pred == clean).mean()))
-            acc.append(float((pred == truth).mean()))
-        rows.append({"variant": name, "agreement": float(np.mean(agree)), "agreement_std": float(np.std(agree)),
-                     "accuracy": float(np.mean(acc)), "accuracy_std": float(np.std(acc))})
+        scores = {k: [] for k in refs}
+        for r in range(repeats):
+            rng = np.random.default_rng(variant_seed(seed, name, r))
+            pred = tail_logit_diff(params, basis.join(*ablate(name, f, rest, t, rng))) > 0
+            for k, v in refs.items():
+                scores[k].append(float((pred == v).mean()))
+        row = {"variant": name, "composition": VARIANTS[name][0], "repeats": repeats, "seed": seed}
+        for k, vals in scores.items():
+            row[k], row[f"{k}_std"] = float(np.mean(vals)), float(np.std(vals))
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-KEYS = {"[1]": "1", "[1*]": "1star", "[2]": "2", "[3a]": "3a", "[3b]": "3b", "all": "all"}
+def variant_key(variant: str) -> str:
+    """Summary-key form of a variant name: "[1]+[2]" -> "1_2", "[1*]" -> "1star"."""
+    return variant.replace("*", "star").replace("[", "").replace("]", "").replace("+", "_")
 
 
-@register("resampling", "H&H's resampling ablations [1], [1*], [2], [3a], [3b] and all together, on the full and "
-                        "the fixed-attention model")
-def resampling_diagnostic(dx: Diagnosis) -> Outcome:
+@register("resampling", "H&H's resampling ablations [1], [1*], [2], [3a], [3b] alone, on top of [1] and all "
+                        "together (permutation donors), on the full and the fixed-attention model")
+def resampling_diagnostic(dx) -> Outcome:
+    """dx: the shared :class:`~.context.Diagnosis`."""
     seed, reps = dx.settings.seed, dx.settings.resampling_repeats
     tables, numbers = [], {}
     for model, run, pc, rule in (("full", dx.full, dx.pca, dx.rule),
                                  ("fixed_attention", dx.fixed.run, dx.pca_fixed, dx.rule_fixed_attention)):
-        tab = resample_ablation(dx.params, run.resid_mid, pc, rule, dx.truth, seed=seed, repeats=reps)
+        tab = resample_ablation(dx.params, run.resid_mid, pc, rule, dx.truth, full_labels=dx.full.pred,
+                                seed=seed, repeats=reps)
         tab.insert(0, "model", model)
         tables.append(tab)
-        for _, row in tab.iterrows():
-            if row["variant"] in KEYS:
-                key = f"resampling_{model}_{KEYS[row['variant']]}"
-                numbers[f"{key}_agreement"], numbers[f"{key}_accuracy"] = row["agreement"], row["accuracy"]
+        for _, row in tab[tab["variant"] != "clean"].iterrows():
+            key = f"resampling_{model}_{variant_key(row['variant'])}"
+            for metric in ("agreement_full", "agreement_clean", "accuracy"):
+                numbers[f"{key}_{metric}"] = row[metric]
+                numbers[f"{key}_{metric}_std"] = row[f"{metric}_std"]
+    numbers["resampling_repeats"], numbers["resampling_seed"] = reps, seed
     table = pd.concat(tables, ignore_index=True)
-    figures = {"resampling": PM.resampling_figure(table)} if dx.settings.figures else {}
+    figures = {"resampling": plots_methods.resampling_figure(table)} if dx.settings.figures else {}
     return Outcome(numbers, {"resampling": table}, figures)

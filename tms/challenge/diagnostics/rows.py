@@ -8,29 +8,24 @@ model, of its fixed-attention version and of the original model's labels (the sh
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
-from tms.challenge import data as D
+from tms.challenge import data
 from tms.challenge.diagnostics.grid import as_grid, flat_labels
 from tms.challenge.diagnostics.registry import Outcome, register
-
-if TYPE_CHECKING:
-    from tms.challenge.diagnostics.context import Diagnosis
 
 
 def colour_changes(truth=None) -> np.ndarray:
     """(113,) number of label changes along y in each row x of the ground truth (or of ``truth``)."""
-    t = as_grid(flat_labels("truth", D.label_grid() if truth is None else truth)).astype(np.int8)
+    t = as_grid(flat_labels("truth", data.label_grid() if truth is None else truth)).astype(np.int8)
     return (np.diff(t, axis=1) != 0).sum(1)
 
 
 def row_complexity_table(labelings: dict, truth=None) -> pd.DataFrame:
     """One row per (model, changes): rows, mistakes, mistakes_per_row, error_rate. ``labelings``: name ->
     (113, 113) or (N,) 0/1 labels."""
-    t = as_grid(flat_labels("truth", D.label_grid() if truth is None else truth))
+    t = as_grid(flat_labels("truth", data.label_grid() if truth is None else truth))
     ch = colour_changes(t)
     out = []
     for name, lab in labelings.items():
@@ -39,12 +34,12 @@ def row_complexity_table(labelings: dict, truth=None) -> pd.DataFrame:
             sel = ch == c
             out.append({"model": name, "changes": int(c), "rows": int(sel.sum()), "mistakes": int(wrong[sel].sum()),
                         "mistakes_per_row": float(wrong[sel].mean()),
-                        "error_rate": float(wrong[sel].sum() / (sel.sum() * D.N_VALUES))})
+                        "error_rate": float(wrong[sel].sum() / (sel.sum() * data.N_VALUES))})
     return pd.DataFrame(out)
 
 
 @register("rows", "RGRGRG's row complexity: mistakes by the number of colour changes in their row")
-def row_diagnostic(dx: Diagnosis) -> Outcome:
+def row_diagnostic(dx) -> Outcome:
     table = row_complexity_table({"this model": dx.full.pred, "fixed attention": dx.fixed.run.pred,
                                   "original model": dx.reference["model_labels"]}, dx.truth)
     numbers = {}

@@ -28,3 +28,16 @@ def test_fixed_attention_freezes_the_mean_pattern(small):
     np.testing.assert_allclose(fa.run.pattern, np.broadcast_to(fa.mean_pattern, run.pattern.shape), atol=1e-7)
     with pytest.raises(ValueError, match="mean_pattern"):
         At.fixed_pattern_hooks(params, np.ones((3, 3)))
+
+
+def test_fixed_attention_reports_both_metrics_against_their_references(small):
+    """agreement_full_model is scored against the full model's own predictions, accuracy_full against the
+    ground truth (H&H's 92.9% and 92.7%): recomputed here from the two label vectors."""
+    from tms.challenge import data
+
+    params, run = small
+    fa = At.fixed_attention(params, run)
+    row = fa.table.iloc[0]
+    fixed, full = np.asarray(fa.run.pred).ravel(), np.asarray(run.pred).ravel()
+    np.testing.assert_allclose(row["agreement_full_model"], (fixed == full).mean(), atol=1e-12)
+    np.testing.assert_allclose(row["accuracy_full"], (fixed == data.label_grid().ravel()).mean(), atol=1e-12)

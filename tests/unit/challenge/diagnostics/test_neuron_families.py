@@ -6,7 +6,7 @@ import pytest
 
 from tms.challenge import data as D
 from tms.challenge import model as M
-from tms.challenge.diagnostics import families as F
+from tms.challenge.diagnostics import neuron_families as F
 from tms.challenge.diagnostics import neurons as N
 from tms.challenge.diagnostics.grid import run_grid
 
@@ -90,3 +90,12 @@ def test_best_family_set_takes_at_most_one_neuron_per_family():
     assert fs.agreement > only.agreement
     with pytest.raises(ValueError, match="families"):
         F.best_family_set(C, target, fam, only=("blue-left", "red-all"))
+
+
+def test_top_per_family_takes_the_largest_rms_neuron_of_each_family():
+    rng = np.random.default_rng(2)
+    C = rng.normal(size=(D.N_PAIRS, 6)) * np.array([1, 3, 2, 5, 1, 4])
+    names = np.array(["red-right", "red-right", "blue-left", "blue-left", "", "red-all"])
+    assert F.top_per_family(C, names, ("red-right", "blue-left", "red-all")) == (1, 3, 5)
+    with pytest.raises(ValueError, match="blue-right"):
+        F.top_per_family(C, names, ("blue-right",))

@@ -28,9 +28,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from tms.challenge import data as D
-
-from ...errors import TmsError
+from tms.challenge import data
+from tms.errors import TmsError
 
 MIN_MAGNITUDE = 0.5  # RGRGRG: "all MLP_in neurons with a maximum magnitude greater than 0.5"
 ALL_SHARE = 0.25  # "all": at least this share of the y-profile in each outer third
@@ -40,16 +39,16 @@ FAMILY_NAMES = ("red-left", "red-all", "red-right", "blue-left", "blue-all", "bl
 
 def _contrib(contrib) -> np.ndarray:
     C = np.asarray(contrib, np.float64)
-    if C.ndim != 2 or C.shape[0] != D.N_PAIRS:
-        raise TmsError(f"contrib must have shape (N={D.N_PAIRS}, d_mlp); got {C.shape}")
+    if C.ndim != 2 or C.shape[0] != data.N_PAIRS:
+        raise TmsError(f"contrib must have shape (N={data.N_PAIRS}, d_mlp); got {C.shape}")
     return C
 
 
 def family_names(contrib, min_magnitude: float = MIN_MAGNITUDE, all_share: float = ALL_SHARE) -> np.ndarray:
     """(m,) the published-scheme family of each neuron ("red-right", ...; "" when max |C| ≤ min_magnitude)."""
     C = _contrib(contrib)
-    prof = np.abs(C).reshape(D.N_VALUES, D.N_VALUES, -1).sum(0)  # (y, m)
-    third = D.N_VALUES // 3
+    prof = np.abs(C).reshape(data.N_VALUES, data.N_VALUES, -1).sum(0)  # (y, m)
+    third = data.N_VALUES // 3
     tot = prof.sum(0) + 1e-300
     left, right = prof[:third].sum(0) / tot, prof[-third:].sum(0) / tot
     where = np.where((left >= all_share) & (right >= all_share), "all", np.where(left > right, "left", "right"))
@@ -59,12 +58,23 @@ def family_names(contrib, min_magnitude: float = MIN_MAGNITUDE, all_share: float
     return names
 
 
+def canonical_labels(labels) -> np.ndarray:
+    """Renumber cluster labels (any hashable ids, one per item) 0, 1, ... by cluster size, largest first,
+    ties broken by the cluster's smallest item index: the numbering depends on the partition only."""
+    labels = np.asarray(labels)
+    ids, inverse = np.unique(labels, return_inverse=True)
+    first = np.array([np.flatnonzero(inverse == i)[0] for i in range(len(ids))])
+    sizes = np.bincount(inverse, minlength=len(ids))
+    order = np.lexsort((first, -sizes))  # last key is primary
+    rank = np.empty(len(ids), np.int64)
+    rank[order] = np.arange(len(ids))
+    return rank[inverse]
+
+
 def signed_clusters(contrib, members, n_clusters: int) -> np.ndarray:
     """Cluster ids (0..) of ``members`` by average linkage on the cosine distance of their uncentred, signed
     contribution maps, cut into ``n_clusters``."""
     from scipy.cluster.hierarchy import fcluster, linkage
-
-    from tms.challenge.diagnostics.neurons import canonical_labels
 
     X = _contrib(contrib)[:, members]
     if len(members) < 2:
@@ -99,11 +109,25 @@ def zero_ablation_agreement(contrib, neurons, target) -> float:
     return float(((C[:, list(neurons)].sum(1) > 0) == y).mean())
 
 
+def top_per_family(contrib, families, chosen) -> tuple[int, ...]:
+    """The neuron of largest RMS contribution in each family of ``chosen`` (no search: one per family)."""
+    C = _contrib(contrib)
+    names = np.asarray(families).astype(str)
+    rms = np.sqrt((C**2).mean(0))
+    out = []
+    for f in chosen:
+        members = np.flatnonzero(names == f)
+        if not len(members):
+            raise TmsError(f"family {f!r} has no neuron")
+        out.append(int(members[np.argmax(rms[members])]))
+    return tuple(out)
+
+
 class FamilySet(NamedTuple):
     neurons: tuple  # the best set found, one neuron per family
     families: tuple  # their families, in the same order
     agreement: float  # zero-ablation agreement with the target labels
-    table: pd.DataFrame  # per family combination: families, neurons, agreement (best first)
+    table: pd.DataFrame  # per family combination: families, neurons, agreement, sets_searched (best first)
 
 
 def _best_in_product(Cs: list[np.ndarray], y: np.ndarray) -> tuple[tuple, float]:
@@ -133,7 +157,7 @@ def best_family_set(contrib, target, families, k: int = 4, top: int = 6,
     if k < 1 or top < 1:
         raise TmsError(f"k and top must be >= 1; got k={k}, top={top}")
     if not present:  # no neuron reaches the family threshold: the empty set (sum 0, label 0 everywhere)
-        return FamilySet((), (), float((~y).mean()), pd.DataFrame(columns=["families", "neurons", "agreement"]))
+        return FamilySet((), (), float((~y).mean()), pd.DataFrame(columns=["families", "neurons", "agreement", "sets_searched"]))
     combos = [tuple(only)] if only is not None else list(combinations(present, min(k, len(present))))
     if not combos or any(f not in present for f in combos[0]):
         raise TmsError(f"families to search must be among those present {present}; got {combos[:1]}")
@@ -143,7 +167,7 @@ def best_family_set(contrib, target, families, k: int = 4, top: int = 6,
     for fams in combos:
         idx, agree = _best_in_product([C[:, cands[f]] for f in fams], y)
         rows.append({"families": " + ".join(fams), "neurons": tuple(int(cands[f][j]) for f, j in zip(fams, idx)),
-                     "agreement": agree})
+                     "agreement": agree, "sets_searched": int(np.prod([len(cands[f]) for f in fams]))})
     table = pd.DataFrame(rows).sort_values("agreement", ascending=False, kind="stable").reset_index(drop=True)
     best = table.iloc[0]
     return FamilySet(best["neurons"], tuple(best["families"].split(" + ")), float(best["agreement"]), table)

@@ -1,0 +1,42 @@
+"""The shipped alternative model (the challenge's original training recipe, a 650-epoch prefix of its 5,000
+epochs): its training command retrains a short prefix bit for bit, and its weights carry that command."""
+
+import jax
+import numpy as np
+import pandas as pd
+import pytest
+
+from tms.challenge import model, train, weights
+
+RECIPE = {"lr": 5e-4, "weight_decay": 1.0}
+PREFIX = 20  # epochs retrained here
+
+
+def _shipped():
+    path = weights.shipped_weights_path(weights.ALTERNATIVE)
+    if path is None:
+        pytest.skip("no shipped alternative model in this installation")
+    return path
+
+
+def test_the_alternative_weights_record_the_recipe():
+    path = _shipped()
+    meta = weights.load_meta(path)
+    cfg = meta["train_config"]
+    assert (cfg["lr"], cfg["weight_decay"], cfg["beta1"], cfg["beta2"], cfg["warmup"]) == (5e-4, 1.0, 0.9, 0.98, 10)
+    assert meta["seed"] == 0 and meta["epochs"] == 650
+    ev = train.evaluate(weights.load(path)[0])
+    assert ev["train_acc"] == 1.0 and ev["test_acc"] >= 0.97
+
+
+def test_a_prefix_of_the_recipe_retrains_bit_for_bit():
+    """The first PREFIX epochs of `tms challenge train --lr 5e-4 --weight-decay 1.0 --seed 0`, retrained here,
+    give exactly the losses and accuracies the shipped history recorded for those epochs (float32 values,
+    compared for equality)."""
+    path = _shipped()
+    shipped = pd.read_csv(path.with_name(path.stem + "_history.csv"))
+    tcfg = train.TrainConfig(epochs=PREFIX, **RECIPE)
+    _, hist = train.train(model.Config(), tcfg, jax.random.key(0), progress=False)
+    cols = ["train_loss", "test_loss", "train_acc", "test_acc"]
+    expect = shipped[shipped["epoch"] <= PREFIX][cols].to_numpy()
+    np.testing.assert_array_equal(hist[cols].to_numpy(), expect)
