@@ -52,7 +52,7 @@ def test_diagnose_shipped_model(shipped_runs):
     # the diagnosis is deterministic: the numbers equal the committed ones (rounded to 6 decimals there)
     committed = json.loads((Path(__file__).parents[3] / "figures" / "challenge" / "summary.json").read_text())
     for k in ("fixed_attention_agreement", "and_agreement_full", "probe_x", "neurons_4_zero_ablation",
-              "resampling_full_all_agreement", "agreement_original", "and_wide_agreement_full"):
+              "resampling_full_all_agreement_full", "agreement_original", "and_wide_agreement_full"):
         np.testing.assert_allclose(res[k], committed[k], rtol=0, atol=1e-6, err_msg=k)
     # the published protocol's 4-neuron set has one neuron per family
     assert len(set(res["neurons_4_families"])) == 4 == len(res["neurons_4_set"])
@@ -95,5 +95,6 @@ def test_diagnose_an_original_layout_checkpoint(tmp_path):
     torch.save({"model": {k: torch.tensor(np.ascontiguousarray(v)) for k, v in state.items()}}, pt)
     res_pt = R.diagnose(pt, tmp_path / "pt", quick=True, figures=False)
     res_np = R.diagnose(path, tmp_path / "np", quick=True, figures=False)
-    for k in ("accuracy_full", "fixed_attention_agreement", "neurons_1_mean_ablation", "resampling_full_1_agreement"):
+    for k in ("accuracy_full", "fixed_attention_agreement", "neurons_1_mean_ablation",
+              "resampling_full_1_agreement_full"):
         np.testing.assert_allclose(res_pt[k], res_np[k], atol=1e-4)
