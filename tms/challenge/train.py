@@ -155,7 +155,7 @@ def challenge_batches(split_seed: int = 0) -> tuple[Batch, Batch]:
 
 def save_checkpoint(path, state: TrainState, rows: list) -> None:
     """Write the training state (params, optimiser state) and the history rows so far, atomically."""
-    from tms.runs.atomic import atomic_write
+    from tms.io import atomic_write
 
     leaves = jax.tree_util.tree_leaves(jax.device_get(state))
     arrays = {f"leaf_{i:03d}": np.asarray(v) for i, v in enumerate(leaves)}
