@@ -33,9 +33,21 @@ def test_write_summary_is_strict(tmp_path):
     assert rows["neurons_4_zero_ablation"]["ours"] is None and rows["neurons_4_zero_ablation"]["published"] == 0.987
     assert rows["accuracy_full"]["ours"] == 0.98668 and rows["accuracy_full"]["source"] == Rp.H_H
     md = (tmp_path / "summary.md").read_text()
-    assert ("| 4 neurons, one per family; other neurons, residual stream and b_out zero-ablated; sum > 0 | "
-            "RGRGRG (LessWrong) | agreement with the full model's labels | n/a | 98.7% |") in md
-    assert "| model accuracy on all 12,769 inputs | Heimersheim & Hobbhahn | accuracy (ground truth) | 98.7% | 98.6% |" in md
+    assert ("| the same, best of any 4 families (6 largest neurons each) | lab extra (beside RGRGRG (LessWrong)) | "
+            "agreement with the full model's labels | 98.7% | n/a |") in md
+    assert ("| model accuracy on all 12,769 inputs | Heimersheim & Hobbhahn | accuracy (ground truth) | 98.6% | 98.7% |"
+            in md)
+    assert "alternative model" not in md
+
+
+def test_alternative_model_column(tmp_path):
+    res = Rp.write_summary(tmp_path, {"accuracy_full": 0.98, "weights": "a.npz"},
+                           alternative={"accuracy_full": 0.97, "weights": "b.npz"})
+    rows = {r["key"]: r for r in res["comparison"]}
+    assert rows["accuracy_full"]["alternative"] == 0.97 and res["alternative_weights"] == "b.npz"
+    md = (tmp_path / "summary.md").read_text()
+    assert "| published (original) | shipped model | alternative model | note |" in md
+    assert "| 98.6% | 98.0% | 97.0% |" in md
 
 
 def test_every_row_names_method_source_metric_and_a_published_value_or_why_not():
@@ -69,7 +81,7 @@ def test_summary_markdown_leaves_out_missing_extras():
     assert "| mistakes on the full grid | 170 |" in md
     assert "100 L-BFGS" not in md and "best 8 neurons" not in md
     first = md.split("\n\n")[0].splitlines()
-    assert len(first) == 2 + len(Rp.ROWS) and all(line.split(" | ")[3] == "n/a" for line in first[2:])
+    assert len(first) == 2 + len(Rp.ROWS) and all(line.split(" | ")[4] == "n/a" for line in first[2:])
     second = md.split("\n\n")[1].splitlines()
     assert len(second) == 2 + len(Rp.VARIANT_ROWS) and second[2].startswith("| [1] ")
 
