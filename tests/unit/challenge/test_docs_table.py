@@ -31,7 +31,7 @@ def test_table_command_writes_the_blocks(tmp_path, capsys):
     doc.write_text(f"a\n{Rp.markers('headline')[0]}\nstale\n{Rp.markers('headline')[1]}\nb\n")
     assert main(["challenge", "table", str(tmp_path / "summary.json"), "--write", str(doc)]) == 0
     text = doc.read_text()
-    assert "stale" not in text and "| 95.0% | 98.6% |" in text and "| 50.0% | 78.0% |" in text
+    assert "stale" not in text and "| 98.6% | 95.0% |" in text and "| 78.0% | 50.0% |" in text
     assert main(["challenge", "table", str(tmp_path / "summary.json")]) == 0
     assert "| H&H resampling variant (" in capsys.readouterr().out
     (tmp_path / "plain.md").write_text("no markers\n")
