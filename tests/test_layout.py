@@ -264,15 +264,10 @@ def test_the_layer_rules_catch_an_upward_import(monkeypatch):
 # --------------------------------------------------------------------------------------------- the rules
 
 
-def module_level_graph() -> dict[str, list[str]]:
-    return {m: sorted({t for t, top, _ in found if top}) for m, found in GRAPH.items()}
-
-
 def test_no_import_cycles_between_modules_or_folders():
-    """Folders: every import counted. Modules: module-level imports only, until the one remaining cycle that
-    goes through function-level and TYPE_CHECKING imports (tms.challenge.diagnostics) is removed; then this
-    uses module_graph() (every import), as the planted-cycle test below already does."""
-    found = cycles(module_level_graph()) + cycles(folder_graph())
+    """Every import counted (module level, inside functions, under TYPE_CHECKING), between modules and
+    between folders."""
+    found = cycles(module_graph()) + cycles(folder_graph())
     assert not found, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in found)
 
 
