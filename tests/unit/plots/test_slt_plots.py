@@ -9,8 +9,14 @@ from tms.plots.slt import calibration_figure, kgon_llc_figure, posterior_figure,
 
 def test_kgon_calibration_and_posterior_figures_draw():
     kg = pd.DataFrame({"n": [10, 100, 10, 100], "label": ["6", "6", "5", "5"], "llc": [7.0, 8.4, 5.0, np.nan],
-                       "llc_se": [0.2, 0.1, 0.3, np.nan], "theory_llc": [8.5, 8.5, 7.0, 7.0]})
-    assert len(kgon_llc_figure(kg).axes) == 1
+                       "llc_se": [0.2, 0.1, 0.3, np.nan], "theory_llc": [8.5, 8.5, 7.0, 7.0],
+                       "trusted": [True, True, False, False], "local_minimum": [True, True, False, False],
+                       "frac_below": [0.0, 0.01, 0.2, 0.9], "frac_discarded": [0.0, 0.0, 0.0, 0.5]})
+    fig = kgon_llc_figure(kg)
+    assert len(fig.axes) == 2  # λ̂ panel and the escape-fraction panel
+    # the λ̂ panel joins only the 6-gon's two trusted cells; no line through the untrusted 5-gon cells
+    joined = [line for line in fig.axes[0].lines if len(line.get_xdata()) == 2 and line.get_linestyle() == "-"]
+    assert [list(line.get_xdata()) for line in joined] == [[10, 100]]
     cal = pd.DataFrame({"label": "6", "n": 100, "step_scale": [0.1, 0.1, 1.0, 1.0], "localization": [0, 1, 0, 1],
                         "llc": [8.0, 7.9, np.nan, 9.0], "accept": [0.99, 0.99, 0.0, 0.7],
                         "usable": [True, True, False, False]})

@@ -62,7 +62,8 @@ def test_trajectories_3d_figure_and_aligned_basis(tmp_path):
     grid = Grid.make(6, sparsity=0.9)
     arrays = {"W": W[None, None, None, None], "b": np.zeros((1, 1, 1, 1, 6)),
               "final_loss": np.full((1, 1, 1, 1), 0.01), "best_restart": np.zeros((1, 1, 1, 1), np.int64),
-              "restart_losses": np.full((1, 1, 1, 1, 1), 0.01), "snapshots_W": snaps[None, None, None, None],
+              "restart_losses": np.full((1, 1, 1, 1, 1), 0.01), "loss_curve": np.zeros((1, 1, 1, 1, 0)),
+              "snapshots_W": snaps[None, None, None, None],
               "snapshots_b": np.zeros((1, 1, 1, 1, 3, 6))}
     res = Results(static, grid, arrays)
     fig = trajectories_3d_figure(res)
