@@ -4,7 +4,7 @@ epochs): its training command retrains a short prefix bit for bit, and its weigh
 import jax
 import numpy as np
 import pandas as pd
-import pytest
+from skip_helpers import skip_unless_required
 
 from tms.challenge import model, train, weights
 
@@ -15,7 +15,7 @@ PREFIX = 20  # epochs retrained here
 def _shipped():
     path = weights.shipped_weights_path(weights.ALTERNATIVE)
     if path is None:
-        pytest.skip("no shipped alternative model in this installation")
+        skip_unless_required("no shipped alternative model in this installation")
     return path
 
 
