@@ -10,6 +10,10 @@ from tms.challenge import model, train, weights
 
 RECIPE = {"lr": 5e-4, "weight_decay": 1.0}
 PREFIX = 20  # epochs retrained here
+# The jax release that trained the shipped history. Under it the retrained prefix is bit-identical; another
+# XLA may order float32 reductions differently (jax 0.8.0, CI's lowest environment, differed by at most
+# 4.8e-7 absolute, one float32 step at loss 4.66, in 5 of 12 values), so there the check is float32 rounding.
+WRITTEN_WITH_JAX = "0.10.2"
 
 
 def _shipped():
@@ -31,12 +35,16 @@ def test_the_alternative_weights_record_the_recipe():
 
 def test_a_prefix_of_the_recipe_retrains_bit_for_bit():
     """The first PREFIX epochs of `tms challenge train --lr 5e-4 --weight-decay 1.0 --seed 0`, retrained here,
-    give exactly the losses and accuracies the shipped history recorded for those epochs (float32 values,
-    compared for equality)."""
+    give the losses and accuracies the shipped history recorded for those epochs: equal float32 values under
+    the jax that wrote it, within float32 rounding (rtol 1e-5, abs floor 1e-6) under any other."""
     path = _shipped()
     shipped = pd.read_csv(path.with_name(path.stem + "_history.csv"))
     tcfg = train.TrainConfig(epochs=PREFIX, **RECIPE)
     _, hist = train.train(model.Config(), tcfg, jax.random.key(0), progress=False)
     cols = ["train_loss", "test_loss", "train_acc", "test_acc"]
     expect = shipped[shipped["epoch"] <= PREFIX][cols].to_numpy()
-    np.testing.assert_array_equal(hist[cols].to_numpy(), expect)
+    got = hist[cols].to_numpy()
+    if jax.__version__ == WRITTEN_WITH_JAX:
+        np.testing.assert_array_equal(got, expect)
+    else:
+        np.testing.assert_allclose(got, expect, rtol=1e-5, atol=1e-6)
