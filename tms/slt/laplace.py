@@ -22,6 +22,7 @@ kink (ReLU′(0) = 0), reported as computed, not as a valid expansion.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from math import comb, factorial, log, pi
 
@@ -89,12 +90,20 @@ def multiplicity(label: str, n_features: int = N_FEATURES) -> int:
     return comb(n_features, k) * (factorial(k - 1) if k >= 3 else 1) * comb(n_features - k, plus)
 
 
+@functools.lru_cache(maxsize=None)
+def _point_and_hessian_terms(label: str) -> tuple[np.ndarray, dict]:
+    """The point ``label`` and its Hessian's terms, computed once per label (the Hessian is an autodiff
+    trace in float64; the n_cr table asks for each label under every prior variance and term set)."""
+    w = flat_point(label)
+    return w, hessian_terms(hessian(population_loss, w))
+
+
 def phase_terms(label: str, prior_variance: float = 1.0, llc: float | None = None) -> dict:
     """Every O(1)-or-larger term of F at ``label`` except n L and λ log n, and what they need."""
     if not prior_variance > 0:
         raise TmsError(f"prior_variance must be > 0; got {prior_variance!r}")
-    w = flat_point(label)
-    ht = hessian_terms(hessian(population_loss, w))
+    w, ht = _point_and_hessian_terms(label)
+    w = w.copy()
     W = w[: 2 * N_FEATURES]
     return {"label": label, "loss": kgon_loss(label), "llc": THEORY_LLC.get(label, np.nan) if llc is None else llc,
             "rank": ht["rank"], "negative_eigs": ht["negative"], "min_eig": ht["min_eig"],
