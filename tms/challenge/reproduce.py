@@ -88,7 +88,8 @@ def _train(out: Path, epochs: int | None, seed: int, progress: bool) -> tuple[Pa
             raise TmsError(f"epochs must be >= {tcfg.log_every}; got {epochs}")
         tcfg = dataclasses.replace(tcfg, epochs=int(epochs) - int(epochs) % tcfg.log_every)
     params, history = train.train(challenge_model.Config(), tcfg, jax.random.PRNGKey(seed), progress=progress)
-    weights = challenge_weights.save(out / "weights.npz", params, challenge_model.Config(), meta={"epochs": tcfg.epochs, "seed": seed})
+    meta = {"epochs": tcfg.epochs, "seed": seed, "diverged": bool(history.attrs["diverged"])}
+    weights = challenge_weights.save(out / "weights.npz", params, challenge_model.Config(), meta=meta)
     history.to_csv(out / "history.csv", index=False)
     return weights, history
 

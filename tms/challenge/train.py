@@ -23,6 +23,7 @@ dropout).
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -105,6 +106,25 @@ def full_loss(params, batch: Batch) -> jax.Array:
     return loss_and_acc(logits[:, -1], batch.labels)[0]
 
 
+def diverged(params, train_loss: float, d_vocab: int) -> bool:
+    """Whether a training run diverged: a parameter or the final training loss is non-finite, or that loss
+    exceeds log(d_vocab), the cross-entropy of all-zero logits (a uniform guess over the vocabulary), so training
+    did worse than predicting nothing (as for the toy models, whose bound is the all-zero model's loss). A run
+    still at its initialisation may sit a little above the bound (4.80 against log 114 = 4.74 at seed 1): this
+    judges the end of training, not its start."""
+    finite = all(bool(np.all(np.isfinite(np.asarray(v)))) for v in jax.tree.leaves(params))
+    return not (finite and float(train_loss) <= math.log(d_vocab))
+
+
+def divergence_note(hist: pd.DataFrame) -> str:
+    """The DIVERGED line ``tms challenge train`` prints for a history that :func:`train` flagged ('' if not)."""
+    if not hist.attrs.get("diverged"):
+        return ""
+    d_vocab = hist.attrs["model_config"]["d_vocab"]
+    return (f"DIVERGED: final train loss {hist.train_loss.iloc[-1]:.4g} (non-finite parameters or loss, or a loss "
+            f"above log(d_vocab) = {math.log(d_vocab):.4f}, a uniform guess): lower --lr")
+
+
 def make_epoch(tcfg: TrainConfig):
     """-> (optax optimizer, epoch(state, train Batch) -> state): one full-batch AdamW step."""
     opt = tcfg.optimizer()
@@ -181,7 +201,8 @@ def train(cfg: challenge_model.Config = challenge_model.Config(), train_cfg: Tra
     """Train on the challenge split. Returns (params, history).
 
     history: DataFrame with epoch, train_loss, test_loss, train_acc, test_acc, wall_s,
-    one row every `log_every` epochs (plus epoch 0, before training).
+    one row every `log_every` epochs (plus epoch 0, before training); ``history.attrs["diverged"]`` flags a
+    run that diverged (:func:`diverged`).
     key: PRNG key for the initialisation (default jax.random.key(0)); params: optional start point.
     checkpoint: optional path; the state is saved there after every compiled call, and a run started
     with an existing checkpoint resumes from it (the same epochs, bit for bit, as an uninterrupted run).
@@ -229,7 +250,9 @@ def train(cfg: challenge_model.Config = challenge_model.Config(), train_cfg: Tra
     hist["epoch"] = hist["epoch"].astype(int)  # rows read back from a checkpoint are floats
     hist.attrs["train_config"] = asdict(train_cfg)
     hist.attrs["model_config"] = asdict(cfg)
-    return jax.device_get(state.params), hist
+    params = jax.device_get(state.params)
+    hist.attrs["diverged"] = diverged(params, hist.train_loss.iloc[-1], cfg.d_vocab)
+    return params, hist
 
 
 def evaluate(params) -> dict:

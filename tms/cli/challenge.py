@@ -107,12 +107,15 @@ def cmd_train(a) -> int:
                                          progress=not a.no_progress, checkpoint=a.checkpoint)
     last = hist.iloc[-1]
     meta = {"train_config": hist.attrs["train_config"], "seed": a.seed, "epochs": int(last.epoch),
-            "train_acc": float(last.train_acc), "test_acc": float(last.test_acc), "wall_s": float(last.wall_s)}
+            "train_acc": float(last.train_acc), "test_acc": float(last.test_acc), "wall_s": float(last.wall_s),
+            "diverged": bool(hist.attrs["diverged"])}
     challenge_weights.save(out, params, challenge_model.Config(), meta=meta)
     hist_path.parent.mkdir(parents=True, exist_ok=True)
     hist.to_csv(hist_path, index=False)
     print(f"epoch {int(last.epoch)}: train loss {last.train_loss:.5f} acc {last.train_acc:.4f}; "
           f"test loss {last.test_loss:.5f} acc {last.test_acc:.4f}; {last.wall_s:.0f} s")
+    if challenge_train.divergence_note(hist):
+        print(challenge_train.divergence_note(hist))
     print(f"wrote {out} and {hist_path}")
     return 0
 

@@ -43,14 +43,24 @@ def _seed_arg(p) -> None:
     p.add_argument("--seed", type=args.seed, default=seed.default, help=f"{seed.metadata['help']} (default %(default)s)")
 
 
+def _report_diverged(count: int, total: int | None, what: str, option: str) -> None:
+    """Print the DIVERGED line (nothing when no chain diverged), as ``tms train`` does for its models."""
+    from ..slt.llc import diverged_note
+
+    note = diverged_note(count, total, what, f"lower {option}")
+    if note:
+        print(note)
+
+
 def cmd_kgon(a) -> int:
     from ..slt.kgon import kgon_llc_table
 
     k = _record(a, st.KgonSettings)
     df = kgon_llc_table(k.labels, k.sizes, sampler=_record(a, st.SamplerSettings), seed=a.seed,
                         progress=lambda i, n: print(f"n {i}/{n} done", file=sys.stderr))
-    cols = ["n", "label", "loss", "llc", "llc_se", "theory_llc", "frac_below", "frac_discarded", "accept"]
+    cols = ["n", "label", "loss", "llc", "llc_se", "theory_llc", "frac_below", "frac_discarded", "accept", "diverged"]
     print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    _report_diverged(int((df.diverged > 0).sum()), len(df), "rows", "--step-scale")
     if a.csv:
         df.to_csv(a.csv, index=False)
         print(f"wrote {a.csv}")
@@ -63,8 +73,9 @@ def cmd_calibrate(a) -> int:
     from ..slt.kgon import calibration_sweep
 
     df = calibration_sweep(_record(a, st.CalibrationSettings), seed=a.seed)
-    cols = ["step_scale", "localization", "llc", "llc_se", "accept", "frac_below", "drift", "usable"]
+    cols = ["step_scale", "localization", "llc", "llc_se", "accept", "frac_below", "diverged", "drift", "usable"]
     print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    _report_diverged(int((df.diverged > 0).sum()), len(df), "cells", "the --step-scales (they are marked unusable)")
     print(f"wrote {save_figure(calibration_figure(df), Path(a.out))}")
     return 0
 
@@ -95,11 +106,13 @@ def cmd_ncr(a) -> int:
 
 
 def cmd_posterior(a) -> int:
-    from ..slt.bayes import posterior_phases
+    from ..slt.bayes import DIVERGED, posterior_phases
 
     df = posterior_phases(_record(a, st.PosteriorSettings), seed=a.seed)
     print(df.pivot_table(index="n", columns="label", values="fraction", fill_value=0.0).to_string(
         float_format=lambda v: f"{v:.2f}"))
+    bad = df[df.label == DIVERGED]
+    _report_diverged(int(bad["count"].sum()), int(df.groupby("n").chains.first().sum()), "chains", "--step-scale")
     return 0
 
 
@@ -118,14 +131,17 @@ def cmd_challenge(a) -> int:
                        config=c.config, key=jax.random.PRNGKey(c.seed))
     for k, v in est.summary().items():
         print(f"{k:15s} {v}")
+    _report_diverged(int(est.diverged.sum()), len(est.diverged), "chains", "--step-size")
     return 0
 
 
 def cmd_run(a) -> int:
     from ..experiments.slt import run_slt
-    files, _, timings = run_slt(st.load_settings(a.preset), a.out, progress=True)
+    files, numbers, timings = run_slt(st.load_settings(a.preset), a.out, progress=True)
     for f in files:
         print(f"wrote {f}")
+    for stage, count in numbers["diverged_chains"].items():  # the calibration grid's own are marked unusable
+        _report_diverged(count, None, f"{stage} chains", "the step size (step_scale in the settings)")
     print(f"tables and numbers in {Path(a.out) / 'slt'}; seconds per stage: {timings}")
     return 0
 

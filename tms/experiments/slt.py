@@ -112,6 +112,8 @@ def run_slt(settings: SLTSettings, out, fmt: str = "png", progress: bool = True)
                "critical": crit,
                "posterior": {f"n={n}": {r.label: _f(r.fraction) for r in g.itertuples()} for n, g in post.groupby("n")},
                "calibration_usable": int(calib.usable.sum()),
+               "diverged_chains": {"kgon": int(table.diverged.sum()), "dynamics": int(snaps["diverged"].sum()),
+                                   "posterior": int(post["count"][post.label == bayes.DIVERGED].sum())},
                "dynamics": {"final_loss": _f(run.loss[-1]), "final_label": str(snaps["label"][-1]),
                             "final_llc": _f(snaps["llc"][-1]),
                             "labels": [str(x) for x in dict.fromkeys(snaps["label"])]}}

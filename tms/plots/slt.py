@@ -183,9 +183,13 @@ def llc_dynamics_figure(run, snaps: dict) -> Figure:
         ax_l.axhline(y, color="0.4", ls="--", lw=0.8)
         ax_l.annotate(lab, (epochs[0], y), xytext=(2, 2), textcoords="offset points", fontsize=7)
     ax_l.set_xscale("log")
+    if not np.isfinite(llc).any():  # every snapshot diverged: no data sets the log axis's limits
+        ax_l.set_xlim(epochs.min() / 1.3, epochs.max() * 1.3)
     ax_l.set_xlabel("epoch (log scale)")
     ax_l.set_ylabel("λ̂ at the snapshot")
-    ax_l.set_title("Estimated LLC at each snapshot (chains localised at the snapshot)", fontsize=10)
+    bad = int(np.count_nonzero(np.asarray(snaps.get("diverged", 0)) > 0))
+    ax_l.set_title("Estimated LLC at each snapshot (chains localised at the snapshot)"
+                   + (f"\n{bad} of {len(epochs)} snapshots DIVERGED (step too large): no λ̂ there" if bad else ""), fontsize=10)
     idx = epochs - 1
     draw_trajectory_panel(ax1, np.asarray(run.W)[idx], epochs)
     ax1.set_title(f"Trajectories of $W_i$ (epoch {epochs[0]} to {epochs[-1]})", fontsize=10)

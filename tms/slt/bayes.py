@@ -22,12 +22,13 @@ from ..engine.data import high_sparsity_set
 from ..engine.models import Params
 from ..errors import TmsError
 from .kgon import check_sizes
-from .llc import compiled_sampler
+from .llc import chains_diverged, compiled_sampler
 from .sampler import SGLDConfig, sgld_hparams
 from .settings import PosteriorSettings
 from .toy import kgon_point, set_loss
 
 DEFAULT_POSTERIOR = PosteriorSettings()
+DIVERGED = "diverged"  # the label of a chain whose loss or state went non-finite
 
 
 def free_energy(n, loss: float, llc: float, constant: float = 0.0):
@@ -72,7 +73,8 @@ def posterior_phases(settings: PosteriorSettings = DEFAULT_POSTERIOR, seed: int 
     ``settings`` and classify each chain's final state with :func:`tms.analysis.polytopes.kgon_labels`.
 
     Chains start at W = 0, b = 0 (the prior's centre; the noise breaks the symmetry), step ε = step_scale / n.
-    Returns one row per (n, label): n, label, count, fraction, chains, mean_loss (L_n of the final states).
+    Returns one row per (n, label): n, label, count, fraction, chains, mean_loss (L_n of the final states); a
+    chain whose loss or state went non-finite (a step too large) has the label ``"diverged"``.
     Whether the chains have mixed between phases is not guaranteed (nothing here can tell); compare runs of
     different lengths.
     """
@@ -88,7 +90,9 @@ def posterior_phases(settings: PosteriorSettings = DEFAULT_POSTERIOR, seed: int 
         trace = jax.device_get(sampler(start, data, sgld_hparams(step_scale / n, prior_precision, float(n)),
                                        jax.random.fold_in(key, 1)))
         W, b = np.asarray(trace.last.W, np.float64), np.asarray(trace.last.b, np.float64)
-        labels = np.asarray(kgon_labels(W, b)).astype(str)
+        bad = chains_diverged(trace)
+        labels = np.full(chains, DIVERGED, dtype=object)
+        labels[~bad] = np.asarray(kgon_labels(W[~bad], b[~bad])).astype(str)
         final_loss = np.asarray(jax.vmap(set_loss, in_axes=(0, None))(trace.last, data), np.float64)
         for lab in sorted(set(labels)):
             sel = labels == lab

@@ -85,7 +85,7 @@ def snapshot_llcs(run: SGDRun, epochs_at, seed: int = 0, *,
                   sampler: SamplerSettings = SNAPSHOT_SAMPLER):
     """λ̂ (and its error) at the run's parameters after each epoch in ``epochs_at``, in one vmapped call, on the
     run's own data set (full batch, nβ = n/log n). Returns a dict of arrays: epoch, loss, label, llc, llc_se,
-    frac_below."""
+    frac_below, diverged (chains whose loss went non-finite, per snapshot)."""
     idx = np.asarray(epochs_at, np.int64) - 1
     pts = Params(jnp.asarray(run.W[idx]), jnp.asarray(run.b[idx]))
     key = jax.random.PRNGKey(seed)
@@ -99,4 +99,5 @@ def snapshot_llcs(run: SGDRun, epochs_at, seed: int = 0, *,
     return {"epoch": idx + 1, "loss": run.loss[idx],
             "label": np.asarray(kgon_labels(run.W[idx].astype(np.float64), run.b[idx].astype(np.float64))).astype(str),
             "llc": np.array([e.llc for e in ests]), "llc_se": np.array([e.llc_se for e in ests]),
-            "frac_below": np.array([e.frac_below for e in ests])}
+            "frac_below": np.array([e.frac_below for e in ests]),
+            "diverged": np.array([int(e.diverged.sum()) for e in ests])}

@@ -56,8 +56,8 @@ def kgon_llc_table(labels=("5", "5+", "6"), sample_sizes=(1_000, 10_000, 100_000
     with the chains of ``sampler`` (ε = step_scale / nβ, nβ = n / log n).
 
     One row per (n, label): n, label, loss (theory), llc, llc_se, llc_std, frac_below, frac_discarded,
-    accept, theory_llc, nbeta, step_size, localization, local_minimum (:func:`tms.slt.toy.is_local_minimum`),
-    trusted (:func:`trusted`). ``discard_below``: labels estimated with the discard
+    accept, diverged (chains whose loss went non-finite), theory_llc, nbeta, step_size, localization,
+    local_minimum (:func:`tms.slt.toy.is_local_minimum`), trusted (:func:`trusted`, and no chain diverged). ``discard_below``: labels estimated with the discard
     protocol (:func:`tms.slt.llc.llc_from_trace`); default: those that are not local minima (the plain 5-gon,
     the 4+-gon; :func:`tms.slt.toy.is_local_minimum`).
     """
@@ -82,7 +82,8 @@ def kgon_llc_table(labels=("5", "5+", "6"), sample_sizes=(1_000, 10_000, 100_000
         if progress is not None:
             progress(i + 1, len(sizes))
     df = pd.DataFrame(rows)
-    df["trusted"] = trusted(df.frac_below.astype(float), df.frac_discarded.astype(float), df.accept.astype(float))
+    df["trusted"] = trusted(df.frac_below.astype(float), df.frac_discarded.astype(float),
+                            df.accept.astype(float)) & (df.diverged == 0)
     return df
 
 
@@ -100,9 +101,9 @@ def calibration_sweep(settings: CalibrationSettings = DEFAULT_CALIBRATION, seed:
                       accept_min: float = 0.9, drift_max: float = 2.0) -> pd.DataFrame:
     """λ̂ and diagnostics over the ε × γ grid of ``settings`` at one critical point, in one compiled call.
 
-    Columns: step_scale (ε · nβ), step_size, localization, llc, llc_se, frac_below, accept, drift (the
-    difference between λ̂ of the draws' second and first halves, in standard errors) and ``usable``: finite,
-    MALA acceptance >= ``accept_min``, |drift| <= ``drift_max`` and λ̂ > 0 (a chain that neither diverges nor
+    Columns: step_scale (ε · nβ), step_size, localization, llc, llc_se, frac_below, accept, diverged (chains
+    whose loss went non-finite), drift (the difference between λ̂ of the draws' second and first halves, in
+    standard errors) and ``usable``: no chain diverged, λ̂ finite, MALA acceptance >= ``accept_min``, |drift| <= ``drift_max`` and λ̂ > 0 (a chain that neither diverges nor
     trends, at a step the Metropolis test would mostly keep). The reading is the plateau of λ̂ over the usable
     cells: too small an ε has not mixed (drift), too large a one is biased (low acceptance, divergence).
     """
@@ -124,7 +125,8 @@ def calibration_sweep(settings: CalibrationSettings = DEFAULT_CALIBRATION, seed:
         rows.append({"label": label, "n": int(n), "step_scale": s, "step_size": s / nb, "localization": g,
                      **est.summary(), "drift": _drift(tr.delta, config, nb)})
     df = pd.DataFrame(rows)
-    ok = np.isfinite(df.llc.astype(float)) & (df.accept >= accept_min) & (df.drift.abs() <= drift_max) & (df.llc > 0)
+    ok = ((df.diverged == 0) & np.isfinite(df.llc.astype(float)) & (df.accept >= accept_min)
+          & (df.drift.abs() <= drift_max) & (df.llc > 0))
     df["usable"] = ok
     return df
 

@@ -30,7 +30,8 @@ class LLCEstimate(NamedTuple):
     ``llc_per_chain: (chains,)``; ``kept: (chains,)`` bool (all True unless ``discard_below``);
     ``frac_below``: fraction of all draws with L(w) < L(w*); ``accept``: mean MALA acceptance probability over
     the draws; ``init_loss``: L_n(w*); ``trace: (chains, steps)`` the loss per step (burn-in included);
-    ``nbeta``: the nβ used.
+    ``nbeta``: the nβ used; ``diverged: (chains,)`` bool, True for a chain whose loss or parameters went
+    non-finite (:func:`chains_diverged`; its λ̂_c is NaN, so λ̂ is too unless the chain was discarded).
     """
 
     llc: float
@@ -43,6 +44,7 @@ class LLCEstimate(NamedTuple):
     init_loss: float
     trace: np.ndarray
     nbeta: float
+    diverged: np.ndarray
 
     @property
     def frac_discarded(self) -> float:
@@ -57,7 +59,28 @@ class LLCEstimate(NamedTuple):
         return {"llc": f(self.llc), "llc_se": f(self.llc_se), "llc_std": f(self.llc_std),
                 "frac_below": f(self.frac_below), "frac_discarded": f(self.frac_discarded),
                 "accept": f(self.accept), "init_loss": f(self.init_loss), "nbeta": f(self.nbeta),
-                "chains": len(self.kept)}
+                "chains": len(self.kept), "diverged": int(np.sum(self.diverged))}
+
+
+def chains_diverged(trace) -> np.ndarray:
+    """``(chains,)`` True for a chain that diverged: a recorded loss (any step, burn-in included) or its final
+    parameters are non-finite. A step too large for the curvature (ε (nβ λ_max + γ) / 2 > 2, λ_max the largest
+    Hessian eigenvalue of L) grows the distance to w* geometrically, so an exploding chain overflows float32
+    and is caught here unless the run is very short; the parameters are checked as well because a loss summed
+    over ReLU(NaN) can read finite on CPU."""
+    ok = np.all(np.isfinite(np.asarray(trace.loss)), axis=1) & np.all(np.isfinite(np.asarray(trace.delta)), axis=1)
+    for leaf in jax.tree.leaves(trace.last):
+        a = np.asarray(leaf)
+        ok &= np.all(np.isfinite(a.reshape(a.shape[0], -1)), axis=1)
+    return ~ok
+
+
+def diverged_note(count: int, total: int | None, what: str, fix: str) -> str:
+    """The line the CLI prints when sampling diverged (empty when nothing did), worded as for sweeps."""
+    if not count:
+        return ""
+    of = "" if total is None else f" of {total}"
+    return f"{count}{of} {what} DIVERGED (an SGLD chain's loss or parameters went non-finite): {fix}"
 
 
 def model_trace(traces, i: int):
@@ -70,18 +93,20 @@ def llc_from_trace(trace, config: SGLDConfig, nbeta: float, discard_below: bool 
 
     ``discard_below``: the discard protocol of Chen et al. (2023) for points that are not local minima:
     chains whose mean draw lies below L(w*) (λ̂_c < 0: the chain escaped downhill) are left out of λ̂ and its
-    error; their fraction is ``frac_discarded``. Every chain still counts in ``frac_below``.
+    error; their fraction is ``frac_discarded``. Every chain still counts in ``frac_below``. A diverged chain
+    (NaN λ̂_c) is never discarded: λ̂ is then NaN and ``diverged`` says why.
     """
     delta = np.asarray(trace.delta, dtype=np.float64)[:, config.draw_steps]  # (chains, draws)
     per_chain = float(nbeta) * delta.mean(axis=1)
-    kept = (per_chain >= 0) if discard_below else np.ones(per_chain.shape, bool)
+    kept = ~(per_chain < 0) if discard_below else np.ones(per_chain.shape, bool)
     k = per_chain[kept]
     llc = float(k.mean()) if k.size else float("nan")
     se = float(k.std(ddof=1) / np.sqrt(k.size)) if k.size > 1 else float("nan")
     std = float(k.std()) if k.size else float("nan")
     accept = np.asarray(trace.accept, dtype=np.float64)[:, config.draw_steps]
     return LLCEstimate(llc, se, std, per_chain, kept, float(np.mean(delta < 0)), float(np.mean(accept)),
-                       float(trace.init_loss), np.asarray(trace.loss, dtype=np.float64), float(nbeta))
+                       float(trace.init_loss), np.asarray(trace.loss, dtype=np.float64), float(nbeta),
+                       chains_diverged(trace))
 
 
 @lru_cache(maxsize=32)

@@ -1,5 +1,7 @@
 """Challenge training: the fast loss equals the full one, a short run learns (the 97% run is an acceptance test)."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -44,6 +46,31 @@ def test_short_training_lowers_loss():
     np.testing.assert_allclose(ev["train_acc"], hist.train_acc.iloc[-1], atol=1e-6)
     np.testing.assert_allclose(ev["test_acc"], hist.test_acc.iloc[-1], atol=1e-6)
     assert {k: v.shape for k, v in params.items()} == SMALL.shapes()
+    assert hist.attrs["diverged"] is False and T.divergence_note(hist) == ""
+
+
+def test_divergence_is_judged_against_a_uniform_guess():
+    params = {"W": np.ones((2, 2)), "b": np.zeros(2)}
+    bound = np.log(114)  # the cross-entropy of all-zero logits over d_vocab = 114
+    assert not T.diverged(params, 0.3, 114) and not T.diverged(params, bound, 114)
+    assert T.diverged(params, np.nextafter(bound, np.inf), 114) and T.diverged(params, np.nan, 114)
+    assert T.diverged(params, np.inf, 114)
+    assert T.diverged({**params, "b": np.array([0.0, np.nan])}, 0.3, 114)  # a finite loss does not hide NaN weights
+
+
+def test_a_diverging_run_is_flagged_in_the_weights_and_on_the_command_line(tmp_path, capsys):
+    from tms.challenge import weights as W
+    from tms.cli.main import main
+
+    out = tmp_path / "m.npz"
+    # lr 100 (the default is 1e-3): after two epochs the loss is finite but exploding (6.4e30 measured; NaN later)
+    assert main(["challenge", "train", "--lr", "100", "--warmup", "0", "--epochs", "2", "--log-every", "1",
+                 "--no-progress", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    loss = float(re.search(r"DIVERGED: final train loss (\S+) \(non-finite parameters or loss, or a loss above "
+                           r"log\(d_vocab\) = 4\.7362, a uniform guess\): lower --lr", text).group(1))
+    assert np.isfinite(loss) and loss > 1e6  # the bound, not only NaN, catches it
+    assert W.load_meta(out)["diverged"] is True
 
 
 def test_train_config_validation():

@@ -22,12 +22,19 @@ def test_ncr_without_a_theoretical_llc_asks_for_one(capsys):
     assert "--delta-llc" in capsys.readouterr().err
 
 
-def test_challenge_transformer_llc_runs(capsys):
+def test_challenge_transformer_llc_runs_and_flags_divergence(capsys):
     # The sampler on the challenge #2 transformer (its shipped weights, cross-entropy, minibatches).
     rc = main(["llc", "challenge", "--chains", "2", "--draws", "4", "--burn-in", "2", "--batch-size", "32"])
     assert rc == 0
     out = capsys.readouterr().out
     assert "llc " in out and "accept" in out
+    assert "diverged        0" in out and "DIVERGED" not in out
+    # ε = 10 (the default is 1e-5) overflows every chain; the same shapes, so nothing compiles again
+    assert main(["llc", "challenge", "--chains", "2", "--draws", "4", "--burn-in", "2", "--batch-size", "32",
+                 "--step-size", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "llc             None" in out and "diverged        2" in out
+    assert "2 of 2 chains DIVERGED (an SGLD chain's loss or parameters went non-finite): lower --step-size" in out
 
 
 def test_bad_draws_is_named(capsys):

@@ -32,8 +32,26 @@ def test_trace_figure_draws_every_chain():
     from tms.slt.llc import LLCEstimate
 
     trace = np.linspace(0.05, 0.06, 40).reshape(2, 20)
-    est = LLCEstimate(8.0, 0.2, 0.2, np.array([8.0, 8.0]), np.ones(2, bool), 0.0, 0.99, 0.05, trace, 10.0)
+    est = LLCEstimate(8.0, 0.2, 0.2, np.array([8.0, 8.0]), np.ones(2, bool), 0.0, 0.99, 0.05, trace, 10.0,
+                      np.zeros(2, bool))
     fig = trace_figure(est, burn_in=5)
     assert len(fig.axes[0].lines) == 3  # two chains and the L(w*) line
     with pytest.raises(ValueError, match="chains, steps"):
         trace_figure(est._replace(trace=np.zeros(3)), 1)
+
+
+def test_llc_dynamics_figure_draws_when_every_snapshot_diverged(tmp_path):
+    from types import SimpleNamespace
+
+    from tms.io import save_figure
+    from tms.plots.slt import llc_dynamics_figure
+
+    rng = np.random.default_rng(0)
+    E = 20
+    run = SimpleNamespace(epochs=np.arange(1, E + 1), loss=np.geomspace(0.2, 0.05, E), W=rng.normal(size=(E, 2, 6)),
+                          data=SimpleNamespace(n_samples=100))
+    snaps = {"epoch": np.array([1, 4, 20]), "label": np.array(["4", "5", "6"]), "llc": np.full(3, np.nan),
+             "llc_se": np.full(3, np.nan), "diverged": np.array([2, 2, 2])}
+    fig = llc_dynamics_figure(run, snaps)
+    assert "3 of 3 snapshots DIVERGED" in fig.axes[1].get_title()
+    save_figure(fig, tmp_path / "d.png")  # drawing the empty log axis used to raise

@@ -50,3 +50,14 @@ def test_posterior_phases_classifies_every_chain():
     df = bayes.posterior_phases(PosteriorSettings(sizes=(100,), chains=4, steps=100))
     assert df.chains.iloc[0] == 4 and df["count"].sum() == 4
     np.testing.assert_allclose(df.fraction.sum(), 1.0)
+
+
+def test_posterior_chains_that_diverge_are_labelled_and_reported(capsys):
+    from tms.cli.main import main
+
+    # the shapes of the test above (compiled once); ε = 1e4 / n is far past the stable step, so every chain overflows
+    df = bayes.posterior_phases(PosteriorSettings(sizes=(100,), chains=4, steps=100, step_scale=1e4))
+    assert df.label.tolist() == [bayes.DIVERGED] and df["count"].tolist() == [4]
+    assert main(["llc", "posterior", "--sizes", "100", "--chains", "4", "--steps", "100", "--step-scale", "1e4"]) == 0
+    out = capsys.readouterr().out
+    assert "4 of 4 chains DIVERGED (an SGLD chain's loss or parameters went non-finite): lower --step-scale" in out

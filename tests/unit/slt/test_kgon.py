@@ -1,5 +1,7 @@
 """The k-gon table, the calibration sweep, the SGD dynamics and the settings, at tiny sizes."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -28,12 +30,28 @@ def test_kgon_table_has_a_row_per_size_and_label():
         kgon_llc_table(("6",), (1,))
 
 
+def test_diverging_chains_are_flagged_in_the_table_and_the_command_line(capsys):
+    from tms.cli.main import main
+
+    # TINY's shapes at n = 500, so the compiled sampler of the test above is reused; ε nβ = 50 diverges at once
+    df = kgon_llc_table(("5", "6"), (500,), sampler=dataclasses.replace(TINY, step_scale=50.0))
+    assert df.diverged.tolist() == [2, 2] and not df.trusted.any() and df.llc.isna().all()
+    assert main(["llc", "kgon", "--labels", "5", "6", "--sizes", "500", "--chains", "2", "--draws", "60",
+                 "--burn-in", "20", "--step-scale", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 2 rows DIVERGED (an SGLD chain's loss or parameters went non-finite): lower --step-scale" in out
+    assert main(["llc", "kgon", "--labels", "5", "6", "--sizes", "500", "--chains", "2", "--draws", "60",
+                 "--burn-in", "20"]) == 0
+    assert "DIVERGED" not in capsys.readouterr().out
+
+
 def test_calibration_marks_a_diverging_step_unusable():
     df = calibration_sweep(CalibrationSettings(n=500, label="6", step_scales=(0.1, 50.0), localizations=(0.0, 10.0),
                                               chains=2, draws=60))
     assert len(df) == 4
     big = df[df.step_scale == 50.0]
     assert not big.usable.any() and big.llc.isna().all()  # ε nβ = 50 diverges at once
+    assert big.diverged.tolist() == [2, 2] and df.diverged[df.step_scale == 0.1].tolist() == [0, 0]
     small = df[df.step_scale == 0.1]
     assert (small.accept > 0.95).all()
     expect = (small.accept >= 0.9) & (small.drift.abs() <= 2.0) & (small.llc > 0)

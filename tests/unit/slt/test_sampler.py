@@ -140,3 +140,27 @@ def test_chains_can_start_away_from_the_localization_centre():
                                                jax.random.PRNGKey(0), init)
     np.testing.assert_allclose(tr.loss[:, 0], [0.5, 2.0])  # L at each chain's own start
     np.testing.assert_allclose(tr.init_loss, 0.0)  # L(w*) is still the centre's
+
+
+def test_a_diverging_chain_is_flagged_and_never_discarded():
+    # ε (nβ + γ) / 2 = 500 > 2: the distance to w* grows ~500-fold a step, so float32 overflows within 20 steps;
+    # ε = 1e-5 is stable. Both in one call: only the second model's chains are flagged.
+    config = SGLDConfig(chains=2, draws=30, burn_in=5)
+    ok, bad = estimate_llc_many(quadratic, jnp.zeros((2, 2)), DATA, step_size=np.array([1e-5, 1.0]),
+                                localization=0.0, nbeta=1000.0, config=config, data_axis=None, discard_below=True)
+    assert ok.diverged.tolist() == [False, False] and ok.summary()["diverged"] == 0 and np.isfinite(ok.llc)
+    assert bad.diverged.tolist() == [True, True] and bad.summary()["diverged"] == 2
+    assert bad.kept.all() and np.isnan(bad.llc) and bad.summary()["llc"] is None  # not discarded as "below"
+    assert not np.all(np.isfinite(bad.trace))
+
+
+def test_non_finite_parameters_count_as_diverged_whatever_the_loss_reads():
+    from tms.slt.llc import chains_diverged
+    from tms.slt.sampler import SGLDTrace
+
+    loss = np.zeros((3, 4))
+    last = {"W": np.array([[1.0, 2.0], [np.nan, 0.0], [0.0, 0.0]]), "b": np.array([0.0, 0.0, np.inf])}
+    trace = SGLDTrace(loss, loss, loss, np.float32(0.0), last)
+    assert chains_diverged(trace).tolist() == [False, True, True]
+    loss[0, 2] = np.inf
+    assert chains_diverged(trace._replace(last={"W": np.zeros((3, 2))})).tolist() == [True, False, False]
