@@ -188,8 +188,8 @@ def llc_dynamics_figure(run, snaps: dict) -> Figure:
     ax_l.set_xlabel("epoch (log scale)")
     ax_l.set_ylabel("λ̂ at the snapshot")
     bad = int(np.count_nonzero(np.asarray(snaps.get("diverged", 0)) > 0))
-    ax_l.set_title("Estimated LLC at each snapshot (chains localised at the snapshot)"
-                   + (f"\n{bad} of {len(epochs)} snapshots DIVERGED (step too large): no λ̂ there" if bad else ""), fontsize=10)
+    note = f"\n{bad} of {len(epochs)} snapshots DIVERGED (step too large): no λ̂ there" if bad else ""
+    ax_l.set_title("Estimated LLC at each snapshot (chains localised at the snapshot)" + note, fontsize=10)
     idx = epochs - 1
     draw_trajectory_panel(ax1, np.asarray(run.W)[idx], epochs)
     ax1.set_title(f"Trajectories of $W_i$ (epoch {epochs[0]} to {epochs[-1]})", fontsize=10)

@@ -45,7 +45,9 @@ def test_diverging_chains_are_flagged_in_the_table_and_the_command_line(capsys):
     assert "DIVERGED" not in capsys.readouterr().out
 
 
-def test_calibration_marks_a_diverging_step_unusable():
+def test_calibration_marks_a_diverging_step_unusable(tmp_path, capsys):
+    from tms.cli.main import main
+
     df = calibration_sweep(CalibrationSettings(n=500, label="6", step_scales=(0.1, 50.0), localizations=(0.0, 10.0),
                                               chains=2, draws=60))
     assert len(df) == 4
@@ -56,6 +58,10 @@ def test_calibration_marks_a_diverging_step_unusable():
     assert (small.accept > 0.95).all()
     expect = (small.accept >= 0.9) & (small.drift.abs() <= 2.0) & (small.llc > 0)
     np.testing.assert_array_equal(small.usable, expect)
+    # the same grid from the command line (compiled above): the DIVERGED line counts the two ε nβ = 50 cells
+    assert main(["llc", "calibrate", "--n", "500", "--label", "6", "--step-scales", "0.1", "50", "--localizations",
+                 "0", "10", "--chains", "2", "--draws", "60", "--out", str(tmp_path / "c.png")]) == 0
+    assert "2 of 4 cells DIVERGED (an SGLD chain's loss or parameters went non-finite)" in capsys.readouterr().out
 
 
 def test_sgd_run_and_snapshot_llcs():
