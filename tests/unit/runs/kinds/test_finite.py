@@ -81,3 +81,17 @@ def test_cli_dry_run(tmp_path):
     p = write(tmp_path, TINY_FINITE.replace("seeds = [0, 5]", "seeds = [0]").replace("[2, 3]", "[2]"))
     out, err = cli("sweep", "run", str(p), "--out", str(tmp_path / "o"), "--dry-run").communicate(timeout=300)
     assert "1 hidden size(s) x 3 training-set size(s) x 1 seed(s) x 2 restart(s)" in out, err
+
+
+def test_divergence_is_flagged_as_for_grid_sweeps(tmp_path, capsys):
+    from tms.cli.main import main
+
+    # the sweep above at lr 1e6 (its compiled trainers are reused: lr is traced); lr 1e-3 there learns
+    path = write(tmp_path, TINY_FINITE.replace("steps = 25", "steps = 25\nlr = 1e6"))
+    assert main(["sweep", "run", str(path), "--out", str(tmp_path / "s")]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("m=")]
+    assert len(lines) == 6 and all(line.endswith(", 2 DIVERGED") for line in lines), lines
+    assert main(["sweep", "show", str(tmp_path / "s")]) == 0
+    assert capsys.readouterr().out.count("2 DIVERGED") == 6
+    ok = load_spec(write(tmp_path, TINY_FINITE, "ok.toml"))
+    assert not any("DIVERGED" in line for line in run_sweep(ok, tmp_path / "ok", progress=False).summary_lines())
