@@ -25,6 +25,25 @@ eval_batch = 256
 chunk_size = 3
 """
 
+# A finite-data sweep: hidden sizes 2 and 3 x 2 seeds = 4 chunks of 3 training-set sizes, 2 restarts, 25 steps.
+TINY_FINITE = """
+name = "tiny_finite"
+[model]
+n_features = 12
+n_hidden = [2, 3]
+[data]
+sparsity = 0.8
+train_sizes = [3, 7, 40]
+test_size = 64
+path = "sparse"
+[train]
+steps = 25
+warmup_steps = 3
+batch_size = 16
+restarts = 2
+seeds = [0, 5]
+"""
+
 
 def write(tmp_path, text=TINY, name="spec.toml"):
     """Write ``text`` to ``tmp_path/name``; returns the path."""

@@ -3,7 +3,8 @@
 - ``tms sweep run --backend ray`` writes the same results folder as the local backend, bit for bit;
 - a worker process killed (SIGKILL, its pid found through Ray's state API) while it trains a chunk is
   restarted by Ray and its chunk retried: the sweep finishes with identical arrays;
-- a driver killed (SIGKILL) after some chunks landed resumes with the same command, training only the rest.
+- a driver killed (SIGKILL) after some chunks landed resumes with the same command, training only the rest,
+  for a grid sweep and for a finite-data sweep.
 
 The quick equality test on a 2-CPU local cluster is in tests/unit/runs/test_backends.py.
 """
@@ -16,7 +17,7 @@ import threading
 import time
 
 import pytest
-from sweep_helpers import TINY, assert_same_arrays, assert_same_store, write
+from sweep_helpers import TINY, TINY_FINITE, assert_same_arrays, assert_same_store, write
 
 from tms.runs.backends import RayBackend
 from tms.runs.spec import load_spec
@@ -49,6 +50,10 @@ eval_batch = 256
 [run]
 chunk_size = 2
 """
+
+# The finite-data kind: one hidden size, four seeds = four chunks of a few seconds each on a 2-core CPU.
+SLOW_FINITE = (TINY_FINITE.replace("n_hidden = [2, 3]", "n_hidden = 2").replace("steps = 25", "steps = 5000")
+               .replace("seeds = [0, 5]", "seeds = [0, 1, 2, 3]"))
 
 
 def cli(*args):
@@ -110,8 +115,9 @@ def test_killed_worker_is_retried_and_the_sweep_is_identical(tmp_path, needs_ray
         ray.shutdown()
 
 
-def test_killed_driver_resumes_from_the_chunks_written(tmp_path):
-    spec_path = write(tmp_path, SLOW)
+@pytest.mark.parametrize("text", [SLOW, SLOW_FINITE], ids=["grid", "finite"])
+def test_killed_driver_resumes_from_the_chunks_written(tmp_path, text):
+    spec_path = write(tmp_path, text)
     out = tmp_path / "ray"
     chunks = out / "chunks"
     args = ("sweep", "run", str(spec_path), "--out", str(out), "--backend", "ray", "--workers", "2")

@@ -102,9 +102,11 @@ class ChunkWorker:
     def train(self, spec, chunk) -> dict:
         return sweep_kind(spec.kind).train_chunk(spec, chunk, 1)
 
-    def compilations(self) -> int:
-        """XLA compilations this worker made (one per shape it trained, however many chunks)."""
-        return sum(k.compilations() for k in SWEEP_KINDS.values() if k.compilations is not None)
+    def compilations(self, kind: str | None = None) -> int:
+        """XLA compilations this worker made for sweeps of ``kind`` (default: every kind); one per shape it
+        trained, however many chunks."""
+        kinds = SWEEP_KINDS.values() if kind is None else [sweep_kind(kind)]
+        return sum(k.compilations() for k in kinds if k.compilations is not None)
 
 
 def import_ray():

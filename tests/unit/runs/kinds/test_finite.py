@@ -2,31 +2,13 @@
 
 import numpy as np
 import pytest
-from sweep_helpers import assert_same_store, cli, write
+from sweep_helpers import TINY_FINITE, assert_same_store, cli, write
 
 from tms.engine import finite as tfinite
 from tms.runs.kinds import finite as finite_kind
 from tms.runs.kinds.finite import FiniteResults, FiniteSpec
 from tms.runs.spec import SpecError, load_spec
 from tms.runs.store import load, run_sweep
-
-TINY_FINITE = """
-name = "tiny_finite"
-[model]
-n_features = 12
-n_hidden = [2, 3]
-[data]
-sparsity = 0.8
-train_sizes = [3, 7, 40]
-test_size = 64
-path = "sparse"
-[train]
-steps = 25
-warmup_steps = 3
-batch_size = 16
-restarts = 2
-seeds = [0, 5]
-"""
 
 
 def test_a_finite_sweep_file_parses_and_names_bad_keys(tmp_path):
