@@ -1,73 +1,32 @@
 """Neurons in a privileged basis and computation in superposition (Elhage et al. 2022): ``tms reproduce
 privileged`` and ``tms reproduce computation``.
 
-The models train through the engine (:func:`tms.engine.make_train_cells`, one compiled call per setting, every
-density a cell, the lowest-loss of ``restarts`` kept); the sweep store holds the tied kinds' ``W`` and ``b``
-only, so these settings are written here as :class:`Setting` records rather than sweep files.
+Every setting is a shipped sweep file (``sweeps/privileged*.toml``, ``sweeps/computation_*.toml``): one cell
+per density, the lowest-loss of the file's restarts kept, trained and stored by ``tms sweep run`` like any
+other sweep (the store holds each model kind's own parameters: ``W1``, ``W2``, ``b`` for ``abs``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
 from ..analysis.neurons import abs_census, feature_neurons, neuron_frame
-from ..engine.config import StaticConfig, hparams
-from ..engine.train import make_train_cells
 from ..io import save_figure
 from ..plots.neurons import abs_units_figure, asymmetric_figure, monosemantic_figure, neuron_bars_figure
+from ..runs.results import Results, best_params
 from .registry import Context, register
 
-PRIVILEGED_DENSITIES = (1.0, 0.75, 0.35, 0.15, 0.1, 0.06, 0.02, 0.01)
-COMPUTATION_DENSITIES = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
+PRIVILEGED = ("privileged", "privileged_bias", "privileged_relu_output")
+COMPUTATION = ("computation_baseline", "computation_sweep", "computation_asymmetric")
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One trained set of models: a kind at ``n`` features, ``m`` neurons, importance ``decay**i``, one model
-    per density (the best of ``restarts``), Adam at ``lr`` for ``steps`` steps of ``batch`` examples."""
-
-    kind: str
-    n: int
-    m: int
-    decay: float
-    densities: tuple[float, ...]
-    steps: int = 5000
-    batch: int = 1024
-    restarts: int = 4
-    lr: float = 1e-3
-    seed: int = 0
-
-    def quick(self) -> Setting:
-        return replace(self, steps=min(self.steps, 300), restarts=1)
-
-    @property
-    def importance(self) -> np.ndarray:
-        return self.decay ** np.arange(self.n)
-
-
-SETTINGS = {
-    "privileged": Setting("relu_hidden", 10, 5, 0.75, PRIVILEGED_DENSITIES, steps=3000),
-    "privileged_bias": Setting("relu_hidden_bias", 10, 5, 0.75, PRIVILEGED_DENSITIES, steps=3000),
-    "privileged_relu_output": Setting("relu", 10, 5, 0.75, PRIVILEGED_DENSITIES, steps=3000),
-    "abs_baseline": Setting("abs", 3, 6, 1.0, (1.0,), steps=3000),
-    "abs_sweep": Setting("abs", 100, 40, 0.8, COMPUTATION_DENSITIES, steps=3000, batch=256, restarts=1),
-    "abs_asymmetric": Setting("abs", 20, 10, 0.8, (0.5,), steps=3000),
-}
-
-
-def train_setting(s: Setting):
-    """``(params with a leading density axis (NumPy), final losses (densities,))``."""
-    static = StaticConfig(n_features=s.n, n_hidden=s.m, kind=s.kind, batch_size=s.batch, steps=s.steps,
-                          restarts=s.restarts, eval_batch=8192)
-    cells = [hparams(static, sparsity=1.0 - d, importance=s.importance, lr=s.lr) for d in s.densities]
-    hp = jax.tree.map(lambda *a: jnp.stack(a), *cells)
-    out = jax.jit(make_train_cells(static))(hp, jax.random.PRNGKey(s.seed))
-    return jax.tree.map(np.asarray, out.params), np.asarray(out.final_loss)
+def density_params(res: Results) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """``(params, densities)`` of a one-importance sweep: each parameter with a leading density axis (the
+    lowest-loss model over lr and seed; :func:`tms.runs.results.best_params`), float64. Densities are
+    rounded to 10 decimals (1 − (1 − 0.01) is 0.010000000000000009 in float64)."""
+    params, _ = best_params(res)
+    return {name: a[:, 0] for name, a in params.items()}, np.round(res.density, 10)
 
 
 def privileged_table(W, W_relu, densities) -> pd.DataFrame:
@@ -85,35 +44,33 @@ def privileged_table(W, W_relu, densities) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@register("privileged", (), "n=10, m=5 hidden-ReLU neurons across density: mono- and polysemantic neurons")
+@register("privileged", PRIVILEGED, "n=10, m=5 hidden-ReLU neurons across density: mono- and polysemantic neurons")
 def privileged(ctx: Context):
-    pick = (lambda s: s.quick()) if ctx.quick else (lambda s: s)
-    runs = {k: train_setting(pick(SETTINGS[k])) for k in ("privileged", "privileged_bias", "privileged_relu_output")}
-    dens = SETTINGS["privileged"].densities
-    table = privileged_table(runs["privileged"][0].W, runs["privileged_relu_output"][0].W, dens)
-    biased = runs["privileged_bias"][0]
-    files = [save_figure(neuron_bars_figure(runs["privileged"][0].W, dens), ctx.out / f"privileged_neurons.{ctx.fmt}"),
-             save_figure(neuron_bars_figure(biased.W, dens, "With a hidden bias (relu_hidden_bias)"),
+    (hidden, dens), (biased, _), (output, _) = (density_params(ctx.results[k]) for k in PRIVILEGED)
+    table = privileged_table(hidden["W"], output["W"], dens)
+    files = [save_figure(neuron_bars_figure(hidden["W"], dens), ctx.out / f"privileged_neurons.{ctx.fmt}"),
+             save_figure(neuron_bars_figure(biased["W"], dens, "With a hidden bias (relu_hidden_bias)"),
                          ctx.out / f"privileged_neurons_bias.{ctx.fmt}"),
              save_figure(monosemantic_figure(table), ctx.out / f"privileged_monosemantic.{ctx.fmt}")]
     numbers = {"table": table.round(3).to_dict(orient="list"),
-               "hidden_bias_mean": [round(float(v), 3) for v in biased.b_hidden.mean(axis=1)],
-               "hidden_bias_positive_share": [round(float(v), 3) for v in (biased.b_hidden > 0).mean(axis=1)],
-               "restarts": SETTINGS["privileged"].restarts if not ctx.quick else 1}
+               "hidden_bias_mean": [round(float(v), 3) for v in biased["b_hidden"].mean(axis=1)],
+               "hidden_bias_positive_share": [round(float(v), 3) for v in (biased["b_hidden"] > 0).mean(axis=1)],
+               "restarts": ctx.results["privileged"].static.restarts}
     return files, numbers
 
 
-def computation_numbers(baseline, sweep, asym) -> dict:
-    """The census's numbers for the three absolute-value settings (params with a leading density axis)."""
-    _, base_f = abs_census(baseline.W1[0], baseline.W2[0])
+def computation_numbers(baseline: dict, sweep: dict, densities, asym: dict) -> dict:
+    """The census's numbers for the three absolute-value settings (params with a leading density axis; the
+    sweep's at ``densities``)."""
+    _, base_f = abs_census(baseline["W1"][0], baseline["W2"][0])
     sweep_rows = []
-    for d, W1, W2 in zip(SETTINGS["abs_sweep"].densities, sweep.W1, sweep.W2):
+    for d, W1, W2 in zip(densities, sweep["W1"], sweep["W2"]):
         neurons, features = abs_census(W1, W2)
-        sweep_rows.append({"density": d, "computed": int(features.computed.sum()),
+        sweep_rows.append({"density": float(d), "computed": int(features.computed.sum()),
                            "monosemantic_neurons": int((neurons.label == "monosemantic").sum()),
                            "asymmetric_neurons": int((neurons.label == "asymmetric").sum()),
                            "dead_neurons": int((neurons.label == "dead").sum())})
-    neurons, features = abs_census(asym.W1[0], asym.W2[0])
+    neurons, features = abs_census(asym["W1"][0], asym["W2"][0])
     motif = neurons[neurons.label == "asymmetric"]
     return {"baseline_pairs": int(base_f.pair.sum()), "baseline_computed": int(base_f.computed.sum()),
             "sweep": pd.DataFrame(sweep_rows).to_dict(orient="list"),
@@ -121,19 +78,20 @@ def computation_numbers(baseline, sweep, asym) -> dict:
             "asymmetric_computed": int(features.computed.sum())}
 
 
-@register("computation", (), "|x| in superposition: (+x, -x) pairs, n=100, m=40 across density, the asymmetric motif")
+@register("computation", COMPUTATION,
+          "|x| in superposition: (+x, -x) pairs, n=100, m=40 across density, the asymmetric motif")
 def computation(ctx: Context):
-    pick = (lambda s: s.quick()) if ctx.quick else (lambda s: s)
-    base, sweep, asym = (train_setting(pick(SETTINGS[k]))[0] for k in ("abs_baseline", "abs_sweep", "abs_asymmetric"))
-    numbers = computation_numbers(base, sweep, asym)
-    s = SETTINGS["abs_sweep"]
-    files = [save_figure(abs_units_figure(sweep.W1, s.densities, s.importance),
-                         ctx.out / f"computation_units.{ctx.fmt}"),
-             save_figure(abs_units_figure(base.W1, (1.0,), np.ones(3)), ctx.out / f"computation_baseline.{ctx.fmt}")]
+    (base, _), (sweep, dens), (asym, _) = (density_params(ctx.results[k]) for k in COMPUTATION)
+    numbers = computation_numbers(base, sweep, dens, asym)
+    importance = ctx.results["computation_sweep"].grid.importance[0]
+    n_base = ctx.results["computation_baseline"].static.n_features
+    files = [save_figure(abs_units_figure(sweep["W1"], dens, importance), ctx.out / f"computation_units.{ctx.fmt}"),
+             save_figure(abs_units_figure(base["W1"], (1.0,), np.ones(n_base)),
+                         ctx.out / f"computation_baseline.{ctx.fmt}")]
     motif = numbers["asymmetric_neurons"]
     if motif["neuron"]:
         j = 0
-        fig = asymmetric_figure(asym.W1[0], asym.W2[0], motif["neuron"][j], motif["motif_strong"][j],
+        fig = asymmetric_figure(asym["W1"][0], asym["W2"][0], motif["neuron"][j], motif["motif_strong"][j],
                                 motif["motif_weak"][j], motif["inhibitor"][j])
         files.append(save_figure(fig, ctx.out / f"computation_asymmetric.{ctx.fmt}"))
     return files, numbers

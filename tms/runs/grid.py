@@ -33,18 +33,31 @@ AXES = ("sparsity", "importance", "lr", "seed")
 _GRID_FNS = weakref.WeakSet()  # every compiled grid function this process made (for grid_compilations)
 
 
-STORED_PARAMS = ("W", "b")  # the parameters a grid's results hold for each model
+CELL_ARRAYS = ("final_loss", "restart_losses", "best_restart", "loss_curve")  # besides each kind's parameters
+SNAPSHOT_PREFIX = "snapshots_"  # snapshots of parameter P are stored as snapshots_P
+
+
+def stored_shapes(static: StaticConfig) -> dict[str, tuple[int, ...]]:
+    """Every array a grid stores for one model (one cell and seed), name -> shape: the kind's parameters as
+    it declares them (:meth:`~tms.engine.kinds.ModelKind.param_shapes`: ``W: (m, n)``, ``b: (n,)`` for the
+    tied kinds), the losses, then each parameter's snapshots ``snapshots_P: (n_snapshots, *P.shape)``."""
+    params = get_kind(static.kind).param_shapes(static.n_features, static.n_hidden)
+    own = {"final_loss": (), "restart_losses": (static.restarts,), "best_restart": (), "loss_curve": (static.n_logs,)}
+    return {**params, **own, **{SNAPSHOT_PREFIX + p: (static.n_snapshots, *shape) for p, shape in params.items()}}
 
 
 def check_storable(static: StaticConfig, field: str = "kind") -> None:
-    """A grid stores ``W`` and ``b`` per model: a kind with other parameters is a :class:`TmsError` naming
-    ``field`` (such kinds train through :func:`tms.engine.make_train_cells`)."""
-    shapes = jax.eval_shape(lambda: get_kind(static.kind).init(jax.random.PRNGKey(0), static.n_features,
-                                                               static.n_hidden))
-    names = tuple(getattr(shapes, "_fields", ()))
-    if names != STORED_PARAMS:
-        raise TmsError(f"{field}: model kind {static.kind!r} has parameters {names}; sweeps and tms train store "
-                       f"{STORED_PARAMS} only (train it with tms.make_train_cells)")
+    """A kind's parameter names must not collide with the other arrays a grid stores: a :class:`TmsError`
+    naming ``field`` otherwise (a parameter named ``final_loss`` or ``snapshots_W``)."""
+    try:
+        names = tuple(get_kind(static.kind).param_shapes(static.n_features, static.n_hidden))
+    except AttributeError:
+        raise TmsError(f"{field}: model kind {static.kind!r}: its init must return a NamedTuple of arrays (the "
+                       f"field names are the parameter names the results store)") from None
+    clash = [p for p in names if p in CELL_ARRAYS or p.startswith(SNAPSHOT_PREFIX)]
+    if clash:
+        raise TmsError(f"{field}: model kind {static.kind!r} names parameters {clash}, which the results store uses "
+                       f"for {CELL_ARRAYS} and {SNAPSHOT_PREFIX}*; rename them in the kind's module")
 
 
 def seed_keys(seeds: Iterable[int]) -> jax.Array:
@@ -235,15 +248,14 @@ def chunks(n_cells: int, chunk_size: int) -> list[np.ndarray]:
 def run_chunk(fn, static: StaticConfig, grid: Grid, index: np.ndarray, chunk_size: int, keys) -> dict:
     """Train the cells ``index`` (padded to ``chunk_size`` so the shape, and the compilation, is shared).
 
-    Returns numpy arrays with leading ``(K, len(index))``.
+    Returns numpy arrays with leading ``(K, len(index))``, named and ordered as :func:`stored_shapes`.
     """
     padded = np.concatenate([index, np.full(chunk_size - len(index), index[-1])]) if len(index) < chunk_size else index
     out: TrainOutput = fn(grid.cell_hparams(static.n_features, padded), keys)
     out = jax.device_get(out)
     take = lambda a: np.asarray(a)[:, : len(index)]  # noqa: E731
-    return {
-        "W": take(out.params.W), "b": take(out.params.b), "final_loss": take(out.final_loss),
-        "restart_losses": take(out.restart_losses), "best_restart": take(out.best_restart),
-        "loss_curve": take(out.loss_curve), "snapshots_W": take(out.snapshots.W),
-        "snapshots_b": take(out.snapshots.b),
-    }
+    params, snaps = out.params._asdict(), out.snapshots._asdict()
+    return {**{p: take(a) for p, a in params.items()},
+            "final_loss": take(out.final_loss), "restart_losses": take(out.restart_losses),
+            "best_restart": take(out.best_restart), "loss_curve": take(out.loss_curve),
+            **{SNAPSHOT_PREFIX + p: take(a) for p, a in snaps.items()}}

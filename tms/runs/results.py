@@ -1,11 +1,14 @@
 """Results of a grid: weights with leading grid axes, losses, the resolved config; tidy tables; disk I/O.
 
-Array shapes (grid axes ``(S, I, L, K)`` = sparsity, importance setting, lr, seed):
+Array shapes (grid axes ``(S, I, L, K)`` = sparsity, importance setting, lr, seed; per model the arrays of
+:func:`tms.runs.grid.stored_shapes`):
 
-- ``W: (S, I, L, K, m, n)``, ``b: (S, I, L, K, n)``;
+- the model kind's parameters as it declares them: ``W: (S, I, L, K, m, n)``, ``b: (S, I, L, K, n)`` for the
+  tied kinds (``relu``, ``linear``, ``relu_hidden``); ``W1: (..., m, n)``, ``W2: (..., n, m)``, ``b`` for
+  ``abs``; ``W``, ``b_hidden: (..., m)``, ``b`` for ``relu_hidden_bias``;
 - ``final_loss: (S, I, L, K)`` (best restart, on the evaluation batch); ``restart_losses: (..., R)``;
-- ``loss_curve: (..., n_logs)`` at ``static.log_steps``; ``snapshots_W: (..., n_snap, m, n)`` and
-  ``snapshots_b: (..., n_snap, n)`` at ``static.snapshot_steps``.
+- ``loss_curve: (..., n_logs)`` at ``static.log_steps``; each parameter's snapshots ``snapshots_W:
+  (..., n_snap, m, n)``, ``snapshots_b: (..., n_snap, n)``, ... at ``static.snapshot_steps``.
 
 On disk, a results folder holds ``config.json`` (static config + grid values), ``arrays.npz`` and
 ``table.csv`` (the :meth:`Results.to_frame` table, for reading without Python). Writes are atomic.
@@ -22,13 +25,11 @@ import numpy as np
 import pandas as pd
 
 from ..engine.config import StaticConfig
+from ..engine.kinds import get_kind
 from ..errors import CorruptFileError, MissingFileError, TmsError
 from ..io import atomic_write, read_json, read_npz, strict, write_json
-from .grid import Grid
+from .grid import CELL_ARRAYS, Grid, stored_shapes
 from .ownership import claim, read_marker
-
-ARRAY_NAMES = ("W", "b", "final_loss", "restart_losses", "best_restart", "loss_curve", "snapshots_W",
-               "snapshots_b")
 
 
 class ArrayFields:
@@ -102,7 +103,11 @@ class ArrayFields:
 
     def check_shapes(self, folder, expected: dict) -> None:
         """Every array's shape against ``expected`` (name -> shape from the config): a CorruptFileError naming
-        the array otherwise."""
+        the array (or the arrays missing) otherwise."""
+        missing = [name for name in expected if name not in self.arrays]
+        if missing:
+            raise CorruptFileError(f"{Path(folder) / 'arrays.npz'}: missing arrays {missing} that config.json's "
+                                   f"model kind stores; restore the folder or rebuild it")
         for name, shape in expected.items():
             got = np.shape(self.arrays[name])
             if tuple(got) != tuple(shape):
@@ -127,10 +132,18 @@ class Results(ArrayFields):
     arrays: dict
 
     @property
+    def param_names(self) -> tuple[str, ...]:
+        """The model kind's parameter names, as stored (``("W", "b")`` for the tied kinds)."""
+        return tuple(get_kind(self.static.kind).param_shapes(self.static.n_features, self.static.n_hidden))
+
+    @property
     def nonfinite(self) -> np.ndarray:
-        """``(S, I, L, K)`` True where the kept model's loss (or weights) is NaN/inf: not a usable model."""
-        W_ok = np.all(np.isfinite(self.arrays["W"]), axis=(-2, -1))
-        return ~(np.isfinite(self.arrays["final_loss"]) & W_ok)
+        """``(S, I, L, K)`` True where the kept model's loss (or any parameter) is NaN/inf: not a usable model."""
+        ok = np.isfinite(self.arrays["final_loss"])
+        for name in self.param_names:
+            a = self.arrays[name]
+            ok = ok & np.all(np.isfinite(a), axis=tuple(range(ok.ndim, a.ndim)))
+        return ~ok
 
     @property
     def diverged(self) -> np.ndarray:
@@ -191,19 +204,16 @@ class Results(ArrayFields):
     def load(folder) -> "Results":
         """Read a results folder, checked (:meth:`ArrayFields.read_folder`) and its arrays' shapes against its
         config."""
-        cfg, arrays = ArrayFields.read_folder(folder, ARRAY_NAMES)
+        cfg, arrays = ArrayFields.read_folder(folder, CELL_ARRAYS)
         res = ArrayFields.from_config(folder, lambda: Results(StaticConfig.from_dict(cfg["static"]),
                                                               Grid.from_dict(cfg["grid"]), arrays))
         res.check_shapes(folder, res.expected_shapes())
         return res
 
     def expected_shapes(self) -> dict:
-        """The shape of every array, from the config: grid axes ``(S, I, L, K)`` then each array's own."""
-        s, lead = self.static, self.grid.shape
-        m, n, k = s.n_hidden, s.n_features, s.n_snapshots
-        return {"W": (*lead, m, n), "b": (*lead, n), "final_loss": lead, "restart_losses": (*lead, s.restarts),
-                "best_restart": lead, "loss_curve": (*lead, s.n_logs), "snapshots_W": (*lead, k, m, n),
-                "snapshots_b": (*lead, k, n)}
+        """The shape of every array, from the config: grid axes ``(S, I, L, K)`` then each array's own
+        (:func:`tms.runs.grid.stored_shapes`, the model kind's parameters included)."""
+        return {name: (*self.grid.shape, *shape) for name, shape in stored_shapes(self.static).items()}
 
     def summary_lines(self) -> list[str]:
         """One line per cell (seeds pooled): settings, mean loss, and how many seeds were non-finite."""
@@ -246,15 +256,30 @@ def check_results(res, who: str, n_features=None, n_hidden=None):
         raise TmsError(f"{who}: needs n_hidden in {list(np.atleast_1d(n_hidden))}; got n_hidden={st.n_hidden}")
 
 
-def best_models(res) -> BestModels:
-    """Reduce the lr and seed axes of ``res`` to the lowest-final-loss finite model per cell."""
-    W, b = np.asarray(res.W, np.float64), np.asarray(res.b, np.float64)
+def best_params(res) -> tuple[dict[str, np.ndarray], BestModels]:
+    """Reduce the lr and seed axes of ``res`` to the lowest-final-loss finite model per cell: every parameter
+    of its model kind as float64 with leading ``(S, I)`` (``W1: (S, I, m, n)`` for ``abs``), and the
+    :class:`BestModels` record of the tied kinds' ``W``, ``b`` (None for kinds without them) and the choice."""
     loss = np.where(res.nonfinite, np.inf, np.asarray(res.final_loss, np.float64))
     S, I, L, K = loss.shape
-    m, n = W.shape[-2:]
     flat = loss.reshape(S, I, L * K)
     j = np.argmin(flat, axis=-1)  # (S, I)
-    pick = lambda a: np.take_along_axis(a, j.reshape((S, I, 1) + (1,) * (a.ndim - 3)), axis=2)[:, :, 0]  # noqa
-    return BestModels(W=pick(W.reshape(S, I, L * K, m, n)), b=pick(b.reshape(S, I, L * K, n)),
-                      loss=np.take_along_axis(flat, j[..., None], axis=-1)[..., 0],
+
+    def pick(a):
+        a = np.asarray(a, np.float64).reshape((S, I, L * K) + np.shape(a)[4:])
+        return np.take_along_axis(a, j.reshape((S, I, 1) + (1,) * (a.ndim - 3)), axis=2)[:, :, 0]
+
+    params = {name: pick(res.arrays[name]) for name in res.param_names}
+    best = BestModels(W=params.get("W"), b=params.get("b"), loss=np.take_along_axis(flat, j[..., None], axis=-1)[..., 0],
                       lr_index=j // K, seed_index=j % K)
+    return params, best
+
+
+def best_models(res) -> BestModels:
+    """Reduce the lr and seed axes of ``res`` to the lowest-final-loss finite model per cell (``W`` and ``b``:
+    a model kind without them is a TmsError; :func:`best_params` takes any kind)."""
+    names = res.param_names
+    if not {"W", "b"} <= set(names):
+        raise TmsError(f"this figure draws W and b; model kind {res.static.kind!r} has parameters {names} "
+                       f"(tms.runs.results.best_params reads them)")
+    return best_params(res)[1]

@@ -10,6 +10,9 @@ A **model kind** is a small frozen record of functions plus its name (:class:`Mo
   ~U[0, 1] by default, see :func:`tms.engine.data.features`);
 - which parameters are biases (held at zero when a run says ``bias = false``).
 
+The parameter names and shapes are what the results store saves for each model (:meth:`ModelKind.param_shapes`;
+``W`` and ``b`` for the tied kinds, ``W1``, ``W2`` and ``b`` for ``abs``), so every registered kind sweeps.
+
 From these the engine trains any kind: the loss of one example is vmapped over the batch and over the model
 instances, and differentiated with ``jax.grad`` (:meth:`ModelKind.generic_grads`). A kind may attach
 optimisations (``fast_step``, ``fast_instance_loss``, ``fast_batch_loss``), each tested equal to the generic
@@ -89,6 +92,12 @@ class ModelKind:
             return jnp.sum(per), per
 
         return jax.grad(total, has_aux=True)(params)
+
+    def param_shapes(self, n: int, m: int) -> dict[str, tuple[int, ...]]:
+        """The kind's parameters of one model at ``n`` features and ``m`` hidden units: name -> shape, in the
+        order ``init`` declares them (its NamedTuple's fields; nothing is computed, ``jax.eval_shape``)."""
+        shapes = jax.eval_shape(lambda: self.init(jax.random.PRNGKey(0), n, m))
+        return {name: tuple(leaf.shape) for name, leaf in zip(shapes._fields, shapes)}
 
     # ------------------------------------------------------------------------- fast path where one exists
     def instance_loss(self, params, X: jax.Array, importance: jax.Array) -> jax.Array:
