@@ -76,3 +76,33 @@ def assert_same_store(a, b):
                 assert_same_arrays(dict(za), dict(zb))
         else:
             assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+# A model kind with its own parameters (abs: W1, W2, b; relu_hidden_bias: W, b_hidden, b): 2 densities, chunks
+# of 1 cell (2 chunks), 2 restarts, 20 steps, snapshots at steps 0 and 20.
+TINY_KIND = """
+name = "tiny_kind"
+[model]
+kind = "KIND"
+n_features = 3
+n_hidden = 2
+[data]
+density = [1.0, 0.3]
+importance = { decay = 0.8 }
+[train]
+steps = 20
+batch_size = 32
+restarts = 2
+seeds = [0]
+eval_batch = 64
+[record]
+log_every = 10
+snapshots = 2
+[run]
+chunk_size = 1
+"""
+
+
+def tiny_kind(kind: str) -> str:
+    """:data:`TINY_KIND` for model kind ``kind``."""
+    return TINY_KIND.replace('"KIND"', f'"{kind}"')

@@ -150,3 +150,40 @@ def abs_census(W1, W2, *, mono_share: float = MONO_SHARE, carry_share: float = C
                      "pos_neuron": int(pos[0]) if pos else -1, "neg_neuron": int(neg[0]) if neg else -1,
                      "pair": bool(pos and neg)})
     return neurons, pd.DataFrame(rows)
+
+
+class UnknownCensusKind(TmsError):
+    """A neuron census asked of a model kind whose neurons it cannot read."""
+
+
+def _hidden_relu_census(params: dict, mono_share: float = MONO_SHARE, carry_share: float = CARRY_SHARE,
+                        dead_norm: float = DEAD_NORM) -> tuple[pd.DataFrame, pd.DataFrame]:
+    W = _param(params, "W")
+    return (neuron_frame(W, mono_share=mono_share, carry_share=carry_share, dead_norm=dead_norm),
+            feature_neurons(W, carry_share=carry_share, dead_norm=dead_norm))
+
+
+def _abs_census(params: dict, **kw) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return abs_census(_param(params, "W1"), _param(params, "W2"), **kw)
+
+
+def _param(params: dict, name: str):
+    if name not in params:
+        raise TmsError(f"params: the census of this kind reads {name!r}; got {sorted(params)}")
+    return params[name]
+
+
+CENSUS_KINDS = {"relu_hidden": _hidden_relu_census, "relu_hidden_bias": _hidden_relu_census, "abs": _abs_census}
+"""The model kinds whose neurons the census reads (a hidden ReLU layer, a privileged basis), and how."""
+
+
+def neuron_census(params: dict, kind: str, **kw) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(neurons, features)`` of one model of ``kind`` from its parameters by name (``{"W1": ..., "W2": ...}``
+    for ``abs``, ``{"W": ...}`` for the hidden-ReLU kinds): :func:`abs_census`, or :func:`neuron_frame` and
+    :func:`feature_neurons`; ``kw`` their thresholds. A kind without a privileged basis (the ReLU output
+    model's hidden space can be rotated freely) or one the census does not know is an
+    :class:`UnknownCensusKind` naming ``kind`` and the kinds it reads."""
+    if kind not in CENSUS_KINDS:
+        raise UnknownCensusKind(f"kind: the neuron census reads {tuple(CENSUS_KINDS)} (a hidden ReLU layer); got "
+                                f"{kind!r}")
+    return CENSUS_KINDS[kind](params, **kw)
