@@ -270,8 +270,8 @@ def best_params(res) -> tuple[dict[str, np.ndarray], BestModels]:
         return np.take_along_axis(a, j.reshape((S, I, 1) + (1,) * (a.ndim - 3)), axis=2)[:, :, 0]
 
     params = {name: pick(res.arrays[name]) for name in res.param_names}
-    best = BestModels(W=params.get("W"), b=params.get("b"), loss=np.take_along_axis(flat, j[..., None], axis=-1)[..., 0],
-                      lr_index=j // K, seed_index=j % K)
+    best = BestModels(W=params.get("W"), b=params.get("b"), lr_index=j // K, seed_index=j % K,
+                      loss=np.take_along_axis(flat, j[..., None], axis=-1)[..., 0])
     return params, best
 
 

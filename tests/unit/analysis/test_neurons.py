@@ -4,7 +4,16 @@ one neuron, a negative weight)."""
 import numpy as np
 import pytest
 
-from tms.analysis.neurons import abs_census, feature_neurons, monosemantic_fraction, neuron_frame, neuron_shares
+from tms.analysis.neurons import (
+    UnknownCensusKind,
+    abs_census,
+    feature_neurons,
+    monosemantic_fraction,
+    neuron_census,
+    neuron_frame,
+    neuron_shares,
+)
+from tms.errors import TmsError
 
 
 def test_shares_of_hand_built_neurons():
@@ -96,3 +105,20 @@ def test_symmetric_or_same_sign_neurons_are_not_the_motif():
     for frame in (same_sign, balanced, wrong_out, tiny):
         assert frame.label[0] != "asymmetric" and frame.motif_strong[0] == -1
     assert balanced.label[0] == "polysemantic" and same_sign.label[0] == "monosemantic"
+
+
+def test_census_by_kind_reads_each_kinds_parameters_and_names_a_kind_it_does_not_know():
+    W1 = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])  # (+x, -x) pairs on both features
+    W2 = W1.T.copy() * np.array([1.0, -1.0, 1.0, -1.0])  # (n, m): every neuron writes back +1
+    neurons, features = neuron_census({"W1": W1, "W2": W2, "b": np.zeros(2)}, "abs")
+    assert features.pair.tolist() == [True, True] and (neurons.label == "monosemantic").all()
+    W = np.array([[1.0, 0.0, 0.0], [0.6, 0.8, 0.0]])
+    for kind in ("relu_hidden", "relu_hidden_bias"):
+        neurons, features = neuron_census({"W": W, "b": np.zeros(3)}, kind)
+        assert neurons.label.tolist() == ["monosemantic", "polysemantic"]
+        assert features.n_neurons.tolist() == [2, 1, 0]
+    with pytest.raises(UnknownCensusKind, match=r"kind: the neuron census reads \('relu_hidden', .*'abs'\).* "
+                                                r"got 'relu'"):
+        neuron_census({"W": W, "b": np.zeros(3)}, "relu")
+    with pytest.raises(TmsError, match=r"params: the census of this kind reads 'W1'"):
+        neuron_census({"W": W}, "abs")

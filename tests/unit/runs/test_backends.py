@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from sweep_helpers import TINY, TINY_FINITE, assert_same_arrays, assert_same_store, write
+from sweep_helpers import TINY, TINY_FINITE, assert_same_arrays, assert_same_store, tiny_kind, write
 
 from tms.runs.backends import BACKENDS, BackendError, LocalBackend, RayBackend, import_ray, make_backend
 from tms.runs.pipeline import run_chunks
@@ -127,29 +127,34 @@ def ray_cluster():
 # Ray starts its processes with fork+exec from this JAX process; JAX warns about any fork
 @pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
 def test_ray_backend_equals_local_bit_for_bit(tmp_path, ray_cluster):
-    """One Ray worker serves a grid sweep and a finite-data sweep: the same arrays, chunk files and merged
-    files as the local backend. A grid sweep stopped locally resumes on Ray; a finite sweep stopped on Ray
-    (its next chunk in flight, dropped with its worker) resumes locally; both equal an uninterrupted run.
-    The worker compiles the grid shape once for 7 chunks. (Two workers, chunks arriving out of order, a
-    killed worker and a killed driver: tests/acceptance/test_ray.py.)"""
+    """One Ray worker serves a grid sweep, a grid of the absolute-value kind (parameters W1, W2, b) and a
+    finite-data sweep: the same arrays, chunk files and merged files as the local backend. A grid sweep stopped
+    locally resumes on Ray; a finite sweep stopped on Ray (its next chunk in flight, dropped with its worker)
+    resumes locally; both equal an uninterrupted run. The worker compiles each grid shape once (TINY's 7
+    chunks, abs's 2). (Two workers, chunks arriving out of order, a killed worker and a killed driver:
+    tests/acceptance/test_ray.py.)"""
     grid = load_spec(write(tmp_path, TINY, "grid.toml"))
     finite = load_spec(write(tmp_path, TINY_FINITE.replace("n_hidden = [2, 3]", "n_hidden = 2"), "finite.toml"))
+    absolute = load_spec(write(tmp_path, tiny_kind("abs"), "abs.toml"))
     assert finite.kind == "finite" and finite.n_chunks == 2
-    ref = {spec.kind: run_sweep(spec, tmp_path / f"{spec.kind}_local", progress=False) for spec in (grid, finite)}
+    specs = {"grid": grid, "abs": absolute, "finite": finite}
+    ref = {k: run_sweep(spec, tmp_path / f"{k}_local", progress=False) for k, spec in specs.items()}
+    assert {"W1", "W2", "b", "snapshots_W1"} <= set(ref["abs"].arrays)
     with RayBackend(workers=1) as backend:
         assert backend.label == "train [ray, 1 worker]"
-        for spec in (grid, finite):
-            got = run_sweep(spec, tmp_path / f"{spec.kind}_ray", progress=False, backend=backend)
-            assert_same_arrays(got.arrays, ref[spec.kind].arrays)
-            assert_same_store(tmp_path / f"{spec.kind}_ray", tmp_path / f"{spec.kind}_local")
+        for k, spec in specs.items():
+            got = run_sweep(spec, tmp_path / f"{k}_ray", progress=False, backend=backend)
+            assert_same_arrays(got.arrays, ref[k].arrays)
+            assert_same_store(tmp_path / f"{k}_ray", tmp_path / f"{k}_local")
         assert run_sweep(grid, tmp_path / "grid_cut", progress=False, stop_after=1) is None
         assert_same_arrays(run_sweep(grid, tmp_path / "grid_cut", progress=False, backend=backend).arrays,
                            ref["grid"].arrays)
         (actor,) = backend._actors
-        assert ray_cluster.get(actor.compilations.remote("grid")) == 1
+        assert ray_cluster.get(actor.compilations.remote("grid")) == 2  # one per shape: TINY's and the abs grid's
         assert run_sweep(finite, tmp_path / "finite_cut", progress=False, stop_after=1, backend=backend) is None
         assert [p.name for p in (tmp_path / "finite_cut" / "chunks").glob("*.npz")] == ["00000.npz"]
         assert backend._actors == []  # stopped early: the worker and its half-trained chunk are gone
     assert ray_cluster.is_initialized()  # a cluster it joined is left running
     run_sweep(finite, tmp_path / "finite_cut", progress=False)
     assert_same_store(tmp_path / "finite_cut", tmp_path / "finite_local")
+

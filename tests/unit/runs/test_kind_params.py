@@ -18,7 +18,8 @@ from tms.runs.grid import check_storable
 from tms.runs.spec import load_spec
 from tms.runs.store import load, run_sweep
 
-PARAMS = {"abs": {"W1": (2, 3), "W2": (3, 2), "b": (3,)}, "relu_hidden_bias": {"W": (2, 3), "b_hidden": (2,), "b": (3,)}}
+PARAMS = {"abs": {"W1": (2, 3), "W2": (3, 2), "b": (3,)},  # n = 3, m = 2, written out by hand
+          "relu_hidden_bias": {"W": (2, 3), "b_hidden": (2,), "b": (3,)}}
 
 
 @pytest.mark.parametrize("kind", sorted(PARAMS))
@@ -74,7 +75,8 @@ def test_a_kind_whose_parameter_names_clash_with_the_store_is_refused():
                      forward=lambda p, x: p.W.T @ (p.W @ x) + p.final_loss)
     register_kind(kind)
     try:
-        with pytest.raises(TmsError, match=r"model.kind: model kind 'clash_for_test' names parameters \['final_loss'\]"):
+        with pytest.raises(TmsError, match=r"model.kind: model kind 'clash_for_test' names parameters "
+                                           r"\['final_loss'\]"):
             check_storable(StaticConfig(n_features=3, n_hidden=2, kind="clash_for_test"), "model.kind")
     finally:
         unregister_kind("clash_for_test")
