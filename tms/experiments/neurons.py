@@ -29,6 +29,24 @@ def density_params(res: Results) -> tuple[dict[str, np.ndarray], np.ndarray]:
     return {name: a[:, 0] for name, a in params.items()}, np.round(res.density, 10)
 
 
+NEURON_FIGURES = {
+    "relu_hidden": lambda params, dens, importance: neuron_bars_figure(params["W"], dens),
+    "relu_hidden_bias": lambda params, dens, importance: neuron_bars_figure(params["W"], dens),
+    "abs": lambda params, dens, importance: abs_units_figure(params["W1"], dens, importance),
+}
+"""The neuron figure of each model kind with a privileged basis (``tms plot`` of a sweep of that kind)."""
+
+
+def neuron_figures(res: Results, out, fmt: str = "png") -> list:
+    """``[neurons.FMT]`` for a grid of a kind in :data:`NEURON_FIGURES` (its first importance setting, the
+    lowest-loss model over lr and seed per density), else ``[]``."""
+    draw = NEURON_FIGURES.get(res.static.kind)
+    if draw is None:
+        return []
+    params, dens = density_params(res)
+    return [save_figure(draw(params, dens, res.grid.importance[0]), out / f"neurons.{fmt}")]
+
+
 def privileged_table(W, W_relu, densities) -> pd.DataFrame:
     """Per density: monosemantic share, features represented (hidden-ReLU and ReLU-output models), mean
     features per live neuron. ``W, W_relu: (densities, m, n)``."""

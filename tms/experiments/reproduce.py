@@ -114,9 +114,12 @@ def plot_folder(folder, out=None, fmt: str = "png") -> list[Path]:
 
 
 def grid_figures(res: Results, out: Path, fmt: str = "png") -> list[Path]:
-    """Every figure that fits a grid's results: vectors, phase diagram, dynamics, geometry, census, weights."""
+    """Every figure that fits a grid's results: the neurons of a kind with a hidden ReLU layer; vectors, phase
+    diagram, dynamics, geometry, census, weights of a kind with ``W`` and ``b``."""
     s = res.static
-    files = []
+    files = neurons.neuron_figures(res, out, fmt)
+    if not {"W", "b"} <= set(res.param_names):  # e.g. abs (W1, W2, b): the figures below read W and b
+        return files
     if s.n_hidden == 2 and s.n_features <= 12:
         files.append(save_figure(intro_figure(res), out / f"vectors.{fmt}"))
     if "extra_importance" in res.grid.importance_params and (s.n_features, s.n_hidden) in theory.DIAGRAMS:
