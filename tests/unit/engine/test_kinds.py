@@ -100,22 +100,18 @@ def test_walkthrough_kind_runs_as_a_sweep_file(tanh_kind, tmp_path):
     assert np.all(np.isfinite(res.final_loss))
 
 
-def test_a_kind_the_store_cannot_hold_is_a_named_error_before_training(tmp_path):
-    from tms.runs import load_spec, train_grid
-
-    with pytest.raises(TmsError, match=r"kind: model kind 'abs' has parameters \('W1', 'W2', 'b'\)"):
-        train_grid(n_features=3, n_hidden=2, kind="abs", steps=5, sparsity=[0.0], progress=False)
-    path = tmp_path / "abs.toml"
-    path.write_text('name = "abs"\n[model]\nn_features = 3\nn_hidden = 2\nkind = "abs"\n[data]\ndensity = [1.0]\n')
-    with pytest.raises(TmsError, match=r"abs.toml: model.kind: model kind 'abs' has parameters"):
-        load_spec(path)
-    assert load_spec_ok(tmp_path) == "relu_hidden"  # relu_hidden keeps W and b: sweeps take it
-
-
-def load_spec_ok(tmp_path):
+def test_every_registered_kind_is_a_sweep_file_kind_and_the_store_holds_its_parameters(tmp_path):
+    """Each built-in kind parses in a sweep file; what the store keeps per model is the kind's own parameters,
+    their snapshots and the losses (tests/unit/runs/test_kind_params.py trains two of them end to end)."""
+    from tms.engine.kinds import kind_names
     from tms.runs import load_spec
+    from tms.runs.grid import stored_shapes
 
-    path = tmp_path / "hidden.toml"
-    path.write_text('name = "h"\n[model]\nn_features = 3\nn_hidden = 2\nkind = "relu_hidden"\n[data]\n'
-                    'density = [1.0]\n')
-    return load_spec(path).static.kind
+    for name in kind_names():
+        path = tmp_path / f"{name}.toml"
+        path.write_text(f'[model]\nn_features = 3\nn_hidden = 2\nkind = "{name}"\n[record]\nsnapshots = 2\n')
+        static = load_spec(path).static
+        params = kinds.get_kind(name).param_shapes(3, 2)
+        assert stored_shapes(static) == {**params, "final_loss": (), "restart_losses": (1,), "best_restart": (),
+                                         "loss_curve": (0,), **{f"snapshots_{p}": (2, *v) for p, v in params.items()}}
+    assert kinds.get_kind("abs").param_shapes(3, 2) == {"W1": (2, 3), "W2": (3, 2), "b": (3,)}
