@@ -148,8 +148,8 @@ class Results(ArrayFields):
     @property
     def diverged(self) -> np.ndarray:
         """``(S, I, L, K)`` True where the kept model is non-finite or its loss exceeds Σ_i I_i: the most the
-        all-zero model can lose (every feature lies in [0, 1], so E[x_i²] <= 1), so training made it worse than
-        outputting nothing (a too-large lr: ``--lr 1e6`` gives losses near 1e22)."""
+        all-zero model can lose (every target lies in [0, 1]: x_i, or |x_i| for abs, so E[y_i²] <= 1), so training
+        made it worse than outputting nothing (a too-large lr: ``--lr 1e6`` gives losses near 1e22)."""
         bound = self.grid.importance.sum(axis=-1)[None, :, None, None]  # (1, I, 1, 1)
         return self.nonfinite | (np.asarray(self.arrays["final_loss"], np.float64) > bound)
 
