@@ -55,3 +55,9 @@ def pytest_report_header(config):
     if _REQUIRED is None:
         return "TMS_REQUIRE_EXTRAS unset: tests of missing optional dependencies skip"
     return f"TMS_REQUIRE_EXTRAS={os.environ['TMS_REQUIRE_EXTRAS']}: importorskip of a missing module fails"
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (pyproject.toml): one worker per core, at most 4 (each worker holds its own JAX, and beyond
+    4 the suite is bound by its longest modules, not by cores)."""
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
