@@ -57,6 +57,7 @@ def pytest_report_header(config):
     return f"TMS_REQUIRE_EXTRAS={os.environ['TMS_REQUIRE_EXTRAS']}: importorskip of a missing module fails"
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: no error where it is not installed
 def pytest_xdist_auto_num_workers(config):
     """`-n auto` (pyproject.toml): one worker per core, at most 4 (each worker holds its own JAX, and beyond
     4 the suite is bound by its longest modules, not by cores)."""
