@@ -2,6 +2,7 @@
 
     python -m tms.bench [--repeats 5] [--steps 2000] [--torch-steps 200] [--torch-threads auto] [--jax-cores N]
     python -m tms.bench --sizes [--repeats 3]
+    python -m tms.bench --profile [--sizes]      # where a step's time goes (tms.bench.profile)
 
 **Setting** (the paper's intro): n=5 features, m=2 hidden, importance I_i = 0.9^i, 128 instances whose
 feature density is log-spaced from 1 to 0.01, batch 1024, Adam lr 1e-3. ``--sizes`` prints the same figures
@@ -39,31 +40,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .common import CpuPeak, Trial, cpu_peak, interleave, load_average, median, ratios
+from .common import (
+    ADAM_FLOPS_PER_PARAM,
+    CpuPeak,
+    Trial,
+    cpu_peak,
+    flops_per_instance_sample,
+    interleave,
+    load_average,
+    median,
+    ratios,
+)
 
 SIZES = ((5, 2), (20, 5), (40, 10), (100, 20), (400, 30))
-ADAM_FLOPS_PER_PARAM = 14
-
-
-def flops_per_instance_sample(n: int, m: int, batch: int) -> float:
-    """FLOPs of one training step per instance per example: ``10·n·m + 9·n + 14·(n·m + n) / batch``.
-
-    Counted for ``x' = ReLU(WᵀW x + b)``, ``W: (m, n)``, loss Σ_i I_i (x_i − x'_i)² averaged over the batch;
-    an FMA is 2 FLOPs, any other elementwise op (add, multiply, max, select) is 1:
-
-    forward, ``4mn + 6n``:
-      ``h = W x`` (m·n FMAs: 2mn); ``y = Wᵀh + b`` (2mn + n); ``ReLU`` (n); ``e = x' − x`` (n);
-      ``Σ I e²`` (square, weight, sum: 3n);
-    backward, ``6mn + 3n``:
-      ``dy = (2 I / batch) e`` masked where ``y <= 0`` (multiply, select: 2n); ``∂b += dy`` (n);
-      ``∂W += h ⊗ dy`` (2mn); ``dh = W dy`` (2mn); ``∂W += dh ⊗ x`` (2mn);
-    Adam, per parameter per step, shared by the batch: ``14 (mn + n) / batch``
-      (g², two moment updates of 3 each, two bias corrections, sqrt, + eps, divide, lr, update).
-
-    Not counted: drawing the data (uniforms, thresholding at the density), the loss's batch mean and the
-    loss curve. At n=5, m=2, batch 1024: 100 + 45 + 0.2 = 145.2 FLOPs.
-    """
-    return 10 * n * m + 9 * n + ADAM_FLOPS_PER_PARAM * (n * m + n) / batch
 
 
 @dataclass(frozen=True)
@@ -313,6 +302,9 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=1024, help="batch size (default 1024)")
     p.add_argument("--sizes", action="store_true", help="side by side for (n, m) = " + ", ".join(map(str, SIZES)))
     p.add_argument("--skip-torch", action="store_true", help="time only the JAX trainer")
+    p.add_argument("--profile", action="store_true",
+                   help="where a step's time goes (draws, data, grads, optimiser, whole step; the matmul ceiling "
+                        "for dense sizes), at (5, 2) or with --sizes at every size; JAX only")
     p.add_argument("--jax-cores", type=int, default=None,
                    help="run JAX's threads on this many CPUs (default: all, as a sweep runs); PyTorch keeps all")
     a = p.parse_args(argv)
@@ -343,7 +335,11 @@ def main(argv=None):
     if pinned is not None:
         print(f"JAX pinned to CPU {pinned} of {peak.cores} (--jax-cores {a.jax_cores}: its thread pools were created "
               f"there); PyTorch's threads may use every CPU")
-    if a.sizes:
+    if a.profile:
+        from .profile import run_profiles
+
+        run_profiles(SIZES if a.sizes else SIZES[:1], a.instances, a.batch, a.steps, a.repeats)
+    elif a.sizes:
         run_sizes(a, peak, with_torch)
     else:
         s = Setting(5, 2, a.instances, a.batch)
