@@ -91,7 +91,9 @@ def test_wheel_contents(installed):
     names = zipfile.ZipFile(wheel).namelist()
     assert "tms/__init__.py" in names and "tms/cli/__init__.py" in names
     assert any(n.startswith("tms/experiments/sweeps/") and n.endswith(".toml") for n in names), "no shipped sweeps"
-    assert "tms/challenge/weights/trained.npz" in names, "no shipped challenge model"
+    for model in ("original_recipe", "trained"):  # the shipped model and the alternative, each with its history
+        assert f"tms/challenge/weights/{model}.npz" in names, f"no shipped challenge model {model}"
+        assert f"tms/challenge/weights/{model}_history.csv" in names, f"no training history of {model}"
     assert "tms/challenge/reference/challenge2_labels.npz" in names, "no shipped challenge reference labels"
     assert not any(n.startswith(("tests/", "figures/", "docs/")) for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))

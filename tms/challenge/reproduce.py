@@ -97,8 +97,9 @@ def _train(out: Path, epochs: int | None, seed: int, progress: bool) -> tuple[Pa
 def run(out_dir="figures/challenge", weights=None, retrain: bool = False, epochs: int | None = None,
         seed: int = 0, progress: bool = True, alternative: bool = True) -> dict:
     """Obtain weights and diagnose them. ``weights``: a weights path (ours or ``.pt``); by default the shipped
-    trained model, or, if there is none or ``retrain`` is set, a fresh training run (``epochs`` overrides the
-    default schedule's length) whose weights and history are written to ``out_dir``. Returns the summary
+    trained model (the challenge's original recipe), or, if there is none or ``retrain`` is set, a fresh
+    training run of the default schedule (the shorter recipe of the alternative model; ``epochs`` overrides
+    its length) whose weights and history are written to ``out_dir``. Returns the summary
     (as :func:`diagnose`); ``timings.json`` gets the total seconds beside the diagnosis's. With the shipped
     model, the shipped alternative model (``weights.ALTERNATIVE``) is diagnosed beside it unless
     ``alternative`` is False."""

@@ -42,7 +42,7 @@ def shipped_runs(tmp_path_factory):
 def test_diagnose_shipped_model(shipped_runs):
     path, out, _, res = shipped_runs
     assert json.loads((out / "summary.json").read_text()) == res
-    assert res["weights"] == path.name == "trained.npz"
+    assert res["weights"] == path.name == W.SHIPPED == "original_recipe.npz"
     params, _ = W.load(path)
     pred = M.predict(params, D.tokens(D.all_pairs()))
     np.testing.assert_allclose(res["accuracy_full"], (pred == D.label_grid().ravel()).mean(), rtol=5e-6)

@@ -1,5 +1,7 @@
-"""The shipped alternative model (the challenge's original training recipe, its full 5,000 epochs): its training
-command retrains a short prefix bit for bit, and its weights carry that command."""
+"""The shipped model (the challenge's original training recipe, its full 5,000 epochs): its training command
+retrains a short prefix bit for bit, and its weights carry that command."""
+
+import dataclasses
 
 import jax
 import numpy as np
@@ -17,13 +19,14 @@ WRITTEN_WITH_JAX = "0.10.2"
 
 
 def _shipped():
-    path = weights.shipped_weights_path(weights.ALTERNATIVE)
+    path = weights.shipped_weights_path()
+    assert path is None or path.name == "original_recipe.npz"
     if path is None:
-        skip_unless_required("no shipped alternative model in this installation")
+        skip_unless_required("no shipped model in this installation")
     return path
 
 
-def test_the_alternative_weights_record_the_recipe():
+def test_the_shipped_weights_record_the_recipe():
     path = _shipped()
     meta = weights.load_meta(path)
     cfg = meta["train_config"]
@@ -48,3 +51,16 @@ def test_a_prefix_of_the_recipe_retrains_bit_for_bit():
         np.testing.assert_array_equal(got, expect)
     else:
         np.testing.assert_allclose(got, expect, rtol=1e-5, atol=1e-6)
+
+
+def test_the_alternative_model_is_the_default_schedule():
+    """The alternative model is what `tms challenge train` (and `tms reproduce challenge`, named alone) trains:
+    its weights record exactly the default TrainConfig, and it classifies the test half at >= 97% too."""
+    path = weights.shipped_weights_path(weights.ALTERNATIVE)
+    assert path is None or path.name == "trained.npz"
+    if path is None:
+        skip_unless_required("no shipped alternative model in this installation")
+    meta = weights.load_meta(path)
+    assert meta["train_config"] == dataclasses.asdict(train.TrainConfig()) and meta["seed"] == 0
+    ev = train.evaluate(weights.load(path)[0])
+    assert ev["train_acc"] == 1.0 and ev["test_acc"] >= 0.97
