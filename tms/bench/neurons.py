@@ -4,7 +4,8 @@ superposition notebook writes them (every instance in one tensor, ``einsum`` ove
     python -m tms.bench.neurons [--sizes 10x5 100x40] [--repeats 3] [--steps 200] [--instances 32] [--threads 1]
 
 Setting: ``instances`` models with density log-spaced 1 → 0.01, importance 0.8^i, batch 1024, Adam lr 1e-3.
-JAX: the lab's compiled grid function (the registry's generic path for these kinds); PyTorch: W of shape
+JAX: the lab's compiled grid function on the kind's fast path and on the registry's generic path (compile
+seconds printed beside the warm rates); PyTorch: W of shape
 ``(instances, m, n)`` (and ``W2: (instances, n, m)`` for ``abs``), fresh ``torch.rand`` data per instance,
 ``torch.optim.Adam``. Steps per second, medians, with the load average.
 """
@@ -15,7 +16,7 @@ import argparse
 
 import numpy as np
 
-from .common import interleave, load_average, median, ratios
+from .common import cpu_peak, interleave, load_average, median, ratios
 from .kinds import grid_trainer
 from .toy import Setting, torch_runner
 
@@ -64,17 +65,26 @@ def main(argv=None):
     ap.add_argument("--instances", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1, help="PyTorch threads")
     a = ap.parse_args(argv)
-    print(f"load average before: {load_average()}")
+    import jax
+
+    peak = cpu_peak()
+    print(f"machine: {peak.model}, {peak.cores} CPU cores, {peak.isa}; jax {jax.__version__}; "
+          f"PyTorch threads {a.threads}; load average before: {load_average()}")
     for kind in a.kinds:
         for size in a.sizes:
             n, m = (int(v) for v in size.split("x"))
             s = Setting(n=n, m=m, instances=a.instances)
-            _, jax_run = grid_trainer(s, kind, a.steps, fast=True)
-            trials = interleave({"jax": jax_run, "torch": torch_trainer(kind, s, a.steps, a.threads)}, a.repeats)
+            fast_compile, fast_run = grid_trainer(s, kind, a.steps, fast=True)
+            generic_compile, generic_run = grid_trainer(s, kind, a.steps, fast=False)
+            trials = interleave({"fast": fast_run, "generic": generic_run,
+                                 "torch": torch_trainer(kind, s, a.steps, a.threads)}, a.repeats)
             rates = {k: [a.steps / t.wall for t in v] for k, v in trials.items()}
             print(f"{kind:12s} n={n:4d} m={m:3d} ({a.instances} instances, batch 1024): "
-                  f"tms {median(rates['jax']):8.1f} steps/s   PyTorch {median(rates['torch']):8.1f} steps/s   "
-                  f"ratio {ratios(rates['jax'], rates['torch'])[0]:.2f}x", flush=True)
+                  f"tms fast path {median(rates['fast']):8.1f} steps/s (compile {fast_compile:.1f} s)   "
+                  f"generic path {median(rates['generic']):8.1f} (compile {generic_compile:.1f} s)   "
+                  f"PyTorch {median(rates['torch']):8.1f}   "
+                  f"fast / PyTorch {ratios(rates['fast'], rates['torch'])[0]:.2f}x   "
+                  f"generic / PyTorch {ratios(rates['generic'], rates['torch'])[0]:.2f}x", flush=True)
     print(f"load average after: {load_average()}")
 
 

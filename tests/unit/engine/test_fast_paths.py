@@ -82,7 +82,8 @@ def test_hand_gradients_train_like_autodiff(kind, monkeypatch, request):
     np.testing.assert_allclose(fast.loss_curve, ref.loss_curve, rtol=1e-4)
 
 
-@pytest.mark.parametrize("kind,n,m", [("relu", 5, 2), ("linear", 5, 2), ("relu", 20, 5)])
+@pytest.mark.parametrize("kind,n,m", [("relu", 5, 2), ("linear", 5, 2), ("relu", 20, 5), ("relu_hidden", 5, 2),
+                                        ("relu_hidden_bias", 10, 5), ("abs", 5, 3), ("abs", 20, 10)])
 def test_fast_path_trains_like_the_generic_path(kind, n, m, monkeypatch, request):
     """A grid trained by the kind's fast path (unrolled at n·m <= UNROLL_LIMIT, per-instance dense matmuls
     above) equals one trained by the registry's generic path (jax.grad of the vmapped one-example loss)."""
@@ -99,8 +100,9 @@ def test_fast_path_trains_like_the_generic_path(kind, n, m, monkeypatch, request
         make_grid_fn.cache_clear()
         runs[fast] = train_grid(static, **kw)
     fast, generic = runs[True], runs[False]
-    assert not np.array_equal(fast.W, generic.W)  # two programs ran, not one reused
-    np.testing.assert_allclose(fast.W, generic.W, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(fast.b, generic.b, rtol=1e-4, atol=1e-5)
+    names = list(get_kind(kind).param_shapes(n, m))
+    assert any(not np.array_equal(getattr(fast, p), getattr(generic, p)) for p in names)  # two programs ran
+    for p in names:
+        np.testing.assert_allclose(getattr(fast, p), getattr(generic, p), rtol=1e-4, atol=1e-5, err_msg=p)
     np.testing.assert_allclose(fast.final_loss, generic.final_loss, rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(fast.loss_curve, generic.loss_curve, rtol=1e-4)

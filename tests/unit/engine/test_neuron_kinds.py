@@ -114,3 +114,41 @@ def test_hidden_bias_is_frozen_without_bias():
     np.testing.assert_array_equal(out.params.b_hidden, 0.0)
     np.testing.assert_array_equal(out.params.b, 0.0)
     assert np.any(out.params.W != 0)
+
+
+@pytest.mark.parametrize("kind", ["relu_hidden", "relu_hidden_bias", "abs"])
+@pytest.mark.parametrize("n,m", [(5, 4), (12, 8)])  # n·m = 20: unrolled; 96 > UNROLL_LIMIT: dense per instance
+def test_fast_step_matches_the_generic_step_and_float64_numpy(kind, n, m):
+    """The kind's fast training step (unrolled or dense, by size) gives the generic step's gradients and losses,
+    and both equal float64 NumPy's per instance; the fast evaluation losses equal the generic ones too."""
+    from tms.engine.config import StaticConfig
+    from tms.engine.models import UNROLL_LIMIT
+
+    assert (n * m <= UNROLL_LIMIT) == (n == 5)
+    rng = np.random.default_rng(11)
+    inst, B = 3, 48
+    model = get_kind(kind)
+    ps = [random_params(kind, rng, n, m) for _ in range(inst)]
+    stacked = PYTREE[kind](**{k: jnp.asarray(np.stack([p[k] * 0.5 for p in ps], axis=-1), jnp.float32)
+                              for k in ps[0]})
+    draws = tdata.draw(jax.random.PRNGKey(3), B, n)
+    sparsity = jnp.asarray(rng.choice([0.0, 0.5, 0.9], size=(n, inst)), jnp.float32)
+    imp = jnp.asarray(rng.uniform(0.2, 1, size=(n, inst)), jnp.float32)
+    static = StaticConfig(n_features=n, n_hidden=m, kind=kind, batch_size=B, steps=10, eval_batch=B)
+    assert model.fast_step is not None
+    fast, fast_loss = model.make_step(static)(stacked, draws, sparsity, imp)
+    generic, generic_loss = model.make_step(static, fast=False)(stacked, draws, sparsity, imp)
+    np.testing.assert_allclose(fast_loss, generic_loss, rtol=1e-5)
+    X = model.features(draws, sparsity)
+    np.testing.assert_allclose(model.instance_loss(stacked, X, imp), model.generic_instance_loss(stacked, X, imp),
+                               rtol=1e-5)
+    Xn, impn = np.asarray(X, np.float64), np.asarray(imp, np.float64)
+    for k in range(inst):
+        pk = {name: np.asarray(getattr(stacked, name)[..., k], np.float64) for name in ps[0]}
+        np.testing.assert_allclose(fast_loss[k], np_loss(kind, pk, Xn[:, :, k].T, impn[:, k]), rtol=1e-5)
+        want = np_grad(kind, pk, Xn[:, :, k].T, impn[:, k])
+        for name in want:
+            np.testing.assert_allclose(getattr(fast, name)[..., k], want[name], rtol=1e-4, atol=1e-5,
+                                       err_msg=f"{name}, instance {k}")
+            np.testing.assert_allclose(getattr(fast, name)[..., k], getattr(generic, name)[..., k], rtol=1e-4,
+                                       atol=1e-6, err_msg=f"{name}, instance {k}")

@@ -12,11 +12,15 @@ this model can make its hidden biases positive and run its neurons linearly; the
 y_i = |x_i| with non-zero inputs x_i ~ U[−1, 1]. Parameters :class:`UntiedParams`: ``W1: (m, n)``,
 ``W2: (n, m)`` Xavier-normal (independent draws), ``b: (n,)`` zeros.
 
-These kinds train by the registry's generic path (``jax.grad`` of the one-example loss, vmapped).
+Fast paths (:func:`neuron_fast_paths`, tested equal to the registry's generic path): small models
+(n·m ≤ ``models.UNROLL_LIMIT``) unroll their contractions into multiply-adds over the instance axis, as the ReLU
+output model does, differentiated by ``jax.grad``; larger ones map a dense single-model loss (plain matmuls,
+feature-major data) over the instances one at a time. Same data, same loss, float32 rounding apart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -24,6 +28,7 @@ import jax.numpy as jnp
 
 from .. import data as tdata
 from .. import models
+from . import base
 from .base import ModelKind
 
 
@@ -76,9 +81,111 @@ def signed_features(draws: tdata.Draws, sparsity: jax.Array, sets: tdata.Feature
     return tdata.features(draws._replace(value=2.0 * draws.value - 1.0), sparsity, sets)
 
 
+# ------------------------------------------------------------------------------------------ fast paths
+#
+# Each kind writes its forward pass twice more: unrolled over the instance axis (params leaves (..., instances),
+# one (batch, instances) array per feature) and dense for one model (feature-major X: (n, batch)).
+
+
+def _matvec(A: jax.Array, xs: list) -> list:
+    """Unrolled products: ``A: (rows, cols, instances)``, ``xs``: cols × (batch, instances) -> rows × (batch,
+    instances)."""
+    return [sum(A[r, c][None, :] * xs[c] for c in range(A.shape[1])) for r in range(A.shape[0])]
+
+
+def _relu_all(hs: list, bias=None) -> list:
+    return [jax.nn.relu(h if bias is None else h + bias[j][None, :]) for j, h in enumerate(hs)]
+
+
+def relu_hidden_unrolled(params: models.Params, xs: list) -> list:
+    W = params.W
+    return _relu_all(_matvec(jnp.swapaxes(W, 0, 1), _relu_all(_matvec(W, xs))), params.b)
+
+
+def relu_hidden_dense(params: models.Params, X: jax.Array) -> jax.Array:
+    return jax.nn.relu(params.W.T @ jax.nn.relu(params.W @ X) + params.b[:, None])
+
+
+def hidden_bias_unrolled(params: HiddenBiasParams, xs: list) -> list:
+    W = params.W
+    return _relu_all(_matvec(jnp.swapaxes(W, 0, 1), _relu_all(_matvec(W, xs), params.b_hidden)), params.b)
+
+
+def hidden_bias_dense(params: HiddenBiasParams, X: jax.Array) -> jax.Array:
+    h = jax.nn.relu(params.W @ X + params.b_hidden[:, None])
+    return jax.nn.relu(params.W.T @ h + params.b[:, None])
+
+
+def abs_unrolled(params: UntiedParams, xs: list) -> list:
+    return _relu_all(_matvec(params.W2, _relu_all(_matvec(params.W1, xs))), params.b)
+
+
+def abs_dense(params: UntiedParams, X: jax.Array) -> jax.Array:
+    return jax.nn.relu(params.W2 @ jax.nn.relu(params.W1 @ X) + params.b[:, None])
+
+
+def neuron_fast_paths(unrolled: Callable, dense: Callable, target: Callable = base.identity,
+                      features: Callable = tdata.features) -> dict:
+    """``fast_step``, ``fast_instance_loss`` and ``fast_batch_loss`` for a kind whose forward pass is written
+    unrolled (``unrolled(params, xs) -> ys``, instance-last) and dense (``dense(params, X: (n, batch)) ->
+    (n, batch)``, one model). The loss is the generic one: the batch mean of Σ_i I_i (y_i − y'_i)²."""
+
+    def unrolled_loss(params, X, importance):  # (instances,)
+        xs = [X[i] for i in range(X.shape[0])]
+        ys = unrolled(params, xs)
+        total = 0.0
+        for i, (x, y) in enumerate(zip(xs, ys)):
+            e = y - target(x)
+            total = total + importance[i] * jnp.mean(e * e, axis=0)
+        return total
+
+    def dense_loss(params, X, importance):  # one model, X: (n, batch)
+        e = dense(params, X) - target(X)
+        return jnp.sum(importance * jnp.mean(e * e, axis=1))
+
+    def small(params) -> bool:
+        leaf = jax.tree.leaves(params)[0]  # a weight matrix (rows, cols, instances) or (rows, cols)
+        return leaf.shape[0] * leaf.shape[1] <= models.UNROLL_LIMIT
+
+    def instance_loss(params, X, importance):
+        if small(params):
+            return unrolled_loss(params, X, importance)
+        return jax.vmap(dense_loss, in_axes=(-1, -1, -1))(params, X, importance)
+
+    def batch_loss(params, X, importance):
+        return dense_loss(params, X.T, importance)
+
+    def fast_step(static):
+        sets = static.sets
+        def unrolled_total(params, X, importance):
+            per = unrolled_loss(params, X, importance)
+            return jnp.sum(per), per
+
+        unrolled_grad = jax.grad(unrolled_total, has_aux=True)
+        dense_grad = jax.value_and_grad(dense_loss)
+
+        def grads(params, draws, sparsity, importance):
+            if static.n_features * static.n_hidden <= models.UNROLL_LIMIT:
+                return unrolled_grad(params, features(draws, sparsity, sets), importance)
+
+            def one(args):
+                p, s, imp = args
+                return dense_grad(p, features(draws, s[:, None], sets)[:, :, 0], imp)
+
+            first = jax.tree.map(lambda a: jnp.moveaxis(a, -1, 0), params)
+            loss, g = jax.lax.map(one, (first, sparsity.T, importance.T))
+            return jax.tree.map(lambda a: jnp.moveaxis(a, 0, -1), g), loss
+
+        return grads
+
+    return {"fast_step": fast_step, "fast_instance_loss": instance_loss, "fast_batch_loss": batch_loss}
+
+
 RELU_HIDDEN = ModelKind(name="relu_hidden", summary="ReLU(W^T ReLU(W x) + b)", init=models.init_params,
-                        forward=relu_hidden_forward)
+                        forward=relu_hidden_forward, **neuron_fast_paths(relu_hidden_unrolled, relu_hidden_dense))
 RELU_HIDDEN_BIAS = ModelKind(name="relu_hidden_bias", summary="ReLU(W^T ReLU(W x + b_hidden) + b)",
-                             init=hidden_bias_init, forward=hidden_bias_forward, bias_fields=("b", "b_hidden"))
+                             init=hidden_bias_init, forward=hidden_bias_forward, bias_fields=("b", "b_hidden"),
+                             **neuron_fast_paths(hidden_bias_unrolled, hidden_bias_dense))
 ABS = ModelKind(name="abs", summary="|x| target: ReLU(W2 ReLU(W1 x) + b), x ~ U[-1, 1]", init=untied_init,
-                forward=abs_forward, target=jnp.abs, features=signed_features)
+                forward=abs_forward, target=jnp.abs, features=signed_features,
+                **neuron_fast_paths(abs_unrolled, abs_dense, target=jnp.abs, features=signed_features))
