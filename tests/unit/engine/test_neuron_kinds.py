@@ -117,12 +117,12 @@ def test_hidden_bias_is_frozen_without_bias():
 
 
 @pytest.mark.parametrize("kind", ["relu_hidden", "relu_hidden_bias", "abs"])
-@pytest.mark.parametrize("n,m", [(5, 4), (12, 8)])  # n·m = 20: unrolled; 96 > UNROLL_LIMIT: dense per instance
+@pytest.mark.parametrize("n,m", [(5, 2), (6, 4), (12, 8)])  # n·m = 10: unrolled; 24, 96: dense per instance
 def test_fast_step_matches_the_generic_step_and_float64_numpy(kind, n, m):
     """The kind's fast training step (unrolled or dense, by size) gives the generic step's gradients and losses,
     and both equal float64 NumPy's per instance; the fast evaluation losses equal the generic ones too."""
     from tms.engine.config import StaticConfig
-    from tms.engine.models import UNROLL_LIMIT
+    from tms.engine.kinds.neurons import UNROLL_LIMIT
 
     assert (n * m <= UNROLL_LIMIT) == (n == 5)
     rng = np.random.default_rng(11)

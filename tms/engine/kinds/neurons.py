@@ -13,9 +13,10 @@ y_i = |x_i| with non-zero inputs x_i ~ U[−1, 1]. Parameters :class:`UntiedPara
 ``W2: (n, m)`` Xavier-normal (independent draws), ``b: (n,)`` zeros.
 
 Fast paths (:func:`neuron_fast_paths`, tested equal to the registry's generic path): small models
-(n·m ≤ ``models.UNROLL_LIMIT``) unroll their contractions into multiply-adds over the instance axis, as the ReLU
-output model does, differentiated by ``jax.grad``; larger ones map a dense single-model loss (plain matmuls,
-feature-major data) over the instances one at a time. Same data, same loss, float32 rounding apart.
+(n·m ≤ ``UNROLL_LIMIT``, 10, chosen by measurement: see its comment) unroll their contractions into
+multiply-adds over the instance axis, differentiated by ``jax.grad``; larger ones map a dense single-model loss
+(plain matmuls, feature-major data) over the instances one at a time. Same data, same loss, float32 rounding
+apart.
 """
 
 from __future__ import annotations
@@ -86,6 +87,15 @@ def signed_features(draws: tdata.Draws, sparsity: jax.Array, sets: tdata.Feature
 # Each kind writes its forward pass twice more: unrolled over the instance axis (params leaves (..., instances),
 # one (batch, instances) array per feature) and dense for one model (feature-major X: (n, batch)).
 
+# Unroll when n·m is at most this; above it, one dense model at a time. Set by measurement (2-core AMD EPYC,
+# AVX2, jax 0.10.2, 32 instances, batch 1,024, 2026-12-06; warm steps/s, compile s in brackets):
+#   relu_hidden n=5,  m=2: unrolled 862 (5.1 s)   dense 923 (2.2 s)   generic 296 (3.2 s)
+#   abs         n=5,  m=2: unrolled 892 (6.4 s)   dense 722 (3.4 s)   generic 298 (4.3 s)
+#   relu_hidden n=10, m=5: unrolled 185 (13.9 s)  dense 339 (2.7 s)   generic 141 (5.7 s)
+#   abs         n=10, m=5: unrolled 182 (14.6 s)  dense 366 (3.8 s)   generic 133 (6.6 s)
+# (the tied ReLU output model unrolls up to 64, with hand-written gradients: models.UNROLL_LIMIT).
+UNROLL_LIMIT = 10
+
 
 def _matvec(A: jax.Array, xs: list) -> list:
     """Unrolled products: ``A: (rows, cols, instances)``, ``xs``: cols × (batch, instances) -> rows × (batch,
@@ -145,7 +155,7 @@ def neuron_fast_paths(unrolled: Callable, dense: Callable, target: Callable = ba
 
     def small(params) -> bool:
         leaf = jax.tree.leaves(params)[0]  # a weight matrix (rows, cols, instances) or (rows, cols)
-        return leaf.shape[0] * leaf.shape[1] <= models.UNROLL_LIMIT
+        return leaf.shape[0] * leaf.shape[1] <= UNROLL_LIMIT
 
     def instance_loss(params, X, importance):
         if small(params):
@@ -165,7 +175,7 @@ def neuron_fast_paths(unrolled: Callable, dense: Callable, target: Callable = ba
         dense_grad = jax.value_and_grad(dense_loss)
 
         def grads(params, draws, sparsity, importance):
-            if static.n_features * static.n_hidden <= models.UNROLL_LIMIT:
+            if static.n_features * static.n_hidden <= UNROLL_LIMIT:
                 return unrolled_grad(params, features(draws, sparsity, sets), importance)
 
             def one(args):
