@@ -1,5 +1,6 @@
-"""The paper's claims about neurons, at the shipped sweeps ``tms reproduce privileged`` / ``computation`` train
-(slow)."""
+"""The paper's claims about neurons (slow). A claim about a trained setting is checked at the paper's training
+budget (10,000 steps of 1,024 examples: the shipped ``*_paper`` sweeps) where the shipped sweep of ``tms reproduce
+privileged`` / ``computation`` trains less (3,000 steps); claims that already hold there are checked there."""
 
 import functools
 
@@ -14,7 +15,7 @@ from tms.runs.results import Results
 
 pytestmark = pytest.mark.slow
 
-NOT_MATCHED = ("not reproduced at the lab's 3,000-step budget (docs/privileged.md gives the numbers); strict: "
+NOT_MATCHED = ("not reproduced at the paper's 10,000-step budget (docs/privileged.md gives the numbers); strict: "
                "a pass means the docs need updating")
 
 
@@ -25,10 +26,12 @@ def trained(name):
     return density_params(Results(spec.static, spec.grid, run_chunks(spec, progress=False)))
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_MATCHED + "; measured 0 of 5 monosemantic at density 1")
 def test_dense_privileged_neurons_are_monosemantic_on_the_important_features():
-    """Density 1, n = 10, m = 5: at least 4 of 5 neurons monosemantic, each on one of the 5 most important."""
-    neurons = neuron_frame(trained("privileged")[0]["W"][0])
+    """Density 1, n = 10, m = 5, at the paper's budget: at least 4 of 5 neurons monosemantic, each on one of the 5
+    most important features (at the 3,000 steps of ``privileged`` none is: docs/privileged.md)."""
+    p, dens = trained("privileged_paper")
+    assert dens[0] == 1.0
+    neurons = neuron_frame(p["W"][0])
     assert ((neurons.label == "monosemantic") & (neurons.top_feature < 5)).sum() >= 4
 
 
@@ -48,26 +51,27 @@ def test_abs_baseline_computes_each_feature_with_a_pair():
     assert features.pair.all() and features.computed.all()
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_MATCHED + "; measured 30 of 40 neurons monosemantic, 8 polysemantic")
+@pytest.mark.xfail(strict=True, reason=NOT_MATCHED + "; measured 38 of 40 neurons monosemantic, 2 polysemantic")
 def test_abs_dense_model_gives_one_feature_per_neuron():
-    p, dens = trained("computation_sweep")
+    p, dens = trained("computation_sweep_paper")
     assert dens[0] == 1.0
     dense, _ = abs_census(p["W1"][0], p["W2"][0])
     live = dense[dense.label != "dead"]
     assert (live.label == "monosemantic").all()
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_MATCHED + "; measured 0 features computed at density 0.001")
+@pytest.mark.xfail(strict=True, reason=NOT_MATCHED + "; measured 2 features computed at density 0.001")
 def test_abs_sparse_model_computes_more_than_half_m_features():
-    p, dens = trained("computation_sweep")
+    p, dens = trained("computation_sweep_paper")
     assert dens[-1] == 0.001
     _, sparse = abs_census(p["W1"][-1], p["W2"][-1])
-    assert sparse.computed.sum() > shipped_spec("computation_sweep").static.n_hidden / 2
+    assert sparse.computed.sum() > shipped_spec("computation_sweep_paper").static.n_hidden / 2
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_MATCHED + "; measured no asymmetric neuron at n = 20, m = 10")
+@pytest.mark.xfail(strict=True, reason=NOT_MATCHED + "; measured no asymmetric neuron at n = 20, m = 10 (10 "
+                                                      "monosemantic)")
 def test_asymmetric_superposition_is_found_at_n20_m10():
-    p, _ = trained("computation_asymmetric")
+    p, _ = trained("computation_asymmetric_paper")
     neurons, _ = abs_census(p["W1"][0], p["W2"][0])
     assert (neurons.label == "asymmetric").any()
     np.testing.assert_array_less(-1, neurons.loc[neurons.label == "asymmetric", "motif_weak"])
