@@ -1,7 +1,7 @@
 """Benchmark: the neuron kinds (``relu_hidden``, ``abs``) in the lab against a PyTorch reference written as ARENA's
 superposition notebook writes them (every instance in one tensor, ``einsum`` over an instance axis), interleaved.
 
-    python -m tms.bench.neurons [--sizes 10x5 100x40] [--repeats 3] [--steps 200] [--instances 32] [--threads 1]
+    python -m tms.bench.neurons [--sizes 10x5 100x40] [--repeats 3] [--steps 200] [--instances 32] [--threads N]
 
 Setting: ``instances`` models with density log-spaced 1 → 0.01, importance 0.8^i, batch 1024, Adam lr 1e-3.
 JAX: the lab's compiled grid function on the kind's fast path and on the registry's generic path (compile
@@ -13,6 +13,7 @@ seconds printed beside the warm rates); PyTorch: W of shape
 from __future__ import annotations
 
 import argparse
+import os
 
 import numpy as np
 
@@ -63,7 +64,8 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--instances", type=int, default=32)
-    ap.add_argument("--threads", type=int, default=1, help="PyTorch threads")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                    help="PyTorch threads (default: every CPU, its fastest setting measured here)")
     a = ap.parse_args(argv)
     import jax
 
