@@ -167,6 +167,7 @@ def neuron_fast_paths(unrolled: Callable, dense: Callable, target: Callable = ba
 
     def fast_step(static):
         sets = static.sets
+
         def unrolled_total(params, X, importance):
             per = unrolled_loss(params, X, importance)
             return jnp.sum(per), per
