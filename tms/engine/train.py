@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import optax
 
 from . import data as tdata
+from . import ticks
 from .config import Hparams, StaticConfig
 from .kinds import get_kind
 from .optim import make_optimizer
@@ -76,15 +77,21 @@ def record_snapshot(static: StaticConfig, snaps, params, step):
 
 
 def run_steps(static: StaticConfig, step_fn, carry):
-    """Scan ``step_fn`` over all steps; returns the final carry and the loss curve ``(n_logs, instances)``."""
+    """Scan ``step_fn`` over all steps; returns the final carry and the loss curve ``(n_logs, instances)``.
+
+    The loop tells the process's listener (:mod:`tms.engine.ticks`) its progress about every ``ticks.EVERY``
+    steps, between blocks of steps."""
     if not static.log_every:
-        carry, _ = jax.lax.scan(lambda c, s: (step_fn(c, s)[0], None), carry, jnp.arange(static.steps))
+        carry = ticks.scan(step_fn, carry, static.steps)
         n_inst = jax.tree.leaves(carry[0])[0].shape[-1]
         return carry, jnp.zeros((0, n_inst), jnp.float32)
+    k = ticks.every_blocks(static.log_every)
 
     def block(carry, b):
         steps = b * static.log_every + jnp.arange(static.log_every)
         carry, losses = jax.lax.scan(step_fn, carry, steps)
+        if ticks.ENABLED and static.n_logs > k:
+            jax.lax.cond((b + 1) % k == 0, lambda: ticks.tell(k * static.log_every), lambda: None)
         return carry, jnp.mean(losses, axis=0)
 
     return jax.lax.scan(block, carry, jnp.arange(static.n_logs))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from typing import Callable
 
+from ..engine import ticks
 from ..engine.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, StaticConfig
 from ..errors import TmsError
 from .backends import LocalBackend
@@ -42,12 +43,24 @@ def run_chunks(spec, progress: bool = True, devices: int = 1, done: Callable[[in
     if pending:
         backend.open()
     bar = Progress(sum(spec.cells(c) for c in parts), spec.work_per_cell, enabled=progress, desc=backend.label)
+    # In this process (the local backend trains the pending chunks in order) the engine's ticks move the bar
+    # inside a chunk: a tick of k steps is k / loop_steps of the chunk (a kind without loop_steps: no ticks)
+    loop_steps = getattr(spec, "loop_steps", None)
+    training = iter(pending)
+    current = [next(training, None)]
+
+    def heard(steps: int):
+        if loop_steps and current[0] is not None:
+            cells = spec.cells(parts[current[0]])
+            bar.advance(cells * steps / loop_steps, cells)
+
     try:
         for cid, r in enumerate(results):
             if r is not None:
                 bar.update(spec.cells(parts[cid]), skipped=True)
-        with contextlib.closing(backend.map_chunks(spec, parts, pending)) as trained:
+        with ticks.listening(heard), contextlib.closing(backend.map_chunks(spec, parts, pending)) as trained:
             for cid, arrays in trained:
+                current[0] = next(training, None)
                 results[cid] = arrays
                 if on_chunk is not None:
                     on_chunk(cid, arrays)

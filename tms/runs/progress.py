@@ -11,6 +11,7 @@ class Progress:
 
     def __init__(self, total_cells: int, samples_per_cell: int, enabled: bool = True, desc="train"):
         self.total, self.done, self.trained, self.enabled = total_cells, 0, 0, enabled
+        self.partial = 0.0  # cells' worth of the chunk in training, from the engine's ticks (tms.engine.ticks)
         self.work_per_cell = samples_per_cell
         self.t0 = time.perf_counter()
         self.bar = None
@@ -27,6 +28,7 @@ class Progress:
         toward the throughput or the ETA."""
         self.done += cells
         self.trained += 0 if skipped else cells
+        partial, self.partial = self.partial, 0.0
         if not self.enabled:
             return
         dt = time.perf_counter() - self.t0
@@ -37,11 +39,21 @@ class Progress:
                 self.bar.initial += cells
                 self.bar.set_postfix_str("resumed", refresh=True)
             else:
-                self.bar.update(cells)
+                self.bar.update(cells - partial)
                 self.bar.set_postfix_str(f"{rate:.3g} model-samples/s")
         else:  # pragma: no cover
             eta = dt / max(self.trained, 1) * (self.total - self.done)
             print(f"{self.done}/{self.total} cells, {rate:.3g} model-samples/s, ETA {eta:.0f}s", flush=True)
+
+    def advance(self, cells: float, limit: float):
+        """Move the bar by ``cells`` (a fraction of the chunk in training), never past ``limit`` cells of it:
+        the chunk's own :meth:`update` settles the count when it finishes."""
+        step = min(cells, 0.999 * limit - self.partial)
+        if step <= 0:
+            return
+        self.partial += step
+        if self.enabled and self.bar is not None:
+            self.bar.update(step)
 
     def close(self):
         if self.bar is not None:

@@ -127,6 +127,11 @@ class SweepSpec:
         s = self.static
         return len(self.grid.seeds) * s.restarts * s.steps * s.batch_size
 
+    @property
+    def loop_steps(self) -> int:
+        """Training steps one chunk's compiled call runs (its seeds one after another), for progress ticks."""
+        return len(self.grid.seeds) * self.static.steps
+
     def estimate_seconds(self) -> float:
         """Rough wall time on a 2-core CPU, from model-sample rates measured there (docs/performance.md)."""
         from ...engine.models import UNROLL_LIMIT
@@ -134,7 +139,8 @@ class SweepSpec:
         s = self.static
         nm = s.n_features * s.n_hidden
         rate = 1e8 * min(1.0, 10.0 / nm) if nm <= UNROLL_LIMIT else min(3.5e6, 3.5e9 / nm)
-        return self.grid.n_cells * self.work_per_cell / rate + 5.0 * self.n_chunks
+        # one compilation (every chunk is padded to the same shape) and a little dispatch per chunk
+        return self.grid.n_cells * self.work_per_cell / rate + 5.0 + 0.1 * self.n_chunks
 
     def summary(self) -> str:
         s, g = self.static, self.grid

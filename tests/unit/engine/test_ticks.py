@@ -1,0 +1,66 @@
+"""Progress ticks from inside the compiled training loop: heard in this process, and they change nothing."""
+
+import dataclasses
+
+import jax
+import numpy as np
+
+from tms.engine import ticks
+from tms.engine.config import StaticConfig, hparams
+from tms.engine.train import make_train
+from tms.runs.pipeline import train_grid
+from tms.runs.progress import Progress
+
+STATIC = StaticConfig(n_features=5, n_hidden=2, batch_size=64, steps=2 * ticks.EVERY + 10, restarts=2,
+                      eval_batch=512)
+
+
+def _train(static):
+    hp = hparams(static, sparsity=0.7, importance=0.9 ** np.arange(5))
+    return jax.jit(make_train(static))(hp, jax.random.PRNGKey(0))
+
+
+def test_ticks_are_heard_and_change_no_value(monkeypatch):
+    heard = []
+    with ticks.listening(heard.append):
+        loud = _train(STATIC)
+        assert sorted(heard) == [10, ticks.EVERY, ticks.EVERY]  # two blocks of 250 steps and the last 10 (unordered)
+        heard.clear()
+        logged = _train(dataclasses.replace(STATIC, log_every=10))
+        assert heard == [ticks.EVERY, ticks.EVERY]  # with a loss curve: every 25th block of 10 steps
+    assert ticks._listener is None  # the listener is removed on leaving the block
+    monkeypatch.setattr(ticks, "ENABLED", False)  # the same loops compiled without ticks
+    quiet = _train(STATIC)
+    quiet_logged = _train(dataclasses.replace(STATIC, log_every=10))
+    for a, b in ((loud, quiet), (logged, quiet_logged)):
+        for name in ("W", "b"):
+            np.testing.assert_array_equal(getattr(a.params, name), getattr(b.params, name), err_msg=name)
+        np.testing.assert_array_equal(a.final_loss, b.final_loss)
+    np.testing.assert_array_equal(logged.loss_curve, quiet_logged.loss_curve)
+    assert logged.loss_curve.shape == (51,)
+
+
+def test_progress_moves_inside_a_chunk_but_never_completes_it():
+    bar = Progress(10, 1, enabled=False)
+    for _ in range(5):
+        bar.advance(3.0, 4)  # ticks of a 4-cell chunk worth 3 cells each: capped just below the chunk
+    assert 3.9 < bar.partial < 4.0
+    bar.update(4)  # the chunk finished: the count is exact again
+    assert (bar.done, bar.partial) == (4, 0.0)
+
+
+def test_the_pipeline_bar_counts_ticks_as_fractions_of_the_chunk(monkeypatch):
+    seen = []
+    real = Progress.advance
+
+    def spy(self, cells, limit):
+        seen.append((cells, limit))
+        real(self, cells, limit)
+
+    monkeypatch.setattr(Progress, "advance", spy)
+    train_grid(STATIC, density=[1.0, 0.3, 0.1], seeds=[0], chunk_size=2, progress=False)
+    # two chunks (2 cells, then 1), each loop of 510 steps ticking after 250, 500 and 510 steps
+    # (the host calls are unordered within a loop, so each chunk's ticks are compared sorted)
+    assert [limit for _, limit in seen] == [2, 2, 2, 1, 1, 1]
+    got = [sorted(c for c, _ in seen[:3]), sorted(c for c, _ in seen[3:])]
+    np.testing.assert_allclose(got, [[c * k / 510 for k in (10, 250, 250)] for c in (2, 1)], rtol=1e-12)
