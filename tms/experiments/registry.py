@@ -28,6 +28,7 @@ class Context:
     quick: bool = False
     progress: bool = True
     retrain: bool = False
+    named: bool = False  # the experiment was named on the command line (not run as part of "all")
 
 
 @dataclass(frozen=True)

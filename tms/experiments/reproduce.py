@@ -86,7 +86,7 @@ def reproduce(name: str, out=".", figures=None, runs=None, fmt: str = "png", qui
                 spent[f"sweep {sweep}"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         ctx = Context(results, figures / "quick" if quick else figures, fmt, quick, progress,
-                      retrain=(n == "challenge" and name == "challenge" and not shipped))
+                      retrain=(n == "challenge" and name == "challenge" and not shipped), named=(name == n))
         files, numbers = exp.draw(ctx)
         spent[f"figures {n}"] = time.perf_counter() - t0
         summary[n] = numbers
