@@ -19,7 +19,9 @@ class Progress:
             try:
                 from tqdm.auto import tqdm
 
-                self.bar = tqdm(total=total_cells, desc=desc, unit="cell", dynamic_ncols=True)
+                # whole cells in the count ({n:.0f}): ticks move the bar by fractions of a chunk
+                self.bar = tqdm(total=total_cells, desc=desc, unit="cell", dynamic_ncols=True,
+                                bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]")
             except ImportError:  # pragma: no cover
                 self.bar = None
 
