@@ -25,6 +25,7 @@ from .finite import (
     sparse_loss,
     weighted_dense_loss,
 )
+from . import ticks
 from .models import Params
 from .optim import make_optimizer
 from .train import best_restarts, init_instances
@@ -169,7 +170,7 @@ def make_finite_train(cfg: FiniteConfig):
             updates, opt_state = opt.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state), None
 
-        (params, _), _ = jax.lax.scan(step, (params, opt.init(params)), jnp.arange(cfg.steps))
+        params, _ = ticks.scan(step, (params, opt.init(params)), cfg.steps)  # progress ticks (tms.engine.ticks)
         train_loss, hidden = set_losses(cfg, params, data, count, importance, True)
         test_loss, _ = set_losses(cfg, params, test, jnp.full((inst,), cfg.test_size), importance, False)
         per_restart, best, pick = best_restarts(train_loss.reshape(n_T, R), params)

@@ -64,3 +64,21 @@ def test_the_pipeline_bar_counts_ticks_as_fractions_of_the_chunk(monkeypatch):
     assert [limit for _, limit in seen] == [2, 2, 2, 1, 1, 1]
     got = [sorted(c for c, _ in seen[:3]), sorted(c for c, _ in seen[3:])]
     np.testing.assert_allclose(got, [[c * k / 510 for k in (10, 250, 250)] for c in (2, 1)], rtol=1e-12)
+
+
+def test_finite_data_training_ticks_and_changes_no_value(monkeypatch):
+    from tms.engine.finite import FiniteConfig
+    from tms.engine.finite_train import make_finite_train
+
+    cfg = FiniteConfig(n_features=40, n_hidden=3, train_sizes=(3, 10, 70), sparsity=0.9, steps=ticks.EVERY + 10,
+                       warmup_steps=2, batch_size=16, restarts=2, test_size=50, data_path="dense")
+    args = (jax.random.PRNGKey(3), 1e-2, 1e-2, np.ones(40, np.float32))
+    heard = []
+    with ticks.listening(heard.append):
+        loud = jax.jit(make_finite_train(cfg))(*args)
+    assert sorted(heard) == [10, ticks.EVERY]
+    monkeypatch.setattr(ticks, "ENABLED", False)
+    quiet = jax.jit(make_finite_train(cfg))(*args)
+    for name in ("W", "b"):
+        np.testing.assert_array_equal(getattr(loud.params, name), getattr(quiet.params, name), err_msg=name)
+    np.testing.assert_array_equal(loud.test_loss, quiet.test_loss)

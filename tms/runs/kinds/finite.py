@@ -158,6 +158,11 @@ class FiniteSpec:
         s = self.static
         return s.restarts * s.steps * s.batch
 
+    @property
+    def loop_steps(self) -> int:
+        """Training steps one chunk's compiled call runs (one loop for all its T), for progress ticks."""
+        return self.static.steps
+
     def summary(self) -> str:
         s, g = self.static, self.grid
         return (f"{len(g.hidden_sizes)} hidden size(s) x {len(g.train_sizes)} training-set size(s) x "
