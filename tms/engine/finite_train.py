@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from . import ticks
 from .finite import (
     EVAL_BLOCK,
     FiniteConfig,
@@ -25,7 +26,6 @@ from .finite import (
     sparse_loss,
     weighted_dense_loss,
 )
-from . import ticks
 from .models import Params
 from .optim import make_optimizer
 from .train import best_restarts, init_instances

@@ -46,12 +46,11 @@ def run_chunks(spec, progress: bool = True, devices: int = 1, done: Callable[[in
     # In this process (the local backend trains the pending chunks in order) the engine's ticks move the bar
     # inside a chunk: a tick of k steps is k / loop_steps of the chunk (a kind without loop_steps: no ticks)
     loop_steps = getattr(spec, "loop_steps", None)
-    training = iter(pending)
-    current = [next(training, None)]
+    finished = 0  # pending chunks trained so far
 
     def heard(steps: int):
-        if loop_steps and current[0] is not None:
-            cells = spec.cells(parts[current[0]])
+        if loop_steps and finished < len(pending):
+            cells = spec.cells(parts[pending[finished]])
             bar.advance(cells * steps / loop_steps, cells)
 
     try:
@@ -60,7 +59,7 @@ def run_chunks(spec, progress: bool = True, devices: int = 1, done: Callable[[in
                 bar.update(spec.cells(parts[cid]), skipped=True)
         with ticks.listening(heard), contextlib.closing(backend.map_chunks(spec, parts, pending)) as trained:
             for cid, arrays in trained:
-                current[0] = next(training, None)
+                finished += 1
                 results[cid] = arrays
                 if on_chunk is not None:
                     on_chunk(cid, arrays)

@@ -14,7 +14,7 @@ from tms.experiments.reproduce import reproduce as _  # noqa: F401  (loads the m
 def test_alternative_only_when_named(monkeypatch, tmp_path, named):
     calls = []
     monkeypatch.setattr(challenge_reproduce, "run", lambda **kw: calls.append(kw) or {"accuracy": 1.0})
-    files, numbers = get("challenge").draw(Context({}, Path(tmp_path), named=named))
+    _, numbers = get("challenge").draw(Context({}, Path(tmp_path), named=named))
     assert [c["alternative"] for c in calls] == [named] and numbers == {"accuracy": 1.0}
 
 
