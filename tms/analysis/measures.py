@@ -206,3 +206,22 @@ def strong_items(norms, dims, fraction: float = 0.5) -> tuple[np.ndarray, np.nda
     count = strong.sum(axis=-1)
     total = np.where(strong, dims, 0.0).sum(axis=-1)
     return count, np.divide(total, count, out=np.full(count.shape, np.nan), where=count > 0)
+
+
+PEAK_RISE = 0.005  # an interior test-loss peak stands this far above the lowest loss before it and the last one
+
+
+def interior_peaks(loss, rise: float = PEAK_RISE) -> list[int]:
+    """Indices j (not the first or last) of a loss curve over increasing T whose value stands ``rise`` above
+    both the lowest loss before j and the loss at the largest T: the curve rises to them and falls after them
+    (the data double-descent peak). NaN entries are never peaks."""
+    check_range("rise", rise, 0.0, np.inf)
+    loss = np.asarray(loss, np.float64)
+    return [j for j in range(1, len(loss) - 1) if loss[j] > np.nanmin(loss[:j]) + rise and loss[j] > loss[-1] + rise]
+
+
+def peak_index(loss, rise: float = PEAK_RISE) -> int | None:
+    """The highest of :func:`interior_peaks` (None when the curve has none)."""
+    inner = interior_peaks(loss, rise)
+    loss = np.asarray(loss, np.float64)
+    return max(inner, key=lambda j: loss[j]) if inner else None

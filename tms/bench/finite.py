@@ -3,7 +3,7 @@
     python -m tms.bench.finite [--repeats 5] [--steps 50] [--skip-paper]
 
 **Settings.** ``reproduce``: the shipped ``finite_data`` sweep's step (n = 1,000, S = 0.99, unit-norm
-examples, its 13 training-set sizes and its batch) at m = 2 and m = 8. ``paper``: the paper's n = 10,000,
+examples, its training-set sizes and its batch: full batch, T up to 1,600) at its smallest and largest m. ``paper``: the paper's n = 10,000,
 S = 0.999, m = 2, one model trained full batch on T = 4,096 examples (a paper-size step per example; the
 whole paper sweep is this work times its slot-examples, see ``--skip-paper`` and the estimate printed).
 
@@ -102,7 +102,10 @@ def main(argv=None) -> None:
     ap.add_argument("--skip-paper", action="store_true", help="only the reproduce-size settings")
     a = ap.parse_args(argv)
     print(f"load average before: {load_average()}", flush=True)
-    for m in (2, 8):
+    from ..experiments.registry import shipped_spec
+
+    sizes = shipped_spec("finite_data").grid.hidden_sizes
+    for m in sorted({sizes[0], sizes[-1]}):
         compare(f"reproduce (m={m})", reproduce_config(m), a.steps, a.repeats)
     if not a.skip_paper:
         ms = compare("paper (m=2, T=4096)", PAPER, max(2, a.steps // 10), a.repeats)

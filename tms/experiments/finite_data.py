@@ -18,16 +18,6 @@ from ..plots.finite import (
 )
 from .registry import Context, register
 
-RISE = 0.005  # an interior peak stands this far above the lowest test loss before it and the one at the largest T
-
-
-def interior_peaks(loss) -> list[int]:
-    """Indices j (not the first or last T) whose test loss stands ``RISE`` above both the lowest loss before
-    them and the loss at the largest T: the loss rises to them and falls after them."""
-    loss = np.asarray(loss, np.float64)
-    return [j for j in range(1, len(loss) - 1) if loss[j] > np.min(loss[:j]) + RISE and loss[j] > loss[-1] + RISE]
-
-
 def peaks(res, seed: int = 0) -> dict:
     """Per m: the T of the largest test loss overall, and of the highest interior peak (None if none)."""
     out = {}
@@ -35,8 +25,7 @@ def peaks(res, seed: int = 0) -> dict:
     for mi, m in enumerate(res.grid.hidden_sizes):
         loss = np.asarray(res.test_loss[mi, seed], np.float64)
         j = int(np.nanargmax(loss))
-        inner = interior_peaks(loss)
-        k = max(inner, key=lambda i: loss[i]) if inner else None
+        k = measures.peak_index(loss)
         out[f"m={m}"] = {"max_test_loss_T": T[j], "max_test_loss": round(float(loss[j]), 4),
                          "interior_peak_T": None if k is None else T[k],
                          "interior_peak_test_loss": None if k is None else round(float(loss[k]), 4),

@@ -137,8 +137,14 @@ def finite_heatmap_figure(res, seed: int = 0) -> Figure:
                    norm=colors.LogNorm(vmin=np.nanmin(loss), vmax=np.nanmax(loss)))
     ax.set_xticks(range(len(res.grid.train_sizes)), [str(t) for t in res.grid.train_sizes], rotation=60, fontsize=7)
     ax.set_yticks(range(len(res.grid.hidden_sizes)), [str(m) for m in res.grid.hidden_sizes])
+    ridge = [(measures.peak_index(row), i) for i, row in enumerate(loss)]
+    ridge = [(j, i) for j, i in ridge if j is not None]
+    if ridge:  # the test-loss peak of each m (the heat map's ridge): where the curve rises to and falls after
+        ax.plot(*zip(*ridge), "o-", color="cyan", mfc="none", ms=9, mew=1.6, lw=1.0,
+                label="test-loss peak of each m")
+        ax.legend(loc="upper left", fontsize=7, framealpha=0.7)
     ax.set_xlabel("training-set size T")
     ax.set_ylabel("hidden size m")
     fig.colorbar(im, ax=ax, label="test loss")
-    ax.set_title("test loss over T × m", fontsize=10)
+    ax.set_title("test loss over T × m (paper: the peak moves to larger T as m grows)", fontsize=10)
     return fig

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from tms.analysis import measures
+from tms.errors import TmsError
 
 
 def direct(H):
@@ -58,3 +59,24 @@ def test_strong_items():
     assert np.isnan(mean[1])
     with pytest.raises(ValueError, match="fraction"):
         measures.strong_items(norms, dims, fraction=1.0)
+
+
+def test_interior_peaks_need_a_rise_and_a_fall():
+    # rises from 1.0 to 2.0 at index 3, falls to 0.99: one interior peak
+    assert measures.interior_peaks([1.0, 1.0, 1.4, 2.0, 0.99]) == [2, 3]
+    assert measures.peak_index([1.0, 1.0, 1.4, 2.0, 0.99]) == 3
+    # highest at the first T and falling: no interior peak (the first and last entries never count)
+    assert measures.interior_peaks([3.0, 2.0, 1.5, 1.0]) == []
+    assert measures.peak_index([3.0, 2.0, 1.5, 1.0]) is None
+    # still rising at the largest T: no peak (it has not fallen)
+    assert measures.interior_peaks([1.0, 1.2, 1.5, 2.0]) == []
+    # a bump smaller than the rise threshold is not a peak; a larger threshold drops a real one
+    assert measures.interior_peaks([1.0, 1.004, 1.0]) == []
+    assert measures.interior_peaks([1.0, 1.1, 1.0], rise=0.2) == []
+    # the rise is measured from the lowest loss before j, not from the first one
+    assert measures.interior_peaks([1.2, 0.9, 1.0, 0.9]) == [2]
+
+
+def test_interior_peaks_reject_a_negative_rise():
+    with pytest.raises(TmsError, match="rise"):
+        measures.interior_peaks([1.0, 2.0, 1.0], rise=-0.1)

@@ -112,6 +112,9 @@ def test_minibatch_rows_come_from_each_models_own_set():
 def test_buckets_pad_small_sets_to_small_widths():
     assert buckets((3, 10, 20, 70, 300), 256) == [(0, 2, 16), (2, 3, 64), (3, 4, 256)]
     assert buckets((3, 10), 8) == [(0, 1, 8)]
+    # above EXACT_WIDTH every set reads exactly its T slots, one group each (no 2x padding of T = 1,600)
+    assert buckets((200, 400, 800, 1600, 3200), 3200) == [(0, 1, 256), (1, 2, 400), (2, 3, 800), (3, 4, 1600),
+                                                          (4, 5, 3200)]
 
 
 def test_training_reduces_the_training_loss_and_restarts_share_the_data():
@@ -146,3 +149,18 @@ def test_active_bound_is_a_binomial_tail():
     k = finite.active_bound(1000, 0.01, 10_000)
     assert 30 <= k <= 45  # mean 10, sd 3.1: the bound sits about 9 sd above the mean
     assert finite.active_bound(5, 0.0, 10) == 1
+
+
+def test_a_full_batch_model_trains_the_same_whatever_larger_sets_share_its_call():
+    """The reduced ``finite_data`` sweep (T up to 1,600) trains those cells of ``finite_data_full`` (T up to 3,200):
+    every model reads only its own slots, starts from the same W and is updated by its own gradient."""
+    full = small(train_sizes=(3, 20, 300, 600), batch_size=0, restarts=1, steps=30)
+    part = dataclasses.replace(full, train_sizes=(3, 20, 300))
+    a = jax.jit(make_finite_train(full))(KEY, 1e-2, 1e-2, jnp.ones(full.n_features))
+    b = jax.jit(make_finite_train(part))(KEY, 1e-2, 1e-2, jnp.ones(full.n_features))
+    for name in ("W", "b"):
+        np.testing.assert_array_equal(np.asarray(getattr(a.params, name))[:3], np.asarray(getattr(b.params, name)))
+    # the evaluation batches 4 models against 3, so its float32 sums may round differently (the weights do not)
+    np.testing.assert_allclose(np.asarray(a.train_loss)[:3], np.asarray(b.train_loss), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(np.asarray(a.test_loss)[:3], np.asarray(b.test_loss), rtol=1e-6, atol=1e-9)
+    assert float(jnp.max(jnp.abs(a.params.W[3] - a.params.W[2]))) > 0  # the T = 600 model did train differently

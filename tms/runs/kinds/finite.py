@@ -172,9 +172,10 @@ class FiniteSpec:
     def resolved(self) -> dict:
         return {"name": self.name, "finite": self.static.to_dict(), "grid": self.grid.to_dict()}
 
-    def estimate_seconds(self, rate: float = 1e9) -> float:
-        """Rough wall time on an idle 2-core CPU: ``rate`` slot-example features per second (from the
-        measured ``finite_data`` run, docs/finite_data.md), plus 5 s of compilation per chunk."""
+    def estimate_seconds(self, rate: float = 3e8) -> float:
+        """Rough wall time on an idle 2-core CPU: ``rate`` slot-example features per second, plus 5 s of
+        compilation per chunk. Measured on the 2-core AVX2 machine of docs/performance.md: ``finite_data_full``
+        909 s (3.0e8 per s), ``finite_data`` 187 s (3.1e8), ``finite_data_minibatch`` 164 s (2.5e8)."""
         s, g = self.static, self.grid
         work = len(g.hidden_sizes) * len(g.seeds) * s.steps * slots_per_step(s) * s.n_features
         return work / rate + 5.0 * self.n_chunks
