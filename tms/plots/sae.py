@@ -20,7 +20,7 @@ def pentagon_figure(truth: np.ndarray, decoders: dict) -> plt.Figure:
         for w in W:
             ax.annotate("", xy=(w[0], w[1]), xytext=(0, 0), arrowprops={"arrowstyle": "->", "color": "C3", "lw": 1.6})
         best = (unit @ W.T).max(axis=1)
-        ax.set_title(f"{arch}\nmin max cos {best.min():.3f}", fontsize=9)
+        ax.set_title(f"{arch} ({len(W)} latents)\nmin max cos {best.min():.3f}", fontsize=9)
         ax.set_xlim(-1.15, 1.15)
         ax.set_ylim(-1.15, 1.15)
         ax.set_aspect("equal")

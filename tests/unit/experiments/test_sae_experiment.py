@@ -20,3 +20,20 @@ def test_sae_sweep_small():
     assert frame["mmcs"].between(-1, 1).all() and frame["fvu"].notna().all()
     with pytest.raises(SaeError, match="d_sae"):
         sae_sweep(toy_model_source(pentagon(), 0.9), archs=("relu",), ratios=(0.01,), steps=5)
+
+
+def test_pentagon_numbers_count_settings_per_architecture_and_size():
+    import numpy as np
+    import pandas as pd
+
+    from tms.experiments.sae import _numbers
+
+    pent = pd.DataFrame({"arch": ["relu"] * 4, "ratio": [1.0, 1.0, 2.0, 2.0], "penalty": [0.1, 0.1, 0.1, 0.1],
+                         "k": [1] * 4, "seed": [0, 1, 0, 1], "mmcs": [0.99, 0.95, 0.999, 0.998],
+                         "recovered_0.99": [1.0, 0.8, 1.0, 1.0]})
+    synth = pd.DataFrame({"arch": ["relu"], "ratio": [1.0], "mmcs": [0.9], "recovered_0.9": [0.5]})
+    res = pd.DataFrame({"resample": ["none"], "dead": [1.0], "mmcs": [0.9], "resampled": [0.0]})
+    out = _numbers(pent, synth, res)["pentagon"]
+    assert out["relu@1x"]["settings_all_seeds_recover_5"] == [] and out["relu@1x"]["settings_some_seed_recovers_5"] == [[0.1, 1.0]]
+    assert out["relu@2x"]["settings_all_seeds_recover_5"] == [[0.1, 1.0]]
+    assert np.isclose(out["relu@2x"]["best_mmcs"], 0.999)
