@@ -106,3 +106,22 @@ chunk_size = 1
 def tiny_kind(kind: str) -> str:
     """:data:`TINY_KIND` for model kind ``kind``."""
     return TINY_KIND.replace('"KIND"', f'"{kind}"')
+
+
+TINY_SAE = """
+name = "tiny_sae"
+kind = "sae"
+[source]
+type = "pentagon"
+sparsity = 0.9
+[sae]
+archs = ["relu", "topk"]
+ratios = [1.0, 2.0]
+penalties = [0.01, 0.1]
+ks = [1, 2]
+[train]
+steps = 30
+batch = 32
+lr = 3e-3
+seeds = [0, 1]
+"""

@@ -138,5 +138,5 @@ def grid_figures(res: Results, out: Path, fmt: str = "png") -> list[Path]:
     return files
 
 
-FIGURES = {"grid": grid_figures, "finite": finite_data.finite_figures}
+FIGURES = {"grid": grid_figures, "finite": finite_data.finite_figures, "sae": sae.sae_figures}
 """The figures of each sweep kind's results (``tms plot``)."""

@@ -17,20 +17,18 @@ import jax
 import numpy as np
 import pandas as pd
 
-from ..analysis import dictionary
 from ..engine.sae import (
     SaeConfig,
     SaeError,
-    encode_many,
     get_arch,
     pentagon,
-    sae_hparams,
     synthetic_source,
     toy_model_source,
     train_sae_sizes,
 )
 from ..io import save_figure, write_json
 from ..plots.sae import dead_latents_figure, frontier_figure, mmcs_heatmap_figure, pentagon_figure
+from ..runs.kinds.sae import score_grid
 from .registry import Context, register
 
 ARCHS = ("relu", "topk", "batchtopk", "jumprelu", "gated")
@@ -52,23 +50,6 @@ def _knobs(arch: str, stride: int = 1, ks=KS, table=None):
     if get_arch(arch).knob == "k":
         return {"penalties": (0.0,), "ks": ks}
     return {"penalties": tuple((table or PENALTIES)[arch][::stride]), "ks": (1,)}
-
-
-def score_grid(config: SaeConfig, grid, source, eval_seed: int = 12345, n_eval: int = 4096) -> pd.DataFrame:
-    """One row per SAE of ``grid`` (one size): its knob, seed and every :func:`dictionary.scores` value, on
-    ``n_eval`` fresh inputs drawn with ``eval_seed``."""
-    H, _ = source.sample(jax.random.PRNGKey(eval_seed), n_eval)
-    cfg = SaeConfig(**{**config.to_dict(), "d_sae": grid.d_sae})
-    hp = sae_hparams(cfg, grid.coords[:, 0], grid.coords[:, 1].astype(int), [1e-3])
-    Z = np.asarray(encode_many(cfg, grid.output.params, hp, H))
-    W_dec, b_dec = np.asarray(grid.output.params["W_dec"]), np.asarray(grid.output.params["b_dec"])
-    rows = []
-    for i, (penalty, k, seed) in enumerate(grid.coords):
-        H_hat = Z[i] @ W_dec[i] + b_dec[i]
-        s = dictionary.scores(W_dec[i], source.directions, Z[i], np.asarray(H), H_hat)
-        rows.append({"arch": config.arch, "d_sae": grid.d_sae, "ratio": grid.d_sae / source.n_true,
-                     "penalty": penalty, "k": int(k), "seed": int(seed), **s})
-    return pd.DataFrame(rows)
 
 
 def sae_sweep(source, archs=ARCHS, ratios=(1.0,), steps: int = 3000, batch: int = 256, seeds=(0,), lr: float = 1e-3,
@@ -131,6 +112,23 @@ def resampling_study(steps: int = 12000, every: int = 2500, window: int = 500):
         rows.append(score_grid(config, grid, source).assign(resample=mode,
                     resampled=np.asarray(grid.output.metrics["resampled"]).sum(axis=1)))
     return curves, pd.concat(rows, ignore_index=True)
+
+
+def sae_figures(res, out, fmt: str = "png") -> list:
+    """The figures of an SAE sweep's results (``tms plot``): the MMCS heat map and the L0–FVU frontier, and on
+    a 2-dimensional source the best decoder of each architecture over the true directions."""
+    frame = res.to_frame()
+    files = [save_figure(mmcs_heatmap_figure(frame), out / f"sae_mmcs_heatmap.{fmt}"),
+             save_figure(frontier_figure(frame), out / f"sae_frontier.{fmt}")]
+    truth = res.directions()
+    if truth.shape[1] == 2:
+        best = {}
+        for a, arch in enumerate(res.archs):
+            score = np.where(res.valid[a], res.mmcs[a], -np.inf)  # (sizes, cells)
+            r, c = np.unravel_index(int(np.argmax(score)), score.shape)
+            best[arch] = res.W_dec[a, r, c, : res.sizes[r]]
+        files.append(save_figure(pentagon_figure(truth, best), out / f"sae_decoders.{fmt}"))
+    return files
 
 
 def _numbers(pent: pd.DataFrame, synth: pd.DataFrame, res: pd.DataFrame) -> dict:

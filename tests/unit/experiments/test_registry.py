@@ -12,7 +12,7 @@ def test_shipped_sweep_files_validate():
     assert len(names) >= 7
     for name in names:
         spec = shipped_spec(name)
-        assert spec.grid.n_cells >= 1 and spec.name == name
+        assert spec.n_chunks >= 1 and spec.name == name and spec.summary()
 
 
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from sweep_helpers import TINY, TINY_FINITE, assert_same_arrays, assert_same_store, tiny_kind, write
+from sweep_helpers import TINY, TINY_FINITE, TINY_SAE, assert_same_arrays, assert_same_store, tiny_kind, write
 
 from tms.runs.backends import BACKENDS, BackendError, LocalBackend, RayBackend, import_ray, make_backend
 from tms.runs.pipeline import run_chunks
@@ -130,8 +130,8 @@ def ray_cluster():
 # Ray starts its processes with fork+exec from this JAX process; JAX warns about any fork
 @pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
 def test_ray_backend_equals_local_bit_for_bit(tmp_path, ray_cluster):
-    """One Ray worker serves a grid sweep, a grid of the absolute-value kind (parameters W1, W2, b) and a
-    finite-data sweep: the same arrays, chunk files and merged files as the local backend. A grid sweep stopped
+    """One Ray worker serves a grid sweep, a grid of the absolute-value kind (parameters W1, W2, b), a
+    finite-data sweep and an SAE sweep: the same arrays, chunk files and merged files as the local backend. A grid sweep stopped
     locally resumes on Ray; a finite sweep stopped on Ray (its next chunk in flight, dropped with its worker)
     resumes locally; both equal an uninterrupted run. The worker compiles each grid shape once (TINY's 7
     chunks, abs's 2). (Two workers, chunks arriving out of order, a killed worker and a killed driver:
@@ -140,7 +140,8 @@ def test_ray_backend_equals_local_bit_for_bit(tmp_path, ray_cluster):
     finite = load_spec(write(tmp_path, TINY_FINITE.replace("n_hidden = [2, 3]", "n_hidden = 2"), "finite.toml"))
     absolute = load_spec(write(tmp_path, tiny_kind("abs"), "abs.toml"))
     assert finite.kind == "finite" and finite.n_chunks == 2
-    specs = {"grid": grid, "abs": absolute, "finite": finite}
+    sae = load_spec(write(tmp_path, TINY_SAE.replace('archs = ["relu", "topk"]', 'archs = ["topk"]'), "sae.toml"))
+    specs = {"grid": grid, "abs": absolute, "finite": finite, "sae": sae}
     ref = {k: run_sweep(spec, tmp_path / f"{k}_local", progress=False) for k, spec in specs.items()}
     assert {"W1", "W2", "b", "snapshots_W1"} <= set(ref["abs"].arrays)
     with RayBackend(workers=1) as backend:

@@ -60,7 +60,7 @@ class SweepKind:
     compilations: Callable | None = None
 
 
-BUILTIN = ("grid", "finite")  # registered by tms.runs.kinds on import, in this order
+BUILTIN = ("grid", "finite", "sae")  # registered by tms.runs.kinds on import, in this order
 SWEEP_KINDS: dict[str, SweepKind] = {}
 """Registered sweep kinds by name, in registration order (the first is the default of an implicit file)."""
 

@@ -1,0 +1,75 @@
+"""The SAE sweep kind: parsing with named errors before anything compiles, chunks equal to the Python API's
+SAEs, a stopped sweep resumed to the same store, and results that load back with their shapes checked."""
+
+import numpy as np
+import pytest
+from sweep_helpers import TINY_SAE, assert_same_arrays, assert_same_store, write
+
+from tms.experiments.sae import sae_sweep
+from tms.runs.kinds.sae import SaeResults, make_source
+from tms.runs.sections import SpecError
+from tms.runs.spec import load_spec
+from tms.runs.store import load, run_sweep
+
+
+
+def test_tiny_sae_sweep_equals_the_python_api_and_loads_back(tmp_path):
+    spec = load_spec(write(tmp_path, TINY_SAE, "sae.toml"))
+    assert spec.kind == "sae" and spec.n_chunks == 4 and spec.sizes == (5, 10) and spec.max_cells == 4
+    res = run_sweep(spec, tmp_path / "out", progress=False)
+    assert res.W_dec.shape == (2, 2, 4, 10, 2) and res.W_enc.shape == (2, 2, 4, 2, 10)
+    assert res.valid.all() and np.all(res.W_dec[:, 0, :, 5:] == 0)  # the 5-latent SAEs padded with zero latents
+    frame = res.to_frame()
+    assert len(frame) == 16 and set(frame.arch) == {"relu", "topk"} and frame["mmcs"].between(-1, 1).all()
+    # the same SAEs as the experiment's Python API trains (same source, settings, seeds, data stream)
+    api, params = sae_sweep(make_source({"type": "pentagon", "sparsity": 0.9}), ("relu", "topk"), (1.0, 2.0),
+                            steps=30, batch=32, seeds=(0, 1), lr=3e-3, penalties={"relu": np.array([0.01, 0.1])})
+    keys, scores = ["arch", "d_sae", "penalty", "k", "seed"], ["mmcs", "l0", "fvu"]
+    both = frame[keys + scores].merge(api[keys + scores], on=keys, suffixes=("", "_api"))  # the API also trains k = 3, 4
+    assert len(both) == len(frame) == 16
+    for name in scores:
+        np.testing.assert_allclose(both[name], both[f"{name}_api"], rtol=1e-6, atol=1e-9)
+    # its first four topk SAEs are (k, seed) = (1, 0), (1, 1), (2, 0), (2, 1), as here (one call of 8 against 4)
+    np.testing.assert_allclose(res.W_dec[1, 1], params[("topk", 10)]["W_dec"][:4], rtol=1e-5, atol=1e-6)
+    back = load(tmp_path / "out")
+    assert isinstance(back, SaeResults) and back.archs == ["relu", "topk"]
+    assert_same_arrays(back.arrays, res.arrays)
+    assert back.directions().shape == (5, 2) and len(back.summary_lines()) == 4
+    from tms.experiments.reproduce import plot_folder
+
+    files = plot_folder(tmp_path / "out", tmp_path / "figs")  # tms plot: heat map, frontier, decoders (d_in = 2)
+    assert sorted(f.name for f in files) == ["sae_decoders.png", "sae_frontier.png", "sae_mmcs_heatmap.png"]
+
+
+def test_a_stopped_sae_sweep_resumes_to_the_uninterrupted_store(tmp_path):
+    spec = load_spec(write(tmp_path, TINY_SAE.replace('archs = ["relu", "topk"]', 'archs = ["relu"]'), "s.toml"))
+    ref = run_sweep(spec, tmp_path / "full", progress=False)
+    assert run_sweep(spec, tmp_path / "cut", progress=False, stop_after=1) is None
+    assert len(list((tmp_path / "cut" / "chunks").glob("*.npz"))) == 1
+    assert_same_arrays(run_sweep(spec, tmp_path / "cut", progress=False).arrays, ref.arrays)
+    assert_same_store(tmp_path / "cut", tmp_path / "full")
+
+
+@pytest.mark.parametrize("old, new, match", [
+    ('ratios = [1.0, 2.0]', 'ratios = [0.1]', "distinct dictionary sizes >= 1"),
+    ('ks = [1, 2]', 'ks = [1, 6]', "k = 6 exceeds the smallest dictionary size 5"),
+    ('penalties = [0.01, 0.1]', 'penalties = [-0.1]', "sae.penalties"),
+    ('archs = ["relu", "topk"]', 'archs = ["relu", "nope"]', "unknown architecture 'nope'"),
+    ('sparsity = 0.9', 'sparsity = 0.9\nn_true = 8', "source.n_true does not apply"),
+    ('type = "pentagon"', 'type = "mnist"', "source.type must be one of"),
+    ('sparsity = 0.9', 'sparsity = 1.5', "sparsity"),
+    ('steps = 30', 'steps = 0', "sae.steps"),
+    ('lr = 3e-3', 'lr = -1.0', "train.lr"),
+])
+def test_bad_sae_sweep_files_get_named_errors(tmp_path, old, new, match):
+    assert old in TINY_SAE
+    with pytest.raises(SpecError, match=match):
+        load_spec(write(tmp_path, TINY_SAE.replace(old, new), "bad.toml"))
+
+
+def test_quick_sae_spec_is_smaller():
+    from tms.experiments.registry import shipped_spec
+
+    spec = shipped_spec("sae_pentagon")
+    q = spec.quick()
+    assert q.base.steps == 100 and len(q.seeds) == 1 and len(q.penalties) <= 3 and q.n_chunks == spec.n_chunks

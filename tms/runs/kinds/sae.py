@@ -1,0 +1,413 @@
+"""The SAE sweep kind (``kind = "sae"``): sparse autoencoders × dictionary size × sparsity knob × seed on one
+activation source whose true features the lab owns, scored against them.
+
+A sweep file (the shipped ``sae_pentagon.toml`` and ``sae_synthetic.toml``; docs/sae.md)::
+
+    kind = "sae"
+    [source]  type = "pentagon" | "synthetic"
+              sparsity = 0.9                          (pentagon: the toy model's feature sparsity S)
+              n_true = 512, d_in = 256, mean_active = 5.0, decay = 0.99, correlated = false, seed = 0  (synthetic)
+    [sae]     archs = ["relu", "topk", ...], ratios = [1.0, 2.0] (dictionary size / true feature count),
+              penalties = { log = [1e-3, 0.3], num = 11 }   (α of the penalty architectures)
+              ks = [1, 2, 3, 4]                          (k of TopK and BatchTopK)
+              decoder, resample, resample_every, dead_window, bandwidth, ... (any :class:`SaeConfig` field)
+    [train]   steps, batch, lr, seeds (or n_seeds), data_seed
+
+**Chunks.** One compiled call trains every (knob, seed) SAE of one architecture at one dictionary size, so a
+chunk is an (architecture, size) pair (chunk ``a · R + r``). A chunk depends only on the spec: the same data
+stream (``data_seed``) and initialisations (the seeds) in any process, so a resumed or Ray-trained sweep
+equals a local uninterrupted one.
+
+**Arrays** (axes ``(A, R, C)`` = architecture, size, cell; a cell is one (knob, seed) SAE; architectures with
+fewer cells than the largest are padded: ``valid`` is False there, scores and knobs NaN, weights zero;
+dictionaries are padded to the largest size with zero latents): ``valid``, ``penalty``, ``k``, ``seed``, one
+array per score of :func:`tms.analysis.dictionary.scores` (``mmcs``, ``recovered_0.99``, ``l0``, ``fvu``, ...),
+``W_enc: (A, R, C, d_in, d_max)``, ``b_enc: (A, R, C, d_max)``, ``W_dec: (A, R, C, d_max, d_in)``,
+``b_dec: (A, R, C, d_in)``. Architecture-specific parameters (JumpReLU's thresholds, Gated's gate) are not
+kept in the sweep arrays; train through :func:`tms.engine.sae.train_sae_sizes` to keep them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import jax
+import numpy as np
+import pandas as pd
+
+from ...analysis import dictionary
+from ...engine.sae import (
+    ARCHITECTURES,
+    SaeConfig,
+    encode_many,
+    get_arch,
+    pentagon,
+    sae_hparams,
+    synthetic_source,
+    toy_model_source,
+    train_sae_sizes,
+)
+from ...errors import TmsError
+from ...io import check_int
+from ..results import ArrayFields
+from ..sections import SpecError, Values, given, parse_section, seeds, spaced
+from .registry import SweepKind, register_sweep_kind
+
+AXES = ("arch", "size", "cell")
+SCORE_NAMES = ("mmcs", "mmcs_decoder", "mcc", "uniqueness", "recovered_0.9", "recovered_0.99", "split", "shared",
+               "l0", "dead", "dense", "fvu")
+PARAM_NAMES = ("W_enc", "b_enc", "W_dec", "b_dec")
+COORD_NAMES = ("valid", "penalty", "k", "seed")
+ARRAY_NAMES = COORD_NAMES + SCORE_NAMES + PARAM_NAMES
+SOURCE_TYPES = ("pentagon", "synthetic")
+EVAL_SEED, N_EVAL = 12345, 4096  # the fresh inputs every SAE is scored on
+
+
+@dataclass(frozen=True)
+class SaeTop:
+    name: str | None = None
+    description: str = ""
+    kind: str | None = None
+    source: dict | None = None
+    sae: dict | None = None
+    train: dict | None = None
+
+
+@dataclass(frozen=True)
+class SaeSourceSection:
+    type: str | None = None
+    sparsity: float | None = None
+    n_true: int | None = None
+    d_in: int | None = None
+    mean_active: float | None = None
+    decay: float | None = None
+    correlated: bool | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class SaeSection:
+    archs: list | None = None
+    ratios: Values | None = None
+    penalties: Values | None = None
+    ks: list | None = None
+    decoder: str | None = None
+    resample: str | None = None
+    resample_every: int | None = None
+    dead_window: int | None = None
+    resample_batch: int | None = None
+    aux_k: int | None = None
+    aux_coef: float | None = None
+    bandwidth: float | None = None
+    init_threshold: float | None = None
+    threshold_lr: float | None = None
+
+
+@dataclass(frozen=True)
+class SaeTrainSection:
+    steps: int | None = None
+    batch: int | None = None
+    lr: float | None = None
+    seeds: list | None = None
+    n_seeds: int | None = None
+    data_seed: int | None = None
+
+
+SOURCE_KEYS = {"pentagon": {"type", "sparsity"},
+               "synthetic": {"type", "n_true", "d_in", "mean_active", "decay", "correlated", "seed"}}
+CONFIG_FIELDS = ("decoder", "resample", "resample_every", "dead_window", "resample_batch", "aux_k", "aux_coef",
+                 "bandwidth", "init_threshold", "threshold_lr")
+
+
+def make_source(settings: dict):
+    """The activation source a sweep's ``[source]`` table describes (``settings`` as :meth:`SaeSpec.resolved`
+    records them)."""
+    s = dict(settings)
+    kind = s.pop("type")
+    if kind == "pentagon":
+        return toy_model_source(pentagon(), s.get("sparsity", 0.9))
+    return synthetic_source(**s)
+
+
+@dataclass(frozen=True)
+class SaeSpec:
+    """A parsed SAE sweep: the source settings, the base :class:`SaeConfig` (at the first size), the axes."""
+
+    name: str
+    description: str
+    source_settings: dict
+    base: SaeConfig
+    archs: tuple[str, ...]
+    sizes: tuple[int, ...]
+    ratios: tuple[float, ...]
+    penalties: tuple[float, ...]
+    ks: tuple[int, ...]
+    seeds: tuple[int, ...]
+    lr: float = 1e-3
+    data_seed: int = 0
+    source: str = ""
+    kind: ClassVar[str] = "sae"
+
+    def knobs(self, arch: str) -> tuple[tuple[float, ...], tuple[int, ...]]:
+        """``(penalties, ks)`` of one architecture: its knob's values, the other one fixed."""
+        return ((0.0,), self.ks) if get_arch(arch).knob == "k" else (self.penalties, (1,))
+
+    def coords(self, arch: str) -> np.ndarray:
+        """``(cells, 3)``: penalty, k, seed of each SAE of one chunk of ``arch``, in training order."""
+        penalties, ks = self.knobs(arch)
+        return np.array(list(itertools.product(penalties, ks, self.seeds)), dtype=np.float64)
+
+    def config(self, arch: str, size: int) -> SaeConfig:
+        return dataclasses.replace(self.base, arch=arch, d_sae=int(size))
+
+    @property
+    def chunk_list(self) -> list[tuple[int, int]]:
+        return [(a, r) for a in range(len(self.archs)) for r in range(len(self.sizes))]
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.chunk_list)
+
+    @property
+    def max_cells(self) -> int:
+        return max(len(self.coords(a)) for a in self.archs)
+
+    def cells(self, chunk) -> int:
+        return len(self.coords(self.archs[chunk[0]]))
+
+    @property
+    def work_per_cell(self) -> int:
+        return self.base.steps * self.base.batch
+
+    @property
+    def loop_steps(self) -> None:
+        return None  # the SAE loop reports no ticks: the bar moves per chunk
+
+    def summary(self) -> str:
+        return (f"{len(self.archs)} architecture(s) x {len(self.sizes)} dictionary size(s) {list(self.sizes)} x "
+                f"knob x {len(self.seeds)} seed(s), {self.base.steps} steps of {self.base.batch}; "
+                f"{self.n_chunks} chunk(s) of up to {self.max_cells} SAEs")
+
+    def resolved(self) -> dict:
+        return {"name": self.name, "source": self.source_settings, "config": self.base.to_dict(),
+                "archs": list(self.archs), "sizes": list(self.sizes), "ratios": list(self.ratios),
+                "penalties": list(self.penalties), "ks": list(self.ks), "seeds": list(self.seeds), "lr": self.lr,
+                "data_seed": self.data_seed}
+
+    def estimate_seconds(self, overhead: float = 1e-4, rate: float = 2e10) -> float:
+        """Rough wall time on an idle 2-core CPU: per SAE and step ``overhead`` seconds plus its FLOPs (about 12 per
+        weight per example: encoder and decoder, forward and backward) at ``rate`` per second, plus 5 s of
+        compilation per chunk. ``overhead`` from ``sae_pentagon`` (181 s for 1.56 million SAE-steps of d_in = 2,
+        idle 2-core AVX2 machine); ``rate`` a matmul-bound guess, not measured at the synthetic sizes."""
+        d_in, b = self.base.d_in, self.base.batch
+        per_step = sum(len(self.coords(a)) * (overhead + 12 * d_in * d * b / rate) for a in self.archs for d in self.sizes)
+        return per_step * self.base.steps + 5.0 * self.n_chunks
+
+    def quick(self) -> SaeSpec:
+        """A reduced-cost version for smoke tests: 100 steps, one seed, at most 3 knob values."""
+        base = dataclasses.replace(self.base, steps=100, resample_every=min(self.base.resample_every, 50),
+                                   dead_window=min(self.base.dead_window, 25))
+        pick = lambda a: tuple(a[j] for j in np.unique(np.round(np.linspace(0, len(a) - 1, 3)).astype(int)))
+        return dataclasses.replace(self, base=base, seeds=self.seeds[:1], penalties=pick(self.penalties),
+                                   ks=pick(self.ks))
+
+
+def _source_settings(src: SaeSourceSection, where: str) -> dict:
+    kind = src.type or "synthetic"
+    if kind not in SOURCE_TYPES:
+        raise SpecError(f"{where}: source.type must be one of {SOURCE_TYPES}; got {kind!r}")
+    extra = set(given(src)) - SOURCE_KEYS[kind]
+    if extra:
+        raise SpecError(f"{where}: source.{min(extra)} does not apply to source.type = {kind!r} "
+                        f"(allowed: {', '.join(sorted(SOURCE_KEYS[kind]))})")
+    return {"type": kind, **{k: v for k, v in given(src).items() if k != "type"}}
+
+
+def parse_sae_spec(doc: dict, where: str = "<spec>", source: str = "") -> SaeSpec:
+    """Validate an SAE sweep file; every error names ``where`` and the key, before anything compiles."""
+    top = parse_section(SaeTop, doc, "", where)
+    src = parse_section(SaeSourceSection, top.source or {}, "source", where)
+    sae = parse_section(SaeSection, top.sae or {}, "sae", where)
+    tr = parse_section(SaeTrainSection, top.train or {}, "train", where)
+    try:
+        settings = _source_settings(src, where)
+        activations = make_source(settings)
+        archs = tuple(sae.archs or ["relu"])
+        for a in archs:
+            if a not in ARCHITECTURES:
+                raise SpecError(f"{where}: sae.archs: unknown architecture {a!r}; known: {', '.join(ARCHITECTURES)}")
+        if len(set(archs)) != len(archs):
+            raise SpecError(f"{where}: sae.archs lists an architecture twice: {list(archs)}")
+        ratios = tuple(float(r) for r in spaced(sae.ratios if sae.ratios is not None else 1.0, f"{where}: sae.ratios"))
+        sizes = tuple(round(r * activations.n_true) for r in ratios)
+        if min(sizes) < 1 or len(set(sizes)) != len(sizes):
+            raise SpecError(f"{where}: sae.ratios × {activations.n_true} true features must give distinct "
+                            f"dictionary sizes >= 1; got {list(sizes)}")
+        penalties = tuple(float(p) for p in spaced(sae.penalties if sae.penalties is not None else 0.01,
+                                                   f"{where}: sae.penalties"))
+        if min(penalties) < 0 or not np.all(np.isfinite(penalties)):
+            raise SpecError(f"{where}: sae.penalties (α) must be finite and >= 0; got {list(penalties)}")
+        ks = tuple(sae.ks or [1])
+        for k in ks:
+            check_int(f"{where}: sae.ks (each)", k, 1, error=SpecError)
+        if any(get_arch(a).knob == "k" for a in archs) and max(ks) > min(sizes):
+            raise SpecError(f"{where}: sae.ks: k = {max(ks)} exceeds the smallest dictionary size {min(sizes)}")
+        extras = {k: v for k, v in given(sae).items() if k in CONFIG_FIELDS}
+        extras.update({k: v for k, v in given(tr).items() if k in ("steps", "batch")})
+        base = SaeConfig(archs[0], activations.d_in, sizes[0], **extras)
+        lr = float(tr.lr if tr.lr is not None else 1e-3)
+        if not (np.isfinite(lr) and lr > 0):
+            raise SpecError(f"{where}: train.lr must be a number > 0; got {tr.lr!r}")
+        data_seed = 0 if tr.data_seed is None else check_int(f"{where}: train.data_seed", tr.data_seed, 0,
+                                                              error=SpecError)
+        sds = seeds(tr, where)
+        for a in archs:  # every (size, knob) the training call will see, checked now
+            for d in sizes:
+                pen, kk = ((0.0,), ks) if get_arch(a).knob == "k" else (penalties, (1,))
+                sae_hparams(dataclasses.replace(base, arch=a, d_sae=d), pen, kk, [lr])
+    except SpecError:
+        raise
+    except TmsError as e:  # the engine's checks (SaeError, a sparsity out of range): named, with the file
+        raise SpecError(f"{where}: {e}") from None
+    return SaeSpec(top.name or Path(where).stem, top.description, settings, base, archs, sizes, ratios, penalties,
+                   ks, sds, lr, int(data_seed), source)
+
+
+def score_grid(config: SaeConfig, grid, source, eval_seed: int = EVAL_SEED, n_eval: int = N_EVAL) -> pd.DataFrame:
+    """One row per SAE of ``grid`` (one size): its knob, seed and every :func:`dictionary.scores` value, on
+    ``n_eval`` fresh inputs drawn with ``eval_seed``."""
+    H, _ = source.sample(jax.random.PRNGKey(eval_seed), n_eval)
+    cfg = SaeConfig(**{**config.to_dict(), "d_sae": grid.d_sae})
+    hp = sae_hparams(cfg, grid.coords[:, 0], grid.coords[:, 1].astype(int), [1e-3])
+    Z = np.asarray(encode_many(cfg, grid.output.params, hp, H))
+    W_dec, b_dec = np.asarray(grid.output.params["W_dec"]), np.asarray(grid.output.params["b_dec"])
+    rows = []
+    for i, (penalty, k, seed) in enumerate(grid.coords):
+        H_hat = Z[i] @ W_dec[i] + b_dec[i]
+        s = dictionary.scores(W_dec[i], source.directions, Z[i], np.asarray(H), H_hat)
+        rows.append({"arch": config.arch, "d_sae": grid.d_sae, "ratio": grid.d_sae / source.n_true,
+                     "penalty": penalty, "k": int(k), "seed": int(seed), **s})
+    return pd.DataFrame(rows)
+
+
+def sae_chunks(spec: SaeSpec, devices: int = 1) -> list[tuple[int, int]]:
+    if devices != 1:
+        raise SpecError(f"{spec.name}: an SAE sweep trains each chunk on one device; got devices={devices}")
+    return spec.chunk_list
+
+
+def train_sae_chunk(spec: SaeSpec, chunk: tuple[int, int], devices: int = 1) -> dict:
+    """Train and score every (knob, seed) SAE of architecture ``archs[a]`` at size ``sizes[r]``; numpy arrays."""
+    a, r = chunk
+    arch, size = spec.archs[a], spec.sizes[r]
+    source = make_source(spec.source_settings)
+    config = spec.config(arch, size)
+    penalties, ks = spec.knobs(arch)
+    (grid,) = train_sae_sizes(config, source, [size], penalties=penalties, ks=ks, seeds=spec.seeds, lr=spec.lr,
+                              data_seed=spec.data_seed)
+    frame = score_grid(config, grid, source)
+    params = jax.device_get(grid.output.params)
+    out = {"valid": np.ones(len(frame), bool), "penalty": frame["penalty"].to_numpy(np.float64),
+           "k": frame["k"].to_numpy(np.float64), "seed": frame["seed"].to_numpy(np.float64)}
+    out.update({name: frame[name].to_numpy(np.float64) for name in SCORE_NAMES})
+    out.update({name: np.asarray(params[name], np.float32) for name in PARAM_NAMES})
+    return out
+
+
+def merge_sae_chunks(spec: SaeSpec, parts: list[dict]) -> dict:
+    """Chunk arrays -> ``(A, R, C, ...)``: cells padded to the largest chunk (``valid`` False, NaN scores, zero
+    weights) and dictionaries to the largest size (zero latents)."""
+    A, R, C, d = len(spec.archs), len(spec.sizes), spec.max_cells, max(spec.sizes)
+    latent_axis = {"W_enc": 2, "b_enc": 1, "W_dec": 1}  # the d_sae axis of each chunk array (cells first)
+    merged = {}
+    for name in ARRAY_NAMES:
+        rows = []
+        for part in parts:
+            x = np.asarray(part[name])
+            width = [(0, C - x.shape[0])] + [(0, 0)] * (x.ndim - 1)
+            if name in latent_axis:
+                width[latent_axis[name]] = (0, d - x.shape[latent_axis[name]])
+            fill = False if name == "valid" else (0.0 if name in PARAM_NAMES else np.nan)
+            rows.append(np.pad(x, width, constant_values=fill))
+        merged[name] = np.stack(rows).reshape((A, R) + rows[0].shape)
+    return merged
+
+
+@dataclass(frozen=True)
+class SaeResults(ArrayFields):
+    """Merged arrays of an SAE sweep (leading axes ``(A, R, C)``) and the settings that made them."""
+
+    settings: dict
+    arrays: dict
+    kind: ClassVar[str] = "sae"
+
+    @property
+    def archs(self) -> list[str]:
+        return list(self.settings["archs"])
+
+    @property
+    def sizes(self) -> list[int]:
+        return list(self.settings["sizes"])
+
+    def directions(self) -> np.ndarray:
+        """The true feature directions ``(n_true, d_in)`` of the sweep's source (rebuilt from its settings)."""
+        return make_source(self.settings["source"]).directions
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per trained SAE: architecture, size, knob, seed and every score."""
+        rows = []
+        for a, arch in enumerate(self.archs):
+            for r, size in enumerate(self.sizes):
+                for c in np.flatnonzero(self.arrays["valid"][a, r]):
+                    row = {"arch": arch, "d_sae": size, "ratio": self.settings["ratios"][r],
+                           "penalty": float(self.arrays["penalty"][a, r, c]), "k": int(self.arrays["k"][a, r, c]),
+                           "seed": int(self.arrays["seed"][a, r, c])}
+                    row.update({name: float(self.arrays[name][a, r, c]) for name in SCORE_NAMES})
+                    rows.append(row)
+        return pd.DataFrame(rows)
+
+    def summary_lines(self) -> list[str]:
+        """One line per (architecture, size): the best MMCS over knobs and seeds, and the knob that gave it."""
+        df = self.to_frame()
+        out = []
+        for (arch, d), rows in df.groupby(["arch", "d_sae"], sort=False):
+            best = rows.loc[rows["mmcs"].idxmax()]
+            knob = f"k={int(best.k)}" if get_arch(arch).knob == "k" else f"penalty={best.penalty:.4g}"
+            out.append(f"{arch}, d_sae={d}: best MMCS {best.mmcs:.4f} at {knob} (seed {int(best.seed)}); "
+                       f"fraction recovered at cosine 0.99: {best['recovered_0.99']:.2f}; L0 {best.l0:.2f}, "
+                       f"dead {int(best.dead)}")
+        return out
+
+    def table_text(self) -> str:
+        return "\n".join(self.summary_lines())
+
+    def describe(self) -> str:
+        s = self.settings
+        return (f"SAE sweep on {s['source']['type']} activations, {len(s['archs'])} architecture(s), sizes "
+                f"{s['sizes']}, {s['config']['steps']} steps of {s['config']['batch']}")
+
+    def config(self) -> dict:
+        return {"kind": self.kind, "sae": self.settings}
+
+    @staticmethod
+    def load(folder) -> SaeResults:
+        """Read an SAE sweep's folder, checked as :meth:`ArrayFields.read_folder` does, shapes included."""
+        cfg, arrays = ArrayFields.read_folder(folder, ARRAY_NAMES)
+        res = ArrayFields.from_config(folder, lambda: SaeResults(dict(cfg["sae"]), arrays))
+        s = res.settings
+        d_in, d = int(s["config"]["d_in"]), max(s["sizes"])
+        lead = (len(s["archs"]), len(s["sizes"]), arrays["valid"].shape[-1] if "valid" in arrays else 0)
+        res.check_shapes(folder, {name: lead for name in COORD_NAMES + SCORE_NAMES}
+                         | {"W_enc": (*lead, d_in, d), "b_enc": (*lead, d), "W_dec": (*lead, d, d_in),
+                            "b_dec": (*lead, d_in)})
+        return res
+
+
+SAE = register_sweep_kind(SweepKind(
+    name="sae", axes=AXES, parse=parse_sae_spec, chunks=sae_chunks, train_chunk=train_sae_chunk,
+    merge=merge_sae_chunks, results=lambda spec, arrays: SaeResults(spec.resolved(), arrays),
+    load=SaeResults.load))
