@@ -17,18 +17,22 @@ import jax
 import numpy as np
 import pandas as pd
 
+from ..analysis import dictionary
 from ..engine.sae import (
     SaeConfig,
     SaeError,
+    encode_many,
     get_arch,
+    init_sae,
     pentagon,
+    sae_hparams,
     synthetic_source,
     toy_model_source,
     train_sae_sizes,
 )
 from ..io import save_figure, write_json
 from ..plots.sae import dead_latents_figure, frontier_figure, mmcs_heatmap_figure, pentagon_figure
-from ..runs.kinds.sae import score_grid
+from ..runs.kinds.sae import make_source
 from .registry import Context, register
 
 ARCHS = ("relu", "topk", "batchtopk", "jumprelu", "gated")
@@ -50,6 +54,47 @@ def _knobs(arch: str, stride: int = 1, ks=KS, table=None):
     if get_arch(arch).knob == "k":
         return {"penalties": (0.0,), "ks": ks}
     return {"penalties": tuple((table or PENALTIES)[arch][::stride]), "ks": (1,)}
+
+
+def score_grid(config: SaeConfig, grid, source, eval_seed: int = 12345, n_eval: int = 4096) -> pd.DataFrame:
+    """One row per SAE of ``grid`` (one size): its knob, seed and every :func:`dictionary.scores` value, on
+    ``n_eval`` fresh inputs drawn with ``eval_seed``."""
+    cfg = SaeConfig(**{**config.to_dict(), "d_sae": grid.d_sae})
+    return _score(cfg, grid.output.params, grid.coords, source, eval_seed, n_eval)
+
+
+def _score(cfg: SaeConfig, params, coords, source, eval_seed: int = 12345, n_eval: int = 4096) -> pd.DataFrame:
+    H, _ = source.sample(jax.random.PRNGKey(eval_seed), n_eval)
+    hp = sae_hparams(cfg, coords[:, 0], coords[:, 1].astype(int), [1e-3])
+    Z = np.asarray(encode_many(cfg, params, hp, H))
+    W_dec, b_dec = np.asarray(params["W_dec"]), np.asarray(params["b_dec"])
+    rows = []
+    for i, (penalty, k, seed) in enumerate(coords):
+        H_hat = Z[i] @ W_dec[i] + b_dec[i]
+        s = dictionary.scores(W_dec[i], source.directions, Z[i], np.asarray(H), H_hat)
+        rows.append({"arch": cfg.arch, "d_sae": cfg.d_sae, "ratio": cfg.d_sae / source.n_true,
+                     "penalty": penalty, "k": int(k), "seed": int(seed), **s})
+    return pd.DataFrame(rows)
+
+
+def score_results(res) -> pd.DataFrame:
+    """Scores against the truth of every SAE of an SAE sweep's results (``kind = "sae"``): the rows
+    :func:`score_grid` gives for the same SAEs, from the stored parameters (tested equal)."""
+    s = res.settings
+    source = make_source(s["source"])
+    frames = []
+    for a, arch in enumerate(res.archs):
+        for r, size in enumerate(res.sizes):
+            keep = np.asarray(res.valid[a, r])
+            cfg = SaeConfig(**{**s["config"], "arch": arch, "d_sae": int(size)})
+            params = {"W_enc": res.W_enc[a, r, keep, :, :size], "b_enc": res.b_enc[a, r, keep, :size],
+                      "W_dec": res.W_dec[a, r, keep, :size], "b_dec": res.b_dec[a, r, keep]}
+            for name in init_sae(jax.random.PRNGKey(0), cfg).keys() - params.keys():  # the architecture's own
+                x = res.arrays[name][a, r, keep]
+                params[name] = x[:, :size] if x.ndim == 2 else x
+            coords = np.stack([res.penalty[a, r, keep], res.k[a, r, keep], res.seed[a, r, keep]], axis=1)
+            frames.append(_score(cfg, params, coords, source))
+    return pd.concat(frames, ignore_index=True)
 
 
 def sae_sweep(source, archs=ARCHS, ratios=(1.0,), steps: int = 3000, batch: int = 256, seeds=(0,), lr: float = 1e-3,
@@ -116,16 +161,21 @@ def resampling_study(steps: int = 12000, every: int = 2500, window: int = 500):
 
 def sae_figures(res, out, fmt: str = "png") -> list:
     """The figures of an SAE sweep's results (``tms plot``): the MMCS heat map and the L0–FVU frontier, and on
-    a 2-dimensional source the best decoder of each architecture over the true directions."""
-    frame = res.to_frame()
+    a 2-dimensional source the best decoder of each architecture over the true directions; the scores
+    (:func:`score_results`) as ``sae_scores.csv``."""
+    frame = score_results(res)
+    out.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out / "sae_scores.csv", index=False)
     files = [save_figure(mmcs_heatmap_figure(frame), out / f"sae_mmcs_heatmap.{fmt}"),
              save_figure(frontier_figure(frame), out / f"sae_frontier.{fmt}")]
     truth = res.directions()
     if truth.shape[1] == 2:
         best = {}
         for a, arch in enumerate(res.archs):
-            score = np.where(res.valid[a], res.mmcs[a], -np.inf)  # (sizes, cells)
-            r, c = np.unravel_index(int(np.argmax(score)), score.shape)
+            top = frame.loc[frame[frame.arch == arch]["mmcs"].idxmax()]
+            r = res.sizes.index(int(top.d_sae))
+            c = int(np.flatnonzero((res.penalty[a, r] == top.penalty) & (res.k[a, r] == top.k)
+                                   & (res.seed[a, r] == top.seed))[0])
             best[arch] = res.W_dec[a, r, c, : res.sizes[r]]
         files.append(save_figure(pentagon_figure(truth, best), out / f"sae_decoders.{fmt}"))
     return files

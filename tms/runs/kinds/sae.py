@@ -19,12 +19,16 @@ stream (``data_seed``) and initialisations (the seeds) in any process, so a resu
 equals a local uninterrupted one.
 
 **Arrays** (axes ``(A, R, C)`` = architecture, size, cell; a cell is one (knob, seed) SAE; architectures with
-fewer cells than the largest are padded: ``valid`` is False there, scores and knobs NaN, weights zero;
-dictionaries are padded to the largest size with zero latents): ``valid``, ``penalty``, ``k``, ``seed``, one
-array per score of :func:`tms.analysis.dictionary.scores` (``mmcs``, ``recovered_0.99``, ``l0``, ``fvu``, ...),
-``W_enc: (A, R, C, d_in, d_max)``, ``b_enc: (A, R, C, d_max)``, ``W_dec: (A, R, C, d_max, d_in)``,
-``b_dec: (A, R, C, d_in)``. Architecture-specific parameters (JumpReLU's thresholds, Gated's gate) are not
-kept in the sweep arrays; train through :func:`tms.engine.sae.train_sae_sizes` to keep them.
+fewer cells than the largest are padded: ``valid`` is False there, knobs and metrics NaN, weights zero;
+dictionaries are padded to the largest size with zero latents): ``valid``, ``penalty``, ``k``, ``seed``, the
+training metrics at the last step (``final_loss``, ``final_mse``, ``final_l0``, ``final_dead``) and the total
+``resampled``, ``W_enc: (A, R, C, d_in, d_max)``, ``b_enc: (A, R, C, d_max)``, ``W_dec: (A, R, C, d_max, d_in)``,
+``b_dec: (A, R, C, d_in)``, and each architecture's own parameters (``threshold: (A, R, C)`` of BatchTopK,
+``log_threshold``, ``r_mag``, ``b_mag: (A, R, C, d_max)`` of JumpReLU and Gated; zero for the others).
+
+**Scores against the truth** (MMCS, recovered fractions, MCC, FVU on fresh inputs, ...) are analysis, a floor
+above this one: :func:`tms.experiments.sae.score_results` computes them from a results object, and ``tms
+plot`` writes them (``sae_scores.csv``) beside the figures.
 """
 
 from __future__ import annotations
@@ -39,11 +43,9 @@ import jax
 import numpy as np
 import pandas as pd
 
-from ...analysis import dictionary
 from ...engine.sae import (
     ARCHITECTURES,
     SaeConfig,
-    encode_many,
     get_arch,
     pentagon,
     sae_hparams,
@@ -58,13 +60,11 @@ from ..sections import SpecError, Values, given, parse_section, seeds, spaced
 from .registry import SweepKind, register_sweep_kind
 
 AXES = ("arch", "size", "cell")
-SCORE_NAMES = ("mmcs", "mmcs_decoder", "mcc", "uniqueness", "recovered_0.9", "recovered_0.99", "split", "shared",
-               "l0", "dead", "dense", "fvu")
+METRIC_NAMES = ("final_loss", "final_mse", "final_l0", "final_dead", "resampled")  # from the training loop
 PARAM_NAMES = ("W_enc", "b_enc", "W_dec", "b_dec")
 COORD_NAMES = ("valid", "penalty", "k", "seed")
-ARRAY_NAMES = COORD_NAMES + SCORE_NAMES + PARAM_NAMES
+ARRAY_NAMES = COORD_NAMES + METRIC_NAMES + PARAM_NAMES
 SOURCE_TYPES = ("pentagon", "synthetic")
-EVAL_SEED, N_EVAL = 12345, 4096  # the fresh inputs every SAE is scored on
 
 
 @dataclass(frozen=True)
@@ -277,23 +277,6 @@ def parse_sae_spec(doc: dict, where: str = "<spec>", source: str = "") -> SaeSpe
                    ks, sds, lr, int(data_seed), source)
 
 
-def score_grid(config: SaeConfig, grid, source, eval_seed: int = EVAL_SEED, n_eval: int = N_EVAL) -> pd.DataFrame:
-    """One row per SAE of ``grid`` (one size): its knob, seed and every :func:`dictionary.scores` value, on
-    ``n_eval`` fresh inputs drawn with ``eval_seed``."""
-    H, _ = source.sample(jax.random.PRNGKey(eval_seed), n_eval)
-    cfg = SaeConfig(**{**config.to_dict(), "d_sae": grid.d_sae})
-    hp = sae_hparams(cfg, grid.coords[:, 0], grid.coords[:, 1].astype(int), [1e-3])
-    Z = np.asarray(encode_many(cfg, grid.output.params, hp, H))
-    W_dec, b_dec = np.asarray(grid.output.params["W_dec"]), np.asarray(grid.output.params["b_dec"])
-    rows = []
-    for i, (penalty, k, seed) in enumerate(grid.coords):
-        H_hat = Z[i] @ W_dec[i] + b_dec[i]
-        s = dictionary.scores(W_dec[i], source.directions, Z[i], np.asarray(H), H_hat)
-        rows.append({"arch": config.arch, "d_sae": grid.d_sae, "ratio": grid.d_sae / source.n_true,
-                     "penalty": penalty, "k": int(k), "seed": int(seed), **s})
-    return pd.DataFrame(rows)
-
-
 def sae_chunks(spec: SaeSpec, devices: int = 1) -> list[tuple[int, int]]:
     if devices != 1:
         raise SpecError(f"{spec.name}: an SAE sweep trains each chunk on one device; got devices={devices}")
@@ -301,7 +284,7 @@ def sae_chunks(spec: SaeSpec, devices: int = 1) -> list[tuple[int, int]]:
 
 
 def train_sae_chunk(spec: SaeSpec, chunk: tuple[int, int], devices: int = 1) -> dict:
-    """Train and score every (knob, seed) SAE of architecture ``archs[a]`` at size ``sizes[r]``; numpy arrays."""
+    """Train every (knob, seed) SAE of architecture ``archs[a]`` at size ``sizes[r]``; numpy arrays."""
     a, r = chunk
     arch, size = spec.archs[a], spec.sizes[r]
     source = make_source(spec.source_settings)
@@ -309,12 +292,12 @@ def train_sae_chunk(spec: SaeSpec, chunk: tuple[int, int], devices: int = 1) -> 
     penalties, ks = spec.knobs(arch)
     (grid,) = train_sae_sizes(config, source, [size], penalties=penalties, ks=ks, seeds=spec.seeds, lr=spec.lr,
                               data_seed=spec.data_seed)
-    frame = score_grid(config, grid, source)
+    coords, metrics = grid.coords, jax.device_get(grid.output.metrics)
     params = jax.device_get(grid.output.params)
-    out = {"valid": np.ones(len(frame), bool), "penalty": frame["penalty"].to_numpy(np.float64),
-           "k": frame["k"].to_numpy(np.float64), "seed": frame["seed"].to_numpy(np.float64)}
-    out.update({name: frame[name].to_numpy(np.float64) for name in SCORE_NAMES})
-    out.update({name: np.asarray(params[name], np.float32) for name in PARAM_NAMES})
+    out = {"valid": np.ones(len(coords), bool), "penalty": coords[:, 0], "k": coords[:, 1], "seed": coords[:, 2],
+           "resampled": np.asarray(metrics["resampled"], np.float64).sum(axis=1)}
+    out.update({f"final_{name}": np.asarray(metrics[name], np.float64)[:, -1] for name in ("loss", "mse", "l0", "dead")})
+    out.update({name: np.asarray(v, np.float32) for name, v in params.items()})  # the architecture's extras too
     return out
 
 
@@ -323,15 +306,19 @@ def merge_sae_chunks(spec: SaeSpec, parts: list[dict]) -> dict:
     weights) and dictionaries to the largest size (zero latents)."""
     A, R, C, d = len(spec.archs), len(spec.sizes), spec.max_cells, max(spec.sizes)
     latent_axis = {"W_enc": 2, "b_enc": 1, "W_dec": 1}  # the d_sae axis of each chunk array (cells first)
+    extras = sorted({name for part in parts for name in part} - set(ARRAY_NAMES))  # e.g. log_threshold, r_mag
+    for name in extras:  # an architecture's own parameters: (cells,) or (cells, d_sae), zero where it has none
+        latent_axis.update({name: 1} if any(np.ndim(p[name]) == 2 for p in parts if name in p) else {})
     merged = {}
-    for name in ARRAY_NAMES:
+    for name in ARRAY_NAMES + tuple(extras):
         rows = []
         for part in parts:
-            x = np.asarray(part[name])
+            x = np.asarray(part[name]) if name in part else np.zeros((len(part["valid"]),) + (
+                (part["b_enc"].shape[1],) if name in latent_axis else ()), np.float32)
             width = [(0, C - x.shape[0])] + [(0, 0)] * (x.ndim - 1)
             if name in latent_axis:
                 width[latent_axis[name]] = (0, d - x.shape[latent_axis[name]])
-            fill = False if name == "valid" else (0.0 if name in PARAM_NAMES else np.nan)
+            fill = False if name == "valid" else (np.nan if name in COORD_NAMES + METRIC_NAMES else 0.0)
             rows.append(np.pad(x, width, constant_values=fill))
         merged[name] = np.stack(rows).reshape((A, R) + rows[0].shape)
     return merged
@@ -358,7 +345,7 @@ class SaeResults(ArrayFields):
         return make_source(self.settings["source"]).directions
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per trained SAE: architecture, size, knob, seed and every score."""
+        """One row per trained SAE: architecture, size, knob, seed and its training metrics at the end."""
         rows = []
         for a, arch in enumerate(self.archs):
             for r, size in enumerate(self.sizes):
@@ -366,21 +353,18 @@ class SaeResults(ArrayFields):
                     row = {"arch": arch, "d_sae": size, "ratio": self.settings["ratios"][r],
                            "penalty": float(self.arrays["penalty"][a, r, c]), "k": int(self.arrays["k"][a, r, c]),
                            "seed": int(self.arrays["seed"][a, r, c])}
-                    row.update({name: float(self.arrays[name][a, r, c]) for name in SCORE_NAMES})
+                    row.update({name: float(self.arrays[name][a, r, c]) for name in METRIC_NAMES})
                     rows.append(row)
         return pd.DataFrame(rows)
 
     def summary_lines(self) -> list[str]:
-        """One line per (architecture, size): the best MMCS over knobs and seeds, and the knob that gave it."""
+        """One line per (architecture, size): the SAEs trained, the range of their final MSE and L0 and dead
+        latents (scores against the truth: :func:`tms.experiments.sae.score_results`, or ``tms plot``)."""
         df = self.to_frame()
-        out = []
-        for (arch, d), rows in df.groupby(["arch", "d_sae"], sort=False):
-            best = rows.loc[rows["mmcs"].idxmax()]
-            knob = f"k={int(best.k)}" if get_arch(arch).knob == "k" else f"penalty={best.penalty:.4g}"
-            out.append(f"{arch}, d_sae={d}: best MMCS {best.mmcs:.4f} at {knob} (seed {int(best.seed)}); "
-                       f"fraction recovered at cosine 0.99: {best['recovered_0.99']:.2f}; L0 {best.l0:.2f}, "
-                       f"dead {int(best.dead)}")
-        return out
+        return [f"{arch}, d_sae={d}: {len(rows)} SAEs; final MSE {rows.final_mse.min():.4g} .. {rows.final_mse.max():.4g}, "
+                f"L0 {rows.final_l0.min():.3g} .. {rows.final_l0.max():.3g}, dead latents "
+                f"{int(rows.final_dead.min())} .. {int(rows.final_dead.max())}"
+                for (arch, d), rows in df.groupby(["arch", "d_sae"], sort=False)]
 
     def table_text(self) -> str:
         return "\n".join(self.summary_lines())
@@ -401,7 +385,7 @@ class SaeResults(ArrayFields):
         s = res.settings
         d_in, d = int(s["config"]["d_in"]), max(s["sizes"])
         lead = (len(s["archs"]), len(s["sizes"]), arrays["valid"].shape[-1] if "valid" in arrays else 0)
-        res.check_shapes(folder, {name: lead for name in COORD_NAMES + SCORE_NAMES}
+        res.check_shapes(folder, {name: lead for name in COORD_NAMES + METRIC_NAMES}
                          | {"W_enc": (*lead, d_in, d), "b_enc": (*lead, d), "W_dec": (*lead, d, d_in),
                             "b_dec": (*lead, d_in)})
         return res

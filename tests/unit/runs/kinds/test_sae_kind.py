@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sweep_helpers import TINY_SAE, assert_same_arrays, assert_same_store, write
 
-from tms.experiments.sae import sae_sweep
+from tms.experiments.sae import sae_sweep, score_results
 from tms.runs.kinds.sae import SaeResults, make_source
 from tms.runs.sections import SpecError
 from tms.runs.spec import load_spec
@@ -19,12 +19,13 @@ def test_tiny_sae_sweep_equals_the_python_api_and_loads_back(tmp_path):
     res = run_sweep(spec, tmp_path / "out", progress=False)
     assert res.W_dec.shape == (2, 2, 4, 10, 2) and res.W_enc.shape == (2, 2, 4, 2, 10)
     assert res.valid.all() and np.all(res.W_dec[:, 0, :, 5:] == 0)  # the 5-latent SAEs padded with zero latents
-    frame = res.to_frame()
+    assert len(res.to_frame()) == 16 and np.isfinite(res.final_mse).all()
+    frame = score_results(res)  # scores against the truth: the analysis floor, from the stored parameters
     assert len(frame) == 16 and set(frame.arch) == {"relu", "topk"} and frame["mmcs"].between(-1, 1).all()
     # the same SAEs as the experiment's Python API trains (same source, settings, seeds, data stream)
     api, params = sae_sweep(make_source({"type": "pentagon", "sparsity": 0.9}), ("relu", "topk"), (1.0, 2.0),
                             steps=30, batch=32, seeds=(0, 1), lr=3e-3, penalties={"relu": np.array([0.01, 0.1])})
-    keys, scores = ["arch", "d_sae", "penalty", "k", "seed"], ["mmcs", "l0", "fvu"]
+    keys, scores = ["arch", "d_sae", "penalty", "k", "seed"], ["mmcs", "recovered_0.99", "mcc", "l0", "dead", "fvu"]
     both = frame[keys + scores].merge(api[keys + scores], on=keys, suffixes=("", "_api"))  # the API also trains k = 3, 4
     assert len(both) == len(frame) == 16
     for name in scores:
@@ -39,6 +40,26 @@ def test_tiny_sae_sweep_equals_the_python_api_and_loads_back(tmp_path):
 
     files = plot_folder(tmp_path / "out", tmp_path / "figs")  # tms plot: heat map, frontier, decoders (d_in = 2)
     assert sorted(f.name for f in files) == ["sae_decoders.png", "sae_frontier.png", "sae_mmcs_heatmap.png"]
+    assert (tmp_path / "figs" / "sae_scores.csv").is_file()
+
+
+def test_architectures_with_their_own_parameters_are_stored_and_scored_alike(tmp_path):
+    """BatchTopK's threshold, JumpReLU's log-thresholds and Gated's r_mag, b_mag are kept, so the scores from the
+    stored SAEs equal those of the SAEs the Python API trains."""
+    text = (TINY_SAE.replace('archs = ["relu", "topk"]', 'archs = ["batchtopk", "jumprelu", "gated"]')
+            .replace("ratios = [1.0, 2.0]", "ratios = [2.0]").replace("ks = [1, 2]", "ks = [2]"))
+    res = run_sweep(load_spec(write(tmp_path, text, "x.toml")), tmp_path / "x", progress=False)
+    assert res.arrays["log_threshold"].shape == (3, 1, 4, 10) and res.arrays["threshold"].shape == (3, 1, 4)
+    assert np.any(res.arrays["log_threshold"][1] != 0) and np.all(res.arrays["log_threshold"][0] == 0)
+    ours = score_results(load(tmp_path / "x"))
+    api, _ = sae_sweep(make_source({"type": "pentagon", "sparsity": 0.9}), ("batchtopk", "jumprelu", "gated"), (2.0,),
+                       steps=30, batch=32, seeds=(0, 1), lr=3e-3, penalties={a: np.array([0.01, 0.1])
+                                                                              for a in ("jumprelu", "gated")})
+    keys = ["arch", "d_sae", "penalty", "k", "seed"]
+    both = ours.merge(api, on=keys, suffixes=("", "_api"))
+    assert len(both) == len(ours) == 10  # batchtopk: k = 2 x 2 seeds; jumprelu and gated: 2 penalties x 2 seeds
+    for name in ("mmcs", "l0", "fvu", "dead"):
+        np.testing.assert_allclose(both[name], both[f"{name}_api"], rtol=1e-5, atol=1e-7)
 
 
 def test_a_stopped_sae_sweep_resumes_to_the_uninterrupted_store(tmp_path):
