@@ -65,7 +65,7 @@ def score_grid(config: SaeConfig, grid, source, eval_seed: int = 12345, n_eval: 
 
 def _score(cfg: SaeConfig, params, coords, source, eval_seed: int = 12345, n_eval: int = 4096) -> pd.DataFrame:
     H, _ = source.sample(jax.random.PRNGKey(eval_seed), n_eval)
-    hp = sae_hparams(cfg, coords[:, 0], coords[:, 1].astype(int), [1e-3])
+    hp = sae_hparams(cfg, coords[:, 0], coords[:, 1], [1e-3])
     Z = np.asarray(encode_many(cfg, params, hp, H))
     W_dec, b_dec = np.asarray(params["W_dec"]), np.asarray(params["b_dec"])
     rows = []
@@ -73,7 +73,7 @@ def _score(cfg: SaeConfig, params, coords, source, eval_seed: int = 12345, n_eva
         H_hat = Z[i] @ W_dec[i] + b_dec[i]
         s = dictionary.scores(W_dec[i], source.directions, Z[i], np.asarray(H), H_hat)
         rows.append({"arch": cfg.arch, "d_sae": cfg.d_sae, "ratio": cfg.d_sae / source.n_true,
-                     "penalty": penalty, "k": int(k), "seed": int(seed), **s})
+                     "penalty": penalty, "k": float(k), "seed": int(seed), **s})
     return pd.DataFrame(rows)
 
 

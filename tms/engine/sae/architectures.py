@@ -15,7 +15,8 @@ relu       z = ReLU(pre); mse + α Σ_i z_i w_i, w_i = 1 (decoder rows kept   ``
            unit norm, the default) or ‖W_dec,i‖ (``decoder="weighted"``)
 topk       z = ReLU(pre) on the k largest pre-activations (ties broken by   ``k``
            index, so exactly k are selected); mse + ``aux_coef`` · AuxK
-batchtopk  training: the k·batch largest ReLU(pre) over the whole batch;    ``k``
+batchtopk  training: the round(k·batch) largest ReLU(pre) over the batch   ``k`` (> 0,
+           (k an average per example, fractional allowed);                  may be fractional)
            inference: ReLU(pre) where pre > a global threshold θ, an EMA of
            the smallest selected activation; mse + ``aux_coef`` · AuxK
 jumprelu   z = pre · H(pre − θ), θ = exp(log_threshold); mse + α Σ_i H(·);  ``penalty`` α
@@ -102,12 +103,19 @@ def batchtopk_encode(p, h, hp, cfg):
     return jnp.where(pre > p["threshold"], jax.nn.relu(pre), 0.0)
 
 
+def batchtopk_count(k: jax.Array, batch: int) -> jax.Array:
+    """Activations BatchTopK keeps per batch: ``round(k · batch)`` (k may be fractional, an average per example)."""
+    return jnp.round(k * batch).astype(jnp.int32)
+
+
 def batchtopk_train_acts(p, H, k) -> jax.Array:
-    """The ``k · batch`` largest entries of ``ReLU(pre): (batch, d_sae)`` over the whole batch, others 0."""
+    """The ``round(k · batch)`` largest entries of ``ReLU(pre): (batch, d_sae)`` over the whole batch (ties broken
+    by flat index, so exactly that many unless fewer are positive), others 0; ``k`` traced, fractional allowed."""
     acts = jax.nn.relu(jax.vmap(pre_acts, (None, 0))(p, H))
-    flat = jnp.sort(acts.reshape(-1))
-    cut = flat[jnp.clip(flat.size - k * H.shape[0], 0, flat.size - 1)]
-    return jnp.where((acts >= cut) & (acts > 0), acts, 0.0)
+    flat = acts.reshape(-1)
+    order = jnp.argsort(-flat, stable=True)
+    keep = jnp.zeros(flat.shape, bool).at[order].set(jnp.arange(flat.size) < batchtopk_count(k, H.shape[0]))
+    return jnp.where(keep.reshape(acts.shape) & (acts > 0), acts, 0.0)
 
 
 def batchtopk_loss(p, H, hp, ctx, cfg):
@@ -201,7 +209,7 @@ register(SaeArch("relu", "penalty", relu_encode, relu_loss, saelens="standard"))
 register(SaeArch("topk", "k", topk_encode, topk_loss, saelens="topk"))
 register(SaeArch("batchtopk", "k", batchtopk_encode, batchtopk_loss, saelens="jumprelu",
                  extra=(ExtraParam("threshold", lambda d, cfg: jnp.zeros((), jnp.float32)),),
-                 after_step=batchtopk_after_step))
+                 after_step=batchtopk_after_step, fractional_k=True))
 register(SaeArch("jumprelu", "penalty", jumprelu_encode, jumprelu_loss, saelens="jumprelu",
                  extra=(ExtraParam("log_threshold",
                                lambda d, cfg: jnp.full((d,), jnp.log(cfg.init_threshold), jnp.float32)),)))

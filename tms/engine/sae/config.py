@@ -105,7 +105,9 @@ class SaeHparams(NamedTuple):
 def sae_hparams(config: SaeConfig, penalty=(0.0,), k=(1,), lr=(1e-3,)) -> SaeHparams:
     """Checked hyperparameters, one entry per SAE; scalars and length-1 lists broadcast to the longest list.
 
-    ``penalty`` >= 0 (α), ``k`` in [1, d_sae], ``lr`` > 0.
+    ``penalty`` >= 0 (α), ``lr`` > 0, ``k`` an integer in [1, d_sae], except for an architecture whose k is an
+    average over the batch (BatchTopK): a number in (0, d_sae] with round(k · batch) >= 1. ``k`` is kept as
+    float32 for every architecture (integral values are exact).
     """
     lists = [np.atleast_1d(np.asarray(v)) for v in (penalty, k, lr)]
     size = max(len(a) for a in lists)
@@ -113,11 +115,23 @@ def sae_hparams(config: SaeConfig, penalty=(0.0,), k=(1,), lr=(1e-3,)) -> SaeHpa
         if a.ndim != 1 or len(a) not in (1, size):
             raise SaeError(f"sae.{name}: give one value or {size} (one per SAE), got shape {a.shape}")
     pen = [_check_float(v.item(), "sae.penalty", 0.0) for v in lists[0]]
-    ks = [_check_int(v.item(), "sae.k", 1, config.d_sae) for v in lists[1]]
+    ks = [check_k(config, v.item()) for v in lists[1]]
     lrs = [_check_float(v.item(), "sae.lr", 0.0, strict=True) for v in lists[2]]
-    full = [np.resize(np.asarray(a), size) for a in (pen, ks, lrs)]
-    return SaeHparams(jnp.asarray(full[0], jnp.float32), jnp.asarray(full[1], jnp.int32),
-                      jnp.asarray(full[2], jnp.float32))
+    full = [np.resize(np.asarray(a, np.float64), size) for a in (pen, ks, lrs)]
+    return SaeHparams(*(jnp.asarray(a, jnp.float32) for a in full))
+
+
+def check_k(config: SaeConfig, value) -> float:
+    """One ``k`` checked for ``config``'s architecture and size (see :func:`sae_hparams`), as a float."""
+    if get_arch(config.arch).fractional_k:
+        k = check_float("sae.k", value, 0, config.d_sae, lo_open=True, error=SaeError)
+        if round(k * config.batch) < 1:
+            raise SaeError(f"sae.k = {k:g} keeps round(k · batch) = round({k:g} · {config.batch}) = 0 activations "
+                           f"per batch; {config.arch} needs k > {0.5 / config.batch:g} (k · batch > 0.5) at batch {config.batch}")
+        return k
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return float(_check_int(value, "sae.k", 1, config.d_sae))
 
 
 def init_sae(key: jax.Array, config: SaeConfig) -> dict:

@@ -59,6 +59,8 @@ class SaeArch(NamedTuple):
         saelens: SAELens's ``architecture`` name for the exported folder.
         extra: the architecture's own parameters.
         after_step: ``(params, Stats, config) -> params`` after each optimiser step (e.g. a running threshold).
+        fractional_k: ``k`` may be any number > 0 (an average over the batch, as BatchTopK's), not only an
+            integer >= 1 (a per-example count, as TopK's).
     """
 
     name: str
@@ -68,6 +70,7 @@ class SaeArch(NamedTuple):
     saelens: str
     extra: tuple[ExtraParam, ...] = ()
     after_step: Callable | None = None
+    fractional_k: bool = False
 
 
 ARCHITECTURES: dict[str, SaeArch] = {}

@@ -151,7 +151,7 @@ def train_sae_sizes(config: SaeConfig, source: ActivationSource, sizes, penaltie
     """
     configs = [SaeConfig(**{**config.to_dict(), "d_sae": int(s)}) for s in sizes]
     coords = np.array(list(itertools.product(penalties, ks, seeds)), dtype=np.float64)
-    checked = [sae_hparams(c, coords[:, 0], coords[:, 1].astype(int), [lr]) for c in configs]
+    checked = [sae_hparams(c, coords[:, 0], coords[:, 1], [lr]) for c in configs]
     for c in configs:
         check_source(c, source)
     return [SaeGrid(c.d_sae, coords, train_saes(c, source, hp, coords[:, 2].astype(int), data_seed))

@@ -351,7 +351,7 @@ class SaeResults(ArrayFields):
             for r, size in enumerate(self.sizes):
                 for c in np.flatnonzero(self.arrays["valid"][a, r]):
                     row = {"arch": arch, "d_sae": size, "ratio": self.settings["ratios"][r],
-                           "penalty": float(self.arrays["penalty"][a, r, c]), "k": int(self.arrays["k"][a, r, c]),
+                           "penalty": float(self.arrays["penalty"][a, r, c]), "k": float(self.arrays["k"][a, r, c]),
                            "seed": int(self.arrays["seed"][a, r, c])}
                     row.update({name: float(self.arrays[name][a, r, c]) for name in METRIC_NAMES})
                     rows.append(row)

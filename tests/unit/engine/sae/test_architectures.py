@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tms.engine.sae import SaeConfig, decode, get_arch, init_sae, sae_hparams
+from tms.engine.sae import SaeConfig, SaeError, decode, get_arch, init_sae, sae_hparams
 from tms.engine.sae.architectures import batchtopk_train_acts, jumprelu_loss
 from tms.engine.sae.train import Context
 
@@ -106,3 +106,47 @@ def test_jumprelu_threshold_gradient_is_the_straight_through_rule():
     d_theta = np.sum(dz * (-theta / eps) * K, axis=0) + alpha / len(H) * np.sum(-K / eps, axis=0)
     assert K.sum() > 5
     np.testing.assert_allclose(np.asarray(grad), theta * d_theta, rtol=1e-4, atol=1e-6)
+
+
+def _batchtopk_reference(pre: np.ndarray, k: float) -> np.ndarray:
+    """NumPy: ReLU(pre) on the round(k · batch) largest entries of the flattened batch (ties by flat index)."""
+    flat = np.maximum(pre, 0).ravel()
+    keep = np.zeros(flat.size, bool)
+    keep[np.argsort(-flat, kind="stable")[: int(np.round(k * pre.shape[0]))]] = True
+    return np.where(keep & (flat > 0), flat, 0).reshape(pre.shape)
+
+
+@pytest.mark.parametrize("k", [0.25, 0.5, 0.75, 1.3, 3.0])
+def test_batchtopk_fractional_k_keeps_round_k_batch_activations(k):
+    cfg, p = _params("batchtopk")
+    p["b_enc"] = jnp.full((D_SAE,), 50.0)  # every pre-activation positive: the count is exactly round(k · B)
+    H = np.random.default_rng(5).normal(size=(16, D_IN))
+    Z = np.asarray(batchtopk_train_acts(p, jnp.asarray(H, jnp.float32), jnp.float32(k)))
+    ref = _batchtopk_reference(np.stack([_pre(_np(p), h) for h in H]), k)
+    assert (Z > 0).sum() == (ref > 0).sum() == round(k * 16)
+    np.testing.assert_allclose(Z, ref, rtol=1e-5, atol=1e-4)
+
+
+def test_batchtopk_breaks_ties_by_index_and_keeps_only_positive_activations():
+    cfg, p = _params("batchtopk")
+    p["W_enc"] = jnp.zeros_like(p["W_enc"])  # every pre-activation equals its b_enc: ties across the batch
+    p["b_enc"] = jnp.asarray([1.0, 1.0, -1.0] + [0.5] * (D_SAE - 3), jnp.float32)
+    H = jnp.asarray(np.random.default_rng(6).normal(size=(8, D_IN)), jnp.float32)
+    for k, count in [(0.75, 6), (2.0, 16), (D_SAE, 8 * (D_SAE - 1))]:
+        Z = np.asarray(batchtopk_train_acts(p, H, jnp.float32(k)))
+        ref = _batchtopk_reference(np.tile(np.asarray(p["b_enc"], np.float64), (8, 1)), k)
+        assert (Z > 0).sum() == count  # round(k · 8) of the tied ones; at k = d_sae only the 9 positive latents
+        np.testing.assert_array_equal(Z, ref)
+
+
+def test_k_checks_name_the_field_and_range():
+    topk, btk = SaeConfig("topk", D_IN, D_SAE), SaeConfig("batchtopk", D_IN, D_SAE, batch=64)
+    np.testing.assert_array_equal(np.asarray(sae_hparams(btk, k=[0.25, 0.5, 4.0]).k), [0.25, 0.5, 4.0])
+    assert np.asarray(sae_hparams(topk, k=[2.0, 3]).k).tolist() == [2.0, 3.0]
+    with pytest.raises(SaeError, match=r"sae.k must be an integer in \[1, 10\]; got 0.5"):
+        sae_hparams(topk, k=0.5)
+    for bad in (0.0, -1.0, 10.5):
+        with pytest.raises(SaeError, match=r"sae.k must be a number in \(0, 10\]"):
+            sae_hparams(btk, k=bad)
+    with pytest.raises(SaeError, match=r"round\(k · batch\) = round\(0.005 · 64\) = 0"):
+        sae_hparams(btk, k=0.005)
