@@ -43,6 +43,11 @@ KS = (1, 2, 3, 4, 6, 8)
 # The pentagon study reaches further up: at 2x its size ReLU recovers the five directions only from α ≈ 0.3, Gated
 # from α ≈ 1 (measured with this range, docs/sae.md); above α ≈ 3 the latents die.
 PENTAGON_PENALTIES = {arch: 10.0 ** (np.arange(-12, 7) / 4) for arch in ("relu", "gated", "jumprelu")}
+# BatchTopK's k is an average per example, so it goes below 1, down to half the pentagon's true L0 (0.5); TopK's is a
+# per-example count. JumpReLU's rectangle kernel is 0.1 wide here: at the paper's 0.001 (Rajamanoharan et al., for
+# inputs of unit mean squared norm and far larger batches) its thresholds stay where they start (docs/sae.md).
+PENTAGON_KS = {"topk": (1, 2, 3, 4), "batchtopk": (0.25, 0.5, 0.75, 1, 2, 3, 4)}
+PENTAGON_CONFIG = {"jumprelu": {"bandwidth": 0.1}}
 
 REDUCED = {"n_true": 64, "d_in": 32, "mean_active": 2.5, "ratios": (0.5, 1.0, 2.0), "steps": 3000, "batch": 128,
            "seeds": (0,), "penalty_stride": 2}
@@ -98,10 +103,12 @@ def score_results(res) -> pd.DataFrame:
 
 
 def sae_sweep(source, archs=ARCHS, ratios=(1.0,), steps: int = 3000, batch: int = 256, seeds=(0,), lr: float = 1e-3,
-              penalty_stride: int = 1, resample: str = "none", progress: bool = False, penalties=None,
-              **_) -> tuple[pd.DataFrame, dict]:
+              penalty_stride: int = 1, resample: str = "none", progress: bool = False, penalties=None, ks=None,
+              extras=None, **_) -> tuple[pd.DataFrame, dict]:
     """Train and score every (architecture, size ratio × n_true, knob, seed) SAE; ``(frame, params by (arch, d_sae))``.
-    ``penalties``: the α values per penalty architecture (default :data:`PENALTIES`)."""
+    ``penalties``: the α values per penalty architecture (default :data:`PENALTIES`); ``ks``: the k values per k
+    architecture (default :data:`KS` up to the smallest size); ``extras``: more :class:`SaeConfig` fields per
+    architecture (e.g. ``{"jumprelu": {"bandwidth": 0.1}}``)."""
     frames, params = [], {}
     sizes = [round(r * source.n_true) for r in ratios]
     if min(sizes) < 1:
@@ -109,8 +116,9 @@ def sae_sweep(source, archs=ARCHS, ratios=(1.0,), steps: int = 3000, batch: int 
                        f"features give sizes {sizes}")
     for arch in archs:
         t0 = time.perf_counter()
-        config = SaeConfig(arch, source.d_in, sizes[0], batch=batch, steps=steps, resample=resample)
-        knobs = _knobs(arch, penalty_stride, tuple(k for k in KS if k <= min(sizes)), penalties)
+        config = SaeConfig(arch, source.d_in, sizes[0], batch=batch, steps=steps, resample=resample,
+                           **(extras or {}).get(arch, {}))
+        knobs = _knobs(arch, penalty_stride, (ks or {}).get(arch, tuple(k for k in KS if k <= min(sizes))), penalties)
         for grid in train_sae_sizes(config, source, sizes, seeds=seeds, lr=lr, **knobs):
             frames.append(score_grid(config, grid, source))
             params[(arch, grid.d_sae)] = jax.tree.map(np.asarray, grid.output.params)
@@ -127,10 +135,11 @@ def synthetic_sweep(settings: dict = REDUCED, archs=ARCHS, progress: bool = Fals
 
 def pentagon_study(steps: int = 4000, seeds=(0, 1, 2), ratios=(1.0, 2.0), progress: bool = False):
     """Every architecture with 5 and 10 latents on the pentagon's hidden activations (S = 0.9), over its knob
-    (:data:`PENTAGON_PENALTIES`, or k); returns the source, the scores and each architecture's best decoder."""
+    (:data:`PENTAGON_PENALTIES` or :data:`PENTAGON_KS`; JumpReLU with :data:`PENTAGON_CONFIG`); returns the
+    source, the scores and each architecture's best decoder."""
     source = toy_model_source(pentagon(), 0.9)
-    frame, params = sae_sweep(source, ARCHS, ratios, steps=steps, batch=256, seeds=seeds, lr=3e-3,
-                              progress=progress, penalties=PENTAGON_PENALTIES)
+    frame, params = sae_sweep(source, ARCHS, ratios, steps=steps, batch=256, seeds=seeds, lr=3e-3, progress=progress,
+                              penalties=PENTAGON_PENALTIES, ks=PENTAGON_KS, extras=PENTAGON_CONFIG)
     best = {}
     for arch in ARCHS:
         rows = frame[frame.arch == arch]

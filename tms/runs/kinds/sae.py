@@ -9,7 +9,7 @@ A sweep file (the shipped ``sae_pentagon.toml`` and ``sae_synthetic.toml``; docs
               n_true = 512, d_in = 256, mean_active = 5.0, decay = 0.99, correlated = false, seed = 0  (synthetic)
     [sae]     archs = ["relu", "topk", ...], ratios = [1.0, 2.0] (dictionary size / true feature count),
               penalties = { log = [1e-3, 0.3], num = 11 }   (α of the penalty architectures)
-              ks = [1, 2, 3, 4]                          (k of TopK and BatchTopK)
+              ks = [1, 2, 3, 4]                          (k of TopK; of BatchTopK, where it may be fractional)
               decoder, resample, resample_every, dead_window, bandwidth, ... (any :class:`SaeConfig` field)
     [train]   steps, batch, lr, seeds (or n_seeds), data_seed
 
@@ -54,7 +54,7 @@ from ...engine.sae import (
     train_sae_sizes,
 )
 from ...errors import TmsError
-from ...io import check_int
+from ...io import check_float, check_int
 from ..results import ArrayFields
 from ..sections import SpecError, Values, given, parse_section, seeds, spaced
 from .registry import SweepKind, register_sweep_kind
@@ -145,14 +145,14 @@ class SaeSpec:
     sizes: tuple[int, ...]
     ratios: tuple[float, ...]
     penalties: tuple[float, ...]
-    ks: tuple[int, ...]
+    ks: tuple[float, ...]
     seeds: tuple[int, ...]
     lr: float = 1e-3
     data_seed: int = 0
     source: str = ""
     kind: ClassVar[str] = "sae"
 
-    def knobs(self, arch: str) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    def knobs(self, arch: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """``(penalties, ks)`` of one architecture: its knob's values, the other one fixed."""
         return ((0.0,), self.ks) if get_arch(arch).knob == "k" else (self.penalties, (1,))
 
@@ -253,7 +253,8 @@ def parse_sae_spec(doc: dict, where: str = "<spec>", source: str = "") -> SaeSpe
             raise SpecError(f"{where}: sae.penalties (α) must be finite and >= 0; got {list(penalties)}")
         ks = tuple(sae.ks or [1])
         for k in ks:
-            check_int(f"{where}: sae.ks (each)", k, 1, error=SpecError)
+            check_float(f"{where}: sae.ks (each; integers for topk, fractions allowed for batchtopk)", k, 0,
+                        lo_open=True, error=SpecError)
         if any(get_arch(a).knob == "k" for a in archs) and max(ks) > min(sizes):
             raise SpecError(f"{where}: sae.ks: k = {max(ks)} exceeds the smallest dictionary size {min(sizes)}")
         extras = {k: v for k, v in given(sae).items() if k in CONFIG_FIELDS}

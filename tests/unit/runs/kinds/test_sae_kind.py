@@ -47,17 +47,19 @@ def test_architectures_with_their_own_parameters_are_stored_and_scored_alike(tmp
     """BatchTopK's threshold, JumpReLU's log-thresholds and Gated's r_mag, b_mag are kept, so the scores from the
     stored SAEs equal those of the SAEs the Python API trains."""
     text = (TINY_SAE.replace('archs = ["relu", "topk"]', 'archs = ["batchtopk", "jumprelu", "gated"]')
-            .replace("ratios = [1.0, 2.0]", "ratios = [2.0]").replace("ks = [1, 2]", "ks = [2]"))
+            .replace("ratios = [1.0, 2.0]", "ratios = [2.0]").replace("ks = [1, 2]", "ks = [0.5, 2]"))
     res = run_sweep(load_spec(write(tmp_path, text, "x.toml")), tmp_path / "x", progress=False)
     assert res.arrays["log_threshold"].shape == (3, 1, 4, 10) and res.arrays["threshold"].shape == (3, 1, 4)
+    assert res.k[0, 0].tolist() == [0.5, 0.5, 2.0, 2.0]  # BatchTopK's fractional k (an average per example) kept
     assert np.any(res.arrays["log_threshold"][1] != 0) and np.all(res.arrays["log_threshold"][0] == 0)
     ours = score_results(load(tmp_path / "x"))
     api, _ = sae_sweep(make_source({"type": "pentagon", "sparsity": 0.9}), ("batchtopk", "jumprelu", "gated"), (2.0,),
                        steps=30, batch=32, seeds=(0, 1), lr=3e-3, penalties={a: np.array([0.01, 0.1])
-                                                                              for a in ("jumprelu", "gated")})
+                                                                              for a in ("jumprelu", "gated")},
+                       ks={"batchtopk": (0.5, 2)})
     keys = ["arch", "d_sae", "penalty", "k", "seed"]
     both = ours.merge(api, on=keys, suffixes=("", "_api"))
-    assert len(both) == len(ours) == 10  # batchtopk: k = 2 x 2 seeds; jumprelu and gated: 2 penalties x 2 seeds
+    assert len(both) == len(ours) == 12  # batchtopk: k = 0.5, 2 x 2 seeds; jumprelu and gated: 2 penalties x 2 seeds
     for name in ("mmcs", "l0", "fvu", "dead"):
         np.testing.assert_allclose(both[name], both[f"{name}_api"], rtol=1e-5, atol=1e-7)
 
@@ -74,6 +76,8 @@ def test_a_stopped_sae_sweep_resumes_to_the_uninterrupted_store(tmp_path):
 @pytest.mark.parametrize("old, new, match", [
     ('ratios = [1.0, 2.0]', 'ratios = [0.1]', "distinct dictionary sizes >= 1"),
     ('ks = [1, 2]', 'ks = [1, 6]', "k = 6 exceeds the smallest dictionary size 5"),
+    ('ks = [1, 2]', 'ks = [0, 2]', r"sae.ks \(each; integers for topk, fractions allowed for batchtopk\) must be"),
+    ('ks = [1, 2]', 'ks = [0.5, 2]', r"sae.k must be an integer in \[1, 5\]; got 0.5"),  # topk's k is a count
     ('penalties = [0.01, 0.1]', 'penalties = [-0.1]', "sae.penalties"),
     ('archs = ["relu", "topk"]', 'archs = ["relu", "nope"]', "unknown architecture 'nope'"),
     ('sparsity = 0.9', 'sparsity = 0.9\nn_true = 8', "source.n_true does not apply"),
