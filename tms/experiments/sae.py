@@ -34,6 +34,7 @@ from ..io import save_figure, write_json
 from ..plots.sae import dead_latents_figure, frontier_figure, mmcs_heatmap_figure, pentagon_figure
 from ..runs.kinds.sae import make_source
 from .registry import Context, register
+from .sae_signs import signs_figures
 
 ARCHS = ("relu", "topk", "batchtopk", "jumprelu", "gated")
 PENALTIES = {  # α = 10^(j/4) over the range where the SAEs are neither dead nor dense on these sources
@@ -162,7 +163,8 @@ def resampling_study(steps: int = 12000, every: int = 2500, window: int = 500):
 def sae_figures(res, out, fmt: str = "png") -> list:
     """The figures of an SAE sweep's results (``tms plot``): the MMCS heat map and the L0–FVU frontier, and on
     a 2-dimensional source the best decoder of each architecture over the true directions; the scores
-    (:func:`score_results`) as ``sae_scores.csv``."""
+    (:func:`score_results`) as ``sae_scores.csv``; with two sizes or more the size-choosing signs
+    (:func:`tms.experiments.sae_signs.signs_figures`)."""
     frame = score_results(res)
     out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out / "sae_scores.csv", index=False)
@@ -178,7 +180,7 @@ def sae_figures(res, out, fmt: str = "png") -> list:
                                    & (res.seed[a, r] == top.seed))[0])
             best[arch] = res.W_dec[a, r, c, : res.sizes[r]]
         files.append(save_figure(pentagon_figure(truth, best), out / f"sae_decoders.{fmt}"))
-    return files
+    return files + signs_figures(res, frame, out, fmt)
 
 
 def _numbers(pent: pd.DataFrame, synth: pd.DataFrame, res: pd.DataFrame) -> dict:

@@ -1,11 +1,13 @@
 """Figures of SAEs against ground truth: decoder directions over the true ones, MMCS heat maps, the L0–FVU
-frontier, dead latents over training."""
+frontier, dead latents over training, and the signs for choosing the dictionary size without the truth."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+from ..analysis.sae_signs import pick_sizes
 
 
 def pentagon_figure(truth: np.ndarray, decoders: dict) -> plt.Figure:
@@ -82,5 +84,49 @@ def dead_latents_figure(curves: dict) -> plt.Figure:
     ax.set_xlabel("step")
     ax.set_ylabel("dead latents (no input in the window)")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+_SIGN_PANELS = (("mmcs", "MMCS with the true features", "truth"), ("dead_frac", "dead latents / size", "dead"),
+                ("loss_rel", "loss / loss at the smallest size", "sticky"),
+                ("cross", "MMCS with the next larger size", "cross"))
+
+
+def signs_figure(table: pd.DataFrame, dead_tol: float = 0.05, n_true: int | None = None,
+                 knob_names: dict | None = None) -> plt.Figure:
+    """The size-choosing signs of :mod:`tms.analysis.sae_signs` against dictionary size beside the truth: a row
+    per architecture, a line per knob value; a star marks the truth's best size at each knob, an open circle
+    each sign's pick; the dotted line is the true feature count, the grey dashes what random directions give."""
+    archs = list(dict.fromkeys(table["arch"]))
+    fig, axes = plt.subplots(len(archs), 4, figsize=(13.0, 2.6 * len(archs) + 0.7), squeeze=False, sharex=True)
+    sizes = sorted(table["d_sae"].unique())
+    for row, arch in zip(axes, archs):
+        t = table[table["arch"] == arch]
+        knobs = sorted(t["knob"].unique())
+        colors = plt.cm.viridis(np.linspace(0.0, 0.9, len(knobs)))
+        for color, knob in zip(colors, knobs):
+            k = t[t["knob"] == knob].sort_values("d_sae").assign(loss_rel=lambda f: f["loss"] / f["loss"].iloc[0])
+            picks = pick_sizes(k, dead_tol)
+            for ax, (col, _, sign) in zip(row, _SIGN_PANELS):
+                ax.plot(k["d_sae"], k[col], "-o", color=color, ms=3, lw=1.2, label=f"{knob:.3g}")
+                hit = k[k["d_sae"] == picks[sign]]
+                ax.plot(hit["d_sae"], hit[col], "*" if sign == "truth" else "o", ms=11 if sign == "truth" else 9,
+                        mfc=color if sign == "truth" else "none", mec=color, mew=1.5)
+        pairs = t.dropna(subset=["cross_random"]).groupby("d_sae")["cross_random"].mean()
+        row[3].plot(pairs.index, pairs.to_numpy(), "--", color="0.6", lw=1, label="random")
+        for ax, (_, label, _) in zip(row, _SIGN_PANELS):
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(sizes, [f"{int(v)}" for v in sizes])
+            ax.set_ylabel(label, fontsize=8)
+            if n_true:
+                ax.axvline(n_true, color="0.5", ls=":", lw=1)
+        row[0].set_title(arch, fontsize=9, loc="left")
+        row[0].legend(fontsize=6, title=(knob_names or {}).get(arch, "knob"), title_fontsize=6, ncol=2)
+    for ax in axes[-1]:
+        ax.set_xlabel("dictionary size (latents)")
+    fig.suptitle("Choosing the dictionary size without the truth: stars = best size by the truth, circles = each "
+                 f"sign's pick (dead ≤ {dead_tol:g}; largest fall of the loss; highest MMCS with the next size)\n"
+                 "dotted: the true feature count; grey dashes: the MMCS random directions would give", fontsize=9)
     fig.tight_layout()
     return fig

@@ -2,9 +2,11 @@
 SAEs, a stopped sweep resumed to the same store, and results that load back with their shapes checked."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sweep_helpers import TINY_SAE, assert_same_arrays, assert_same_store, write
 
+from tms.analysis.sae_signs import cross_mmcs
 from tms.experiments.sae import sae_sweep, score_results
 from tms.runs.kinds.sae import SaeResults, make_source
 from tms.runs.sections import SpecError
@@ -39,8 +41,19 @@ def test_tiny_sae_sweep_equals_the_python_api_and_loads_back(tmp_path):
     from tms.experiments.reproduce import plot_folder
 
     files = plot_folder(tmp_path / "out", tmp_path / "figs")  # tms plot: heat map, frontier, decoders (d_in = 2)
-    assert sorted(f.name for f in files) == ["sae_decoders.png", "sae_frontier.png", "sae_mmcs_heatmap.png"]
-    assert (tmp_path / "figs" / "sae_scores.csv").is_file()
+    assert sorted(f.name for f in files) == ["sae_decoders.png", "sae_frontier.png", "sae_mmcs_heatmap.png",
+                                             "sae_signs.png"]  # two sizes: the size-choosing signs too
+    assert (tmp_path / "figs" / "sae_scores.csv").is_file() and (tmp_path / "figs" / "sae_signs.txt").is_file()
+    signs = pd.read_csv(tmp_path / "figs" / "sae_signs.csv")  # per (arch, knob, size), seeds averaged
+    assert len(signs) == 8 and set(pd.read_csv(tmp_path / "figs" / "sae_sign_scores.csv").arch) == {"relu", "topk"}
+    # relu at α = 0.1 (cells 2, 3 = seeds 0, 1): the stored decoders and losses, by hand; each 5-latent
+    # dictionary against the 10-latent one of the other seed
+    cross = [cross_mmcs(res.W_dec[0, 0, c, :5], res.W_dec[0, 1, 5 - c, :10]) for c in (2, 3)]
+    row = signs[(signs.arch == "relu") & np.isclose(signs.knob, 0.1)].sort_values("d_sae")
+    np.testing.assert_allclose(row["cross"].iloc[0], np.mean(cross), rtol=1e-6)
+    np.testing.assert_allclose(row["loss"], res.final_loss[0, :, 2:4].mean(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(row["mmcs"], frame[(frame.arch == "relu") & np.isclose(frame.penalty, 0.1)]
+                               .groupby("d_sae")["mmcs"].mean(), rtol=1e-6)
 
 
 def test_architectures_with_their_own_parameters_are_stored_and_scored_alike(tmp_path):
