@@ -53,8 +53,8 @@ def score_absorption(config: SaeConfig, grid, source, eval_seed: int = 12345, n_
     return pd.DataFrame(rows)
 
 
-def absorption_study(magnitudes=("uniform", "unit"), archs=("relu", "topk"), seeds=(0, 1), steps: int = 5000,
-                     batch: int = 256, lr: float = 1e-3, source: dict = SOURCE, progress: bool = False,
+def absorption_study(magnitudes=("uniform", "unit"), archs=("relu", "topk"), seeds=(0, 1), steps: int = 2500,
+                     batch: int = 128, lr: float = 3e-3, source: dict = SOURCE, progress: bool = False,
                      ) -> pd.DataFrame:
     """ReLU and TopK SAEs with ``d_sae = n_true`` on the hierarchical source (:data:`SOURCE`) for each magnitude
     law, over :data:`KNOBS`; one row per SAE (see :func:`score_absorption`), with the source's magnitudes."""
