@@ -37,3 +37,17 @@ def test_pentagon_numbers_count_settings_per_architecture_and_size():
     assert out["relu@1x"]["settings_all_seeds_recover_5"] == [] and out["relu@1x"]["settings_some_seed_recovers_5"] == [[0.1, 1.0]]
     assert out["relu@2x"]["settings_all_seeds_recover_5"] == [[0.1, 1.0]]
     assert np.isclose(out["relu@2x"]["best_mmcs"], 0.999)
+
+
+def test_absorption_study_small():
+    from tms.experiments.sae_absorption import absorption_study, summary
+
+    frame = absorption_study(magnitudes=("unit",), archs=("relu",), seeds=(0,), steps=20, batch=16,
+                             source={"n_parents": 2, "n_children": 2, "d_in": 8, "p_parent": 0.5, "p_child": 0.4})
+    assert len(frame) == 4 and set(frame.magnitudes) == {"unit"} and set(frame.d_sae) == {6}
+    for col in ("absorption", "absorbed", "miss_child", "miss_alone", "absorbing_latents"):
+        assert frame[col].between(-1, 1).all(), col
+    assert (frame.absorption - (frame.miss_child - frame.miss_alone)).abs().max() < 1e-12
+    assert len(summary(frame)) == 4
+    with pytest.raises(SaeError, match="archs"):
+        absorption_study(archs=("gated",))
