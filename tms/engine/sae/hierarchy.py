@@ -22,6 +22,8 @@ Directions: normalised Gaussian rows; with ``orthogonal=True`` (needs ``n_true <
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -77,6 +79,26 @@ def hierarchy_directions(rng: np.random.Generator, n_true: int, d_in: int, ortho
     return (G / np.linalg.norm(G, axis=1, keepdims=True)).astype(np.float32)
 
 
+@partial(jax.jit, static_argnames="batch")
+def _sample(key, pp, edges, F, unit, batch):
+    """One jitted sampler for every hierarchical source: the settings are arguments, so sources of the same
+    shapes (parents, children, ``d_in``, batch) share one compilation whatever their probabilities, magnitudes
+    and directions. ``edges``: the cumulative child probabilities (child ``j`` when ``edges[j-1] <= u <
+    edges[j]``); ``unit``: a boolean scalar (unit magnitudes, else U[0, 1]; the uniform draw is made either way,
+    so the other draws do not depend on it)."""
+    n_parents, n_children = pp.shape[0], edges.shape[0]
+    lower = jnp.concatenate([jnp.zeros(1, edges.dtype), edges[:-1]])
+    k_par, k_child, k_mag = jax.random.split(key, 3)
+    on_parent = jax.random.uniform(k_par, (batch, n_parents)) < pp[None, :]
+    u = jax.random.uniform(k_child, (batch, n_parents, 1))
+    which = (u >= lower[None, None, :]) & (u < edges[None, None, :])  # at most one True per (example, parent)
+    on_child = (which & on_parent[:, :, None]).reshape(batch, n_parents * n_children)
+    on = jnp.concatenate([on_parent, on_child], axis=1)
+    mag = jnp.where(unit, 1.0, jax.random.uniform(k_mag, on.shape))
+    X = jnp.where(on, mag, 0.0)
+    return X @ F, X
+
+
 def hierarchical_source(n_parents: int = 4, n_children: int = 3, d_in: int = 32, p_parent=0.25, p_child=0.25,
                         magnitudes: str = "uniform", orthogonal: bool = True, seed: int = 0) -> ActivationSource:
     """Parents with mutually exclusive children (see the module docstring).
@@ -92,21 +114,11 @@ def hierarchical_source(n_parents: int = 4, n_children: int = 3, d_in: int = 32,
     settings = {"n_parents": int(n_parents), "n_children": int(n_children), "d_in": int(d_in),
                 "p_parent": parents, "p_child": children, "magnitudes": magnitudes, "orthogonal": orthogonal,
                 "seed": int(seed)}
-    Fj = jnp.asarray(F)
-    pp = jnp.asarray(parents, jnp.float32)
-    edges = jnp.asarray(np.cumsum(children), jnp.float32)  # child j when edges[j-1] <= u < edges[j]
-    lower = jnp.concatenate([jnp.zeros(1, jnp.float32), edges[:-1]])
+    arrays = (jnp.asarray(parents, jnp.float32), jnp.asarray(np.cumsum(children), jnp.float32), jnp.asarray(F),
+              jnp.asarray(magnitudes == "unit"))
 
     def sample(key, batch):
-        k_par, k_child, k_mag = jax.random.split(key, 3)
-        on_parent = jax.random.uniform(k_par, (batch, n_parents)) < pp[None, :]
-        u = jax.random.uniform(k_child, (batch, n_parents, 1))
-        which = (u >= lower[None, None, :]) & (u < edges[None, None, :])  # (batch, n_parents, n_children), at most one True per parent
-        on_child = (which & on_parent[:, :, None]).reshape(batch, n_parents * n_children)
-        on = jnp.concatenate([on_parent, on_child], axis=1)
-        mag = jnp.ones((batch, n_true)) if magnitudes == "unit" else jax.random.uniform(k_mag, (batch, n_true))
-        X = jnp.where(on, mag, 0.0)
-        return X @ Fj, X
+        return _sample(key, *arrays, batch=batch)
 
     return ActivationSource("hierarchical", F, sample, settings)
 

@@ -1,5 +1,10 @@
 """The hierarchical source: frequencies against the set probabilities (two-sided), children mutually exclusive
-and never without their parent, H = X directions, settings round trip, named errors before compiling."""
+and never without their parent, H = X directions, settings round trip, named errors before compiling.
+
+Every sample here has one shape (4 parents × 3 children in 24 dimensions, ``N`` examples), so the sources share
+one compiled sampler (their settings are arguments of it) and each is drawn once per module: the cost of these
+tests is one compilation. (Training on the source: ``tests/unit/experiments/test_sae_experiment.py`` and the
+hierarchical sweep in ``tests/unit/runs/kinds/test_sae_kind.py``.)"""
 
 import json
 
@@ -7,19 +12,18 @@ import jax
 import numpy as np
 import pytest
 
-from tms.engine.sae import (
-    SaeConfig,
-    SaeError,
-    hierarchical_source,
-    parent_index,
-    sae_hparams,
-    source_parents,
-    synthetic_source,
-    train_saes,
-)
+from tms.engine.sae import SaeError, hierarchical_source, parent_index, source_parents, synthetic_source
+from tms.engine.sae.hierarchy import hierarchy_directions
 from tms.errors import TmsError
 
 N = 200_000
+P_PARENT, P_CHILD = [0.0, 0.2, 0.6, 1.0], [0.0, 0.3, 0.45]  # never / sometimes / always; a child never on
+SOURCES = {  # name: settings, all of shape (4, 3, 24)
+    "mixed": {"p_parent": P_PARENT, "p_child": P_CHILD, "seed": 1},
+    "full": {"p_parent": 0.5, "p_child": [0.2, 0.3, 0.5], "orthogonal": False, "seed": 2},  # Σ p_child = 1
+    "unit": {"p_parent": P_PARENT, "p_child": P_CHILD, "seed": 1, "magnitudes": "unit"},
+}
+PAR = parent_index(4, 3)
 
 
 def _tol(p, n):
@@ -27,79 +31,81 @@ def _tol(p, n):
     return 5.0 * np.sqrt(p * (1 - p) / n) + 2e-3
 
 
-def _on(src, n=N, seed=0):
-    H, X = jax.jit(src.sample, static_argnums=1)(jax.random.PRNGKey(seed), n)
+def _draw(src, seed=0):
+    H, X = src.sample(jax.random.PRNGKey(seed), N)
     return np.asarray(H, np.float64), np.asarray(X, np.float64)
 
 
-def test_frequencies_match_the_set_probabilities():
-    p_par, p_ch = [0.1, 0.3, 0.6, 0.9], [0.15, 0.25, 0.4]
-    src = hierarchical_source(4, 3, d_in=24, p_parent=p_par, p_child=p_ch, seed=1)
-    _, X = _on(src)
-    on = X > 0
-    par = parent_index(4, 3)
-    for i, p in enumerate(p_par):
+@pytest.fixture(scope="module")
+def drawn():
+    """``{name: (source, H, X)}``, each source of :data:`SOURCES` drawn once with key 0."""
+    out = {}
+    for name, settings in SOURCES.items():
+        src = hierarchical_source(4, 3, d_in=24, **settings)
+        out[name] = (src, *_draw(src))
+    return out
+
+
+def test_frequencies_match_the_set_probabilities(drawn):
+    on = drawn["mixed"][2] > 0
+    for i, p in enumerate(P_PARENT):
         np.testing.assert_allclose(on[:, i].mean(), p, atol=_tol(p, N), rtol=0)
-        given = on[on[:, i]]  # examples with parent i active
-        kids = given[:, par == i]
-        for j, q in enumerate(p_ch):
-            np.testing.assert_allclose(kids[:, j].mean(), q, atol=_tol(q, len(given)), rtol=0)
-        none = 1 - sum(p_ch)
-        np.testing.assert_allclose((~kids.any(axis=1)).mean(), none, atol=_tol(none, len(given)), rtol=0)
+        kids = on[on[:, i]][:, PAR == i]  # parent i's children, on the examples where it is active
+        for j, q in enumerate(P_CHILD if len(kids) else []):
+            np.testing.assert_allclose(kids[:, j].mean(), q, atol=_tol(q, len(kids)), rtol=0)
+        none = 1 - sum(P_CHILD)
+        if len(kids):
+            np.testing.assert_allclose((~kids.any(axis=1)).mean(), none, atol=_tol(none, len(kids)), rtol=0)
+    assert not on[:, 0].any() and on[:, 3].all()  # p = 0: never, p = 1: always
+    assert not on[:, PAR == 0].any() and not on[:, 4::3].any()  # parent 0's children never; child 0 of each never
 
 
-def test_children_exclusive_and_never_without_their_parent():
-    src = hierarchical_source(3, 4, d_in=16, p_parent=0.5, p_child=0.25, seed=2)  # Σ p_child = 1
-    _, X = _on(src, 50_000)
-    on = X > 0
-    par = parent_index(3, 4)
-    for i in range(3):
-        kids = on[:, par == i]
-        assert kids.sum(axis=1).max() == 1
-        assert not np.any(kids.any(axis=1) & ~on[:, i])
-        np.testing.assert_array_equal(kids.sum(axis=1), on[:, i].astype(int))  # Σ = 1: exactly one child
-    on0 = _on(hierarchical_source(2, 2, 8, p_parent=[0.0, 1.0], p_child=[0.0, 0.5]), 5000, seed=3)[1] > 0
-    assert not on0[:, [0, 2, 3, 4]].any() and on0[:, 1].all()  # parent 0 never, nor its children; child 0 never
-    assert 0.45 < on0[:, 5].mean() < 0.55
+def test_children_exclusive_and_never_without_their_parent(drawn):
+    for name in ("mixed", "full"):
+        on = drawn[name][2] > 0
+        for i in range(4):
+            kids = on[:, PAR == i]
+            assert kids.sum(axis=1).max() <= 1, name
+            assert not np.any(kids.any(axis=1) & ~on[:, i]), name
+    on = drawn["full"][2] > 0  # Σ p_child = 1: exactly one child whenever the parent is on
+    for i in range(4):
+        np.testing.assert_array_equal(on[:, PAR == i].sum(axis=1), on[:, i].astype(int))
+    np.testing.assert_allclose(on[:, :4].mean(), 0.5, atol=_tol(0.5, 4 * N), rtol=0)
 
 
-def test_activations_are_x_times_the_directions():
-    for orthogonal, d_in in ((True, 16), (False, 6)):  # 12 features: orthonormal in 16 dims, Gaussian in 6
-        src = hierarchical_source(3, 3, d_in=d_in, orthogonal=orthogonal, seed=4)
-        H, X = _on(src, 4000)
+def test_activations_are_x_times_the_directions(drawn):
+    for name in SOURCES:
+        src, H, X = drawn[name]
         F = src.directions.astype(np.float64)
-        np.testing.assert_allclose(H, X @ F, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(H, X @ F, rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(np.linalg.norm(F, axis=1), 1.0, rtol=1e-6)
-        if orthogonal:
-            np.testing.assert_allclose(F @ F.T, np.eye(12), atol=1e-6)
-        else:
-            assert np.abs(F @ F.T - np.eye(12)).max() > 0.1  # 12 directions in 6 dimensions cannot be orthogonal
-    H, X = _on(hierarchical_source(2, 2, 8, magnitudes="unit"), 2000)
-    assert set(np.unique(X)) == {0.0, 1.0}
-    Xu = _on(hierarchical_source(2, 2, 8), 20000)[1]
-    act = Xu[Xu > 0]
+        gap = np.abs(F @ F.T - np.eye(16)).max()
+        assert gap < 1e-6 if src.settings["orthogonal"] else gap > 0.1, (name, gap)
+    F = hierarchy_directions(np.random.default_rng(0), 12, 6, orthogonal=False)  # more features than dimensions
+    assert F.shape == (12, 6) and np.allclose(np.linalg.norm(F, axis=1), 1.0, rtol=1e-6)
+    assert np.abs(F @ F.T - np.eye(12)).max() > 0.1
+
+
+def test_magnitudes(drawn):
+    X_unit, X_mixed = drawn["unit"][2], drawn["mixed"][2]
+    assert set(np.unique(X_unit)) == {0.0, 1.0}
+    np.testing.assert_array_equal(X_unit > 0, X_mixed > 0)  # same key, same settings: the same active features
+    act = drawn["full"][2][drawn["full"][2] > 0]  # U[0, 1]: mean 1/2, variance 1/12 (two-sided)
     np.testing.assert_allclose([act.mean(), act.var()], [0.5, 1 / 12], atol=5 * np.sqrt(1 / 12 / act.size) + 1e-3)
+    assert act.min() > 0 and act.max() < 1
 
 
-def test_settings_round_trip_and_determinism():
-    src = hierarchical_source(2, 3, d_in=10, p_parent=[0.2, 0.7], p_child=[0.1, 0.2, 0.3], seed=5)
+def test_settings_round_trip_and_determinism(drawn):
+    src, _, X = drawn["mixed"]
     s = json.loads(json.dumps(src.settings, allow_nan=False))
-    assert s == src.settings and s["p_parent"] == [0.2, 0.7]
+    assert s == src.settings and s["p_parent"] == P_PARENT and s["magnitudes"] == "uniform"
     again = hierarchical_source(**s)
     np.testing.assert_array_equal(again.directions, src.directions)
-    a, b = _on(src, 500, seed=7), _on(again, 500, seed=7)
-    np.testing.assert_array_equal(a[1], b[1])
-    assert not np.array_equal(_on(src, 500, seed=8)[1], a[1])
+    np.testing.assert_array_equal(_draw(again)[1], X)
+    assert not np.array_equal(_draw(again, seed=8)[1], X)
     assert not np.allclose(hierarchical_source(**{**s, "seed": 6}).directions, src.directions)
-    np.testing.assert_array_equal(source_parents(src), [-1, -1, 0, 0, 0, 1, 1, 1])
-    assert src.name == "hierarchical" and src.n_true == 8 and src.d_in == 10
-
-
-def test_trains_like_any_source():
-    src = hierarchical_source(2, 2, d_in=8)
-    cfg = SaeConfig("relu", 8, 6, batch=16, steps=5)
-    out = train_saes(cfg, src, sae_hparams(cfg, penalty=[0.01]), [0])
-    assert out.params["W_dec"].shape == (1, 6, 8) and np.isfinite(np.asarray(out.metrics["loss"])).all()
+    np.testing.assert_array_equal(source_parents(hierarchical_source(2, 3, 10)), [-1, -1, 0, 0, 0, 1, 1, 1])
+    assert src.name == "hierarchical" and src.n_true == 16 and src.d_in == 24
 
 
 @pytest.fixture
