@@ -4,9 +4,11 @@
 :func:`tms.engine.sae.hierarchical_source` (4 parents × 3 children in 32 dimensions by default, orthonormal
 directions), once with independent U[0, 1] magnitudes and once with unit magnitudes (Chanin et al.'s toy
 setting), over a few penalties or k, and scores each SAE with :func:`tms.analysis.dictionary.absorption_scores`
-beside MMCS, FVU, L0 and the split/shared counters. Not part of ``tms reproduce all``.
+beside MMCS, FVU, L0 and the split/shared counters. A stage of ``tms reproduce sae`` (figure
+``sae_absorption``, numbers under ``"absorption"`` in ``sae_numbers.json``; ``--quick`` runs :data:`QUICK`), so
+not part of ``tms reproduce all``.
 
-Run: ``python -m tms.experiments.sae_absorption`` (prints the frame and the means over seeds).
+Run alone: ``python -m tms.experiments.sae_absorption`` (prints the frame and the means over seeds).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from ..engine.sae import (
 SOURCE = {"n_parents": 4, "n_children": 3, "d_in": 32, "p_parent": 0.25, "p_child": 0.25}
 KNOBS = {"relu": {"penalties": tuple(10.0 ** (np.array([-8, -6, -4, -2]) / 4)), "ks": (1,)},
          "topk": {"penalties": (0.0,), "ks": (1, 2, 3, 4)}}
+QUICK = {"steps": 400, "seeds": (0,)}  # ``tms reproduce sae --quick``: a smoke run, not numbers to quote
 
 
 def score_absorption(config: SaeConfig, grid, source, eval_seed: int = 12345, n_eval: int = 8192) -> pd.DataFrame:
@@ -79,6 +82,19 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
     cols = ["mmcs", "fvu", "l0", "split", "shared", "absorption", "absorbed", "absorbing_latents", "miss_child",
             "miss_alone"]
     return frame.groupby(["magnitudes", "arch", "penalty", "k"])[cols].mean().round(3)
+
+
+def absorption_numbers(frame: pd.DataFrame) -> dict:
+    """``{"<magnitudes>/<arch>": [one dict per knob value: the knob, the seed means of the scores, seeds]}``
+    for ``sae_numbers.json`` (a NaN mean, a rate over no example, as null)."""
+    out = {}
+    for (mags, arch), rows in frame.groupby(["magnitudes", "arch"], sort=False):
+        knob = "k" if (rows.penalty == 0).all() else "penalty"
+        means = rows.groupby(knob)[["absorption", "absorbed", "miss_child", "miss_alone", "absorbing_latents",
+                                    "mmcs", "fvu", "l0"]].mean()
+        out[f"{mags}/{arch}"] = [{knob: float(v), **{c: round(float(x), 4) if np.isfinite(x) else None for c, x in row.items()},
+                                  "seeds": int((rows[knob] == v).sum())} for v, row in means.iterrows()]
+    return out
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """The SAE experiment is registered, runs only when named, and its sweep API checks its input first."""
 
+import json
+
+import numpy as np
 import pytest
 
 from tms.engine.sae import SaeError, pentagon, toy_model_source
@@ -40,7 +43,8 @@ def test_pentagon_numbers_count_settings_per_architecture_and_size():
 
 
 def test_absorption_study_small():
-    from tms.experiments.sae_absorption import absorption_study, summary
+    from tms.experiments.sae_absorption import absorption_numbers, absorption_study, summary
+    from tms.plots.sae import absorption_figure
 
     frame = absorption_study(magnitudes=("unit",), archs=("relu",), seeds=(0,), steps=20, batch=16,
                              source={"n_parents": 2, "n_children": 2, "d_in": 8, "p_parent": 0.5, "p_child": 0.4})
@@ -49,5 +53,12 @@ def test_absorption_study_small():
         assert frame[col].between(-1, 1).all(), col
     assert (frame.absorption - (frame.miss_child - frame.miss_alone)).abs().max() < 1e-12
     assert len(summary(frame)) == 4
+    numbers = absorption_numbers(frame)  # what `tms reproduce sae` writes: strict JSON, one entry per knob value
+    assert list(numbers) == ["unit/relu"] and [e["penalty"] for e in numbers["unit/relu"]] == sorted(frame.penalty)
+    np.testing.assert_allclose([e["absorption"] for e in numbers["unit/relu"]],
+                               frame.sort_values("penalty").absorption.round(4), atol=1e-12)
+    json.dumps(numbers, allow_nan=False)
+    fig = absorption_figure(frame.assign(magnitudes="unit"))  # one panel: unit magnitudes, relu
+    assert len(fig.axes) == 1 and fig.axes[0].get_xscale() == "log" and len(fig.axes[0].lines) == 3  # 2 + y = 0
     with pytest.raises(SaeError, match="archs"):
         absorption_study(archs=("gated",))
