@@ -92,8 +92,9 @@ def absorption_figure(frame: pd.DataFrame) -> plt.Figure:
     """Feature absorption against the sparsity knob: a row of panels per magnitude law (the ``magnitudes``
     column; one row without it), a column per architecture, each panel with its knob on x (penalty α, log
     scale, or k). Lines: the seed means of ``absorption`` (solid: the parent latent's misses that a child adds)
-    and ``absorbed`` (dashed: misses covered by a latent carrying the parent's direction), one colour per
-    dictionary size; dots: single seeds."""
+    and ``absorbed`` (dashed: misses covered by a latent carrying the parent's direction), and the baseline
+    ``miss_alone`` (dotted: the parent latent's misses with no child on), one colour per dictionary size; dots:
+    single seeds."""
     frame = frame if "magnitudes" in frame else frame.assign(magnitudes="")
     laws, archs = list(dict.fromkeys(frame.magnitudes)), list(dict.fromkeys(frame.arch))
     fig, axes = plt.subplots(len(laws), len(archs), figsize=(3.4 * len(archs), 2.8 * len(laws)), squeeze=False)
@@ -108,6 +109,8 @@ def absorption_figure(frame: pd.DataFrame) -> plt.Figure:
                 ax.plot(mean.index, mean[col], style, color=f"C{c}", marker="o", ms=3, lw=1.3,
                         label=f"{col}, {d_sae} latents")
                 ax.scatter(part.knob, part[col], s=6, color=f"C{c}", alpha=0.35)
+            alone = part.groupby("knob")["miss_alone"].mean()
+            ax.plot(alone.index, alone, ":", color=f"C{c}", lw=1.0, label=f"miss_alone, {d_sae} latents")
         if name.startswith("penalty"):
             ax.set_xscale("log")
         ax.set_ylim(low, 1.05)
@@ -115,7 +118,7 @@ def absorption_figure(frame: pd.DataFrame) -> plt.Figure:
         ax.set_xlabel(name)
         ax.set_title(f"{arch}" + (f", {law} magnitudes" if law else ""), fontsize=9)
     for ax in axes[:, 0]:
-        ax.set_ylabel("fraction of child examples")
+        ax.set_ylabel("rate (fraction of examples)")
     axes[0, -1].legend(fontsize=6)
     fig.suptitle("feature absorption: the parent's latent silent when a child is on", fontsize=10)
     fig.tight_layout()

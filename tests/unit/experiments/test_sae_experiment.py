@@ -59,6 +59,6 @@ def test_absorption_study_small():
                                frame.sort_values("penalty").absorption.round(4), atol=1e-12)
     json.dumps(numbers, allow_nan=False)
     fig = absorption_figure(frame.assign(magnitudes="unit"))  # one panel: unit magnitudes, relu
-    assert len(fig.axes) == 1 and fig.axes[0].get_xscale() == "log" and len(fig.axes[0].lines) == 3  # 2 + y = 0
+    assert len(fig.axes) == 1 and fig.axes[0].get_xscale() == "log" and len(fig.axes[0].lines) == 4  # 3 + y = 0
     with pytest.raises(SaeError, match="archs"):
         absorption_study(archs=("gated",))
