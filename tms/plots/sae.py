@@ -1,7 +1,10 @@
 """Figures of SAEs against ground truth: decoder directions over the true ones, MMCS heat maps, the L0–FVU
-frontier, dead latents over training, and the signs for choosing the dictionary size without the truth."""
+frontier, dead latents over training, feature absorption against the knob, and the signs for choosing the
+dictionary size without the truth."""
 
 from __future__ import annotations
+
+import itertools
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -84,6 +87,43 @@ def dead_latents_figure(curves: dict) -> plt.Figure:
     ax.set_xlabel("step")
     ax.set_ylabel("dead latents (no input in the window)")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def absorption_figure(frame: pd.DataFrame) -> plt.Figure:
+    """Feature absorption against the sparsity knob: a row of panels per magnitude law (the ``magnitudes``
+    column; one row without it), a column per architecture, each panel with its knob on x (penalty α, log
+    scale, or k). Lines: the seed means of ``absorption`` (solid: the parent latent's misses that a child adds)
+    and ``absorbed`` (dashed: misses covered by a latent carrying the parent's direction), and the baseline
+    ``miss_alone`` (dotted: the parent latent's misses with no child on), one colour per dictionary size; dots:
+    single seeds."""
+    frame = frame if "magnitudes" in frame else frame.assign(magnitudes="")
+    laws, archs = list(dict.fromkeys(frame.magnitudes)), list(dict.fromkeys(frame.arch))
+    fig, axes = plt.subplots(len(laws), len(archs), figsize=(3.4 * len(archs), 2.8 * len(laws)), squeeze=False)
+    low = min(-0.05, float(np.nanmin(frame[["absorption", "absorbed"]].to_numpy())) - 0.05)
+    for (i, law), (j, arch) in itertools.product(enumerate(laws), enumerate(archs)):
+        ax, rows = axes[i, j], frame[(frame.magnitudes == law) & (frame.arch == arch)]
+        name, knob = _knob(rows) if len(rows) else ("knob", np.zeros(0))
+        rows = rows.assign(knob=knob)
+        for c, (d_sae, part) in enumerate(rows.groupby("d_sae")):
+            mean = part.groupby("knob")[["absorption", "absorbed"]].mean()
+            for col, style in (("absorption", "-"), ("absorbed", "--")):
+                ax.plot(mean.index, mean[col], style, color=f"C{c}", marker="o", ms=3, lw=1.3,
+                        label=f"{col}, {d_sae} latents")
+                ax.scatter(part.knob, part[col], s=6, color=f"C{c}", alpha=0.35)
+            alone = part.groupby("knob")["miss_alone"].mean()
+            ax.plot(alone.index, alone, ":", color=f"C{c}", lw=1.0, label=f"miss_alone, {d_sae} latents")
+        if name.startswith("penalty"):
+            ax.set_xscale("log")
+        ax.set_ylim(low, 1.05)
+        ax.axhline(0, color="0.8", lw=0.8, zorder=0)
+        ax.set_xlabel(name)
+        ax.set_title(f"{arch}" + (f", {law} magnitudes" if law else ""), fontsize=9)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("rate (fraction of examples)")
+    axes[0, -1].legend(fontsize=6)
+    fig.suptitle("feature absorption: the parent's latent silent when a child is on", fontsize=10)
     fig.tight_layout()
     return fig
 
