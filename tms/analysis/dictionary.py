@@ -18,6 +18,7 @@ Cosines are of directions; zero rows have cosine 0 with everything.
   ``dense_frac`` of inputs), **FVU** = Σ‖h − ĥ‖² / Σ‖h − mean h‖².
 - **spliced loss** for toy-model sources: the toy model's loss when ``ĥ`` replaces ``h = W x``, beside the
   clean loss and the zero-ablated one (``h`` → 0).
+- **absorption** on hierarchical features (parents with mutually exclusive children): see :func:`absorption_table`.
 """
 
 from __future__ import annotations
@@ -141,3 +142,98 @@ def scores(decoder, truth, Z=None, H=None, H_hat=None, dense_frac: float = 0.5) 
         out["fvu"] = fvu(H, H_hat)
     return out
 
+
+
+def matched_latents(decoder, truth) -> np.ndarray:
+    """``(n_true,)``: each true feature's latent under the one-to-one Hungarian match on *signed* cosine (an
+    SAE's latents are non-negative, so a latent pointing against a feature does not stand for it); −1 for a
+    feature left unmatched (when ``d_sae < n_true``)."""
+    C = dictionary_cosines(decoder, truth)
+    rows, cols = optimize.linear_sum_assignment(-C)
+    out = np.full(C.shape[0], -1, dtype=np.int64)
+    out[rows] = cols
+    return out
+
+
+def _check_hierarchy(decoder, truth, Z, X, parents) -> tuple:
+    decoder, truth = np.asarray(decoder, np.float64), np.asarray(truth, np.float64)
+    Z, X, parents = np.asarray(Z, np.float64), np.asarray(X, np.float64), np.asarray(parents)
+    n_true, d_sae = truth.shape[0], decoder.shape[0]
+    if Z.ndim != 2 or X.ndim != 2 or Z.shape != (X.shape[0], d_sae) or X.shape[1] != n_true:
+        raise TmsError(f"absorption needs Z: (N, d_sae = {d_sae}) and X: (N, n_true = {n_true}); "
+                       f"got Z {Z.shape}, X {X.shape}")
+    if parents.shape != (n_true,) or not np.issubdtype(parents.dtype, np.integer):
+        raise TmsError(f"parents must be ({n_true},) integers (−1 for a feature with no parent); got "
+                       f"{parents.dtype} {parents.shape}")
+    if np.any(parents < -1) or np.any(parents >= n_true) or np.any(parents == np.arange(n_true)):
+        raise TmsError(f"parents entries must lie in [−1, {n_true - 1}] and not be the feature itself")
+    return decoder, truth, Z, X, parents
+
+
+def _rate(hit, where) -> float:
+    """Fraction of ``where`` on which ``hit`` holds; NaN when ``where`` is empty."""
+    n = int(np.sum(where))
+    return float(np.sum(hit & where) / n) if n else float("nan")
+
+
+def absorption_table(decoder, truth, Z, X, parents, tau: float = 0.3, fire: float = 0.0) -> dict:
+    """Feature absorption (Chanin et al. 2024), one entry per child feature ``c`` with parent ``p``.
+
+    Latents: ``ℓ_f`` is feature ``f``'s latent under :func:`matched_latents`; a latent *fires* on an example
+    when its activation is > ``fire``. ``X > 0`` marks the active true features. Per child ``c`` of ``p``:
+
+    - ``miss_child``: of the examples with ``p`` and ``c`` active, the fraction on which ``ℓ_p`` does not fire;
+    - ``miss_alone``: of the examples with ``p`` active and none of ``p``'s children, the same (the baseline:
+      a parent latent that misses small magnitudes misses them with or without a child);
+    - ``absorption = miss_child − miss_alone``: the parent latent's misses that the child's presence adds
+      (1 when it never misses alone and always misses with ``c``; 0 when a child changes nothing);
+    - ``absorbed``: of the examples with ``p`` and ``c`` active, the fraction on which ``ℓ_p`` does not fire
+      and some other firing latent's decoder row has cosine ≥ ``tau`` with ``p``'s direction (the miss is
+      covered by a latent carrying the parent's direction: Chanin et al.'s absorbing latent);
+    - ``child_parent_cos``: cosine of ``ℓ_c``'s decoder row with ``p``'s direction (``1/√2`` when the child's
+      latent is the normalised sum of two orthogonal unit directions, parent + child);
+      ``parent_cos``, ``child_cos``: the matched cosines of ``ℓ_p`` with ``p`` and of ``ℓ_c`` with ``c``;
+    - ``n_child``, ``n_alone``: the example counts behind the two rates (a rate over no example is NaN).
+
+    ``parents: (n_true,)`` ints, each feature's parent or −1. Children whose parent or own feature has no
+    matched latent get NaN rates.
+    """
+    decoder, truth, Z, X, parents = _check_hierarchy(decoder, truth, Z, X, parents)
+    C = dictionary_cosines(decoder, truth)
+    match, on, fires = matched_latents(decoder, truth), X > 0, Z > fire
+    cols = {k: [] for k in ("child", "parent", "parent_latent", "child_latent", "parent_cos", "child_cos",
+                            "child_parent_cos", "n_child", "n_alone", "miss_child", "miss_alone", "absorbed")}
+    for c in np.flatnonzero(parents >= 0):
+        p = parents[c]
+        lp, lc = match[p], match[c]
+        both = on[:, p] & on[:, c]
+        alone = on[:, p] & ~on[:, parents == p].any(axis=1)
+        if lp < 0 or lc < 0:
+            row = (c, p, lp, lc) + (np.nan,) * 3 + (both.sum(), alone.sum()) + (np.nan,) * 3
+        else:
+            silent = ~fires[:, lp]
+            carrier = (fires & (C[p] >= tau)[None, :]).any(axis=1)  # ℓ_p is silent where it counts
+            row = (c, p, lp, lc, C[p, lp], C[c, lc], C[p, lc], both.sum(), alone.sum(), _rate(silent, both),
+                   _rate(silent, alone), _rate(silent & carrier, both))
+        for key, value in zip(cols, row):
+            cols[key].append(value)
+    out = {k: np.asarray(v, np.int64 if k in ("child", "parent", "parent_latent", "child_latent", "n_child",
+                                               "n_alone") else np.float64) for k, v in cols.items()}
+    out["absorption"] = out["miss_child"] - out["miss_alone"]
+    return out
+
+
+def absorption_scores(decoder, truth, Z, X, parents, tau: float = 0.3, fire: float = 0.0) -> dict:
+    """:func:`absorption_table` averaged over the children (NaN rows left out): ``absorption``, ``absorbed``,
+    ``miss_child``, ``miss_alone``, and ``absorbing_latents``, the fraction of children whose latent's decoder
+    row has cosine ≥ ``tau`` with the parent's direction."""
+    t = absorption_table(decoder, truth, Z, X, parents, tau, fire)
+
+    def mean(a):
+        a = a[np.isfinite(a)]
+        return float(a.mean()) if a.size else float("nan")
+
+    cos = t["child_parent_cos"]
+    return {"absorption": mean(t["absorption"]), "absorbed": mean(t["absorbed"]),
+            "miss_child": mean(t["miss_child"]), "miss_alone": mean(t["miss_alone"]),
+            "absorbing_latents": mean(np.where(np.isfinite(cos), (cos >= tau).astype(float), np.nan))}

@@ -6,7 +6,8 @@
 - The experiment: the pentagon (n = 5 features in m = 2, the toy model's solution drawn exactly, sparsity
   0.9), the Sharkey et al. sweep at reduced size (:data:`REDUCED`; :data:`FULL` is the 512-feature setting, run
   with ``sae_sweep(**FULL)``, outside ``reproduce all``), dead latents over training with and without
-  resampling, and the L0–FVU frontier.
+  resampling, the L0–FVU frontier, and feature absorption on hierarchical features
+  (:func:`tms.experiments.sae_absorption.absorption_study`).
 """
 
 from __future__ import annotations
@@ -26,14 +27,24 @@ from ..engine.sae import (
     init_sae,
     pentagon,
     sae_hparams,
+    source_parents,
     synthetic_source,
     toy_model_source,
     train_sae_sizes,
 )
 from ..io import save_figure, write_json
-from ..plots.sae import dead_latents_figure, frontier_figure, mmcs_heatmap_figure, pentagon_figure
+from ..plots.sae import (
+    absorption_figure,
+    dead_latents_figure,
+    frontier_figure,
+    mmcs_heatmap_figure,
+    pentagon_figure,
+)
 from ..runs.kinds.sae import make_source
 from .registry import Context, register
+from .sae_absorption import QUICK as ABSORPTION_QUICK
+from .sae_absorption import absorption_numbers, absorption_study
+from .sae_signs import signs_figures
 
 ARCHS = ("relu", "topk", "batchtopk", "jumprelu", "gated")
 PENALTIES = {  # α = 10^(j/4) over the range where the SAEs are neither dead nor dense on these sources
@@ -69,14 +80,20 @@ def score_grid(config: SaeConfig, grid, source, eval_seed: int = 12345, n_eval: 
 
 
 def _score(cfg: SaeConfig, params, coords, source, eval_seed: int = 12345, n_eval: int = 4096) -> pd.DataFrame:
-    H, _ = source.sample(jax.random.PRNGKey(eval_seed), n_eval)
+    """The rows of :func:`score_grid`; on a hierarchical source also the absorption scores
+    (:func:`dictionary.absorption_scores`: ``absorption``, ``absorbed``, ``miss_child``, ``miss_alone``,
+    ``absorbing_latents``) on the same inputs."""
+    H, X = source.sample(jax.random.PRNGKey(eval_seed), n_eval)
     hp = sae_hparams(cfg, coords[:, 0], coords[:, 1], [1e-3])
     Z = np.asarray(encode_many(cfg, params, hp, H))
     W_dec, b_dec = np.asarray(params["W_dec"]), np.asarray(params["b_dec"])
+    parents = source_parents(source) if source.name == "hierarchical" else None
     rows = []
     for i, (penalty, k, seed) in enumerate(coords):
         H_hat = Z[i] @ W_dec[i] + b_dec[i]
         s = dictionary.scores(W_dec[i], source.directions, Z[i], np.asarray(H), H_hat)
+        if parents is not None:
+            s.update(dictionary.absorption_scores(W_dec[i], source.directions, Z[i], np.asarray(X), parents))
         rows.append({"arch": cfg.arch, "d_sae": cfg.d_sae, "ratio": cfg.d_sae / source.n_true,
                      "penalty": penalty, "k": float(k), "seed": int(seed), **s})
     return pd.DataFrame(rows)
@@ -169,14 +186,17 @@ def resampling_study(steps: int = 12000, every: int = 2500, window: int = 500):
 
 
 def sae_figures(res, out, fmt: str = "png") -> list:
-    """The figures of an SAE sweep's results (``tms plot``): the MMCS heat map and the L0–FVU frontier, and on
-    a 2-dimensional source the best decoder of each architecture over the true directions; the scores
-    (:func:`score_results`) as ``sae_scores.csv``."""
+    """The figures of an SAE sweep's results (``tms plot``): the MMCS heat map and the L0–FVU frontier, on a
+    2-dimensional source the best decoder of each architecture over the true directions, on a hierarchical
+    source the absorption against the knob; the scores (:func:`score_results`) as ``sae_scores.csv``; with two
+    sizes or more the size-choosing signs (:func:`tms.experiments.sae_signs.signs_figures`)."""
     frame = score_results(res)
     out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out / "sae_scores.csv", index=False)
     files = [save_figure(mmcs_heatmap_figure(frame), out / f"sae_mmcs_heatmap.{fmt}"),
              save_figure(frontier_figure(frame), out / f"sae_frontier.{fmt}")]
+    if "absorption" in frame:
+        files.append(save_figure(absorption_figure(frame), out / f"sae_absorption.{fmt}"))
     truth = res.directions()
     if truth.shape[1] == 2:
         best = {}
@@ -187,7 +207,7 @@ def sae_figures(res, out, fmt: str = "png") -> list:
                                    & (res.seed[a, r] == top.seed))[0])
             best[arch] = res.W_dec[a, r, c, : res.sizes[r]]
         files.append(save_figure(pentagon_figure(truth, best), out / f"sae_decoders.{fmt}"))
-    return files
+    return files + signs_figures(res, frame, out, fmt)
 
 
 def _numbers(pent: pd.DataFrame, synth: pd.DataFrame, res: pd.DataFrame) -> dict:
@@ -209,7 +229,7 @@ def _numbers(pent: pd.DataFrame, synth: pd.DataFrame, res: pd.DataFrame) -> dict
 
 
 @register("sae", description="SAEs against ground truth: pentagon, Sharkey et al. sweep (reduced), resampling, "
-          "L0-FVU frontier (not in 'all': too slow for its budget)", in_all=False)
+          "L0-FVU frontier, absorption (not in 'all': too slow for its budget)", in_all=False)
 def draw(ctx: Context):
     """Long because: one stage per figure, each timed (timings go apart from the numbers)."""
     timings, files = {}, []
@@ -228,9 +248,14 @@ def draw(ctx: Context):
     curves, res = resampling_study(**({"steps": 1200, "every": 300, "window": 100} if ctx.quick else {}))
     timings["resampling"] = round(time.perf_counter() - t, 2)
     files.append(save_figure(dead_latents_figure(curves), ctx.out / f"sae_dead_latents.{ctx.fmt}"))
-    numbers = _numbers(pent, synth, res)
+    t = time.perf_counter()
+    absorption = absorption_study(**(ABSORPTION_QUICK if ctx.quick else {}), progress=ctx.progress)
+    timings["absorption"] = round(time.perf_counter() - t, 2)
+    files.append(save_figure(absorption_figure(absorption), ctx.out / f"sae_absorption.{ctx.fmt}"))
+    numbers = {**_numbers(pent, synth, res), "absorption": absorption_numbers(absorption)}
     write_json(ctx.out / "sae_numbers.json", numbers)
     write_json(ctx.out / "sae_timings.json", timings)
     pent.to_csv(ctx.out / "sae_pentagon.csv", index=False)
     synth.to_csv(ctx.out / "sae_synthetic.csv", index=False)
+    absorption.to_csv(ctx.out / "sae_absorption.csv", index=False)
     return files, numbers

@@ -3,7 +3,7 @@
 - :mod:`.grid` (``kind = "grid"``, the default): sparsity × importance × lr × seed of one model shape;
 - :mod:`.finite` (``kind = "finite"``): hidden size × training-set size × seed on finite training sets;
 - :mod:`.sae` (``kind = "sae"``): sparse autoencoders × dictionary size × sparsity knob × seed, scored against
-  the true features of their activation source.
+  the true features of their activation source (its ``[source]`` table: :mod:`.sae_source`).
 
 :mod:`.registry` says what a kind declares (:class:`SweepKind`); docs/architecture.md shows how to add one.
 """

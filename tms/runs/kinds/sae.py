@@ -4,9 +4,7 @@ activation source whose true features the lab owns, scored against them.
 A sweep file (the shipped ``sae_pentagon.toml`` and ``sae_synthetic.toml``; docs/sae.md)::
 
     kind = "sae"
-    [source]  type = "pentagon" | "synthetic"
-              sparsity = 0.9                          (pentagon: the toy model's feature sparsity S)
-              n_true = 512, d_in = 256, mean_active = 5.0, decay = 0.99, correlated = false, seed = 0  (synthetic)
+    [source]  type = "pentagon" | "synthetic" | "hierarchical", and that source's settings (:mod:`.sae_source`)
     [sae]     archs = ["relu", "topk", ...], ratios = [1.0, 2.0] (dictionary size / true feature count),
               penalties = { log = [1e-3, 0.3], num = 11 }   (α of the penalty architectures)
               ks = [1, 2, 3, 4]                          (k of TopK; of BatchTopK, where it may be fractional)
@@ -43,28 +41,19 @@ import jax
 import numpy as np
 import pandas as pd
 
-from ...engine.sae import (
-    ARCHITECTURES,
-    SaeConfig,
-    get_arch,
-    pentagon,
-    sae_hparams,
-    synthetic_source,
-    toy_model_source,
-    train_sae_sizes,
-)
+from ...engine.sae import ARCHITECTURES, SaeConfig, get_arch, sae_hparams, train_sae_sizes
 from ...errors import TmsError
 from ...io import check_float, check_int
 from ..results import ArrayFields
 from ..sections import SpecError, Values, given, parse_section, seeds, spaced
 from .registry import SweepKind, register_sweep_kind
+from .sae_source import SOURCE_KEYS, SOURCE_TYPES, SaeSourceSection, make_source, source_settings  # noqa: F401
 
 AXES = ("arch", "size", "cell")
 METRIC_NAMES = ("final_loss", "final_mse", "final_l0", "final_dead", "resampled")  # from the training loop
 PARAM_NAMES = ("W_enc", "b_enc", "W_dec", "b_dec")
 COORD_NAMES = ("valid", "penalty", "k", "seed")
 ARRAY_NAMES = COORD_NAMES + METRIC_NAMES + PARAM_NAMES
-SOURCE_TYPES = ("pentagon", "synthetic")
 
 
 @dataclass(frozen=True)
@@ -75,18 +64,6 @@ class SaeTop:
     source: dict | None = None
     sae: dict | None = None
     train: dict | None = None
-
-
-@dataclass(frozen=True)
-class SaeSourceSection:
-    type: str | None = None
-    sparsity: float | None = None
-    n_true: int | None = None
-    d_in: int | None = None
-    mean_active: float | None = None
-    decay: float | None = None
-    correlated: bool | None = None
-    seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -117,20 +94,8 @@ class SaeTrainSection:
     data_seed: int | None = None
 
 
-SOURCE_KEYS = {"pentagon": {"type", "sparsity"},
-               "synthetic": {"type", "n_true", "d_in", "mean_active", "decay", "correlated", "seed"}}
 CONFIG_FIELDS = ("decoder", "resample", "resample_every", "dead_window", "resample_batch", "aux_k", "aux_coef",
                  "bandwidth", "init_threshold", "threshold_lr")
-
-
-def make_source(settings: dict):
-    """The activation source a sweep's ``[source]`` table describes (``settings`` as :meth:`SaeSpec.resolved`
-    records them)."""
-    s = dict(settings)
-    kind = s.pop("type")
-    if kind == "pentagon":
-        return toy_model_source(pentagon(), s.get("sparsity", 0.9))
-    return synthetic_source(**s)
 
 
 @dataclass(frozen=True)
@@ -216,17 +181,6 @@ class SaeSpec:
                                    ks=pick(self.ks))
 
 
-def _source_settings(src: SaeSourceSection, where: str) -> dict:
-    kind = src.type or "synthetic"
-    if kind not in SOURCE_TYPES:
-        raise SpecError(f"{where}: source.type must be one of {SOURCE_TYPES}; got {kind!r}")
-    extra = set(given(src)) - SOURCE_KEYS[kind]
-    if extra:
-        raise SpecError(f"{where}: source.{min(extra)} does not apply to source.type = {kind!r} "
-                        f"(allowed: {', '.join(sorted(SOURCE_KEYS[kind]))})")
-    return {"type": kind, **{k: v for k, v in given(src).items() if k != "type"}}
-
-
 def parse_sae_spec(doc: dict, where: str = "<spec>", source: str = "") -> SaeSpec:
     """Validate an SAE sweep file; every error names ``where`` and the key, before anything compiles."""
     top = parse_section(SaeTop, doc, "", where)
@@ -234,7 +188,7 @@ def parse_sae_spec(doc: dict, where: str = "<spec>", source: str = "") -> SaeSpe
     sae = parse_section(SaeSection, top.sae or {}, "sae", where)
     tr = parse_section(SaeTrainSection, top.train or {}, "train", where)
     try:
-        settings = _source_settings(src, where)
+        settings = source_settings(src, where)
         activations = make_source(settings)
         archs = tuple(sae.archs or ["relu"])
         for a in archs:

@@ -2,9 +2,11 @@
 SAEs, a stopped sweep resumed to the same store, and results that load back with their shapes checked."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sweep_helpers import TINY_SAE, assert_same_arrays, assert_same_store, write
 
+from tms.analysis.sae_signs import cross_mmcs
 from tms.experiments.sae import sae_sweep, score_results
 from tms.runs.kinds.sae import SaeResults, make_source
 from tms.runs.sections import SpecError
@@ -39,8 +41,19 @@ def test_tiny_sae_sweep_equals_the_python_api_and_loads_back(tmp_path):
     from tms.experiments.reproduce import plot_folder
 
     files = plot_folder(tmp_path / "out", tmp_path / "figs")  # tms plot: heat map, frontier, decoders (d_in = 2)
-    assert sorted(f.name for f in files) == ["sae_decoders.png", "sae_frontier.png", "sae_mmcs_heatmap.png"]
-    assert (tmp_path / "figs" / "sae_scores.csv").is_file()
+    assert sorted(f.name for f in files) == ["sae_decoders.png", "sae_frontier.png", "sae_mmcs_heatmap.png",
+                                             "sae_signs.png"]  # two sizes: the size-choosing signs too
+    assert (tmp_path / "figs" / "sae_scores.csv").is_file() and (tmp_path / "figs" / "sae_signs.txt").is_file()
+    signs = pd.read_csv(tmp_path / "figs" / "sae_signs.csv")  # per (arch, knob, size), seeds averaged
+    assert len(signs) == 8 and set(pd.read_csv(tmp_path / "figs" / "sae_sign_scores.csv").arch) == {"relu", "topk"}
+    # relu at α = 0.1 (cells 2, 3 = seeds 0, 1): the stored decoders and losses, by hand; each 5-latent
+    # dictionary against the 10-latent one of the other seed
+    cross = [cross_mmcs(res.W_dec[0, 0, c, :5], res.W_dec[0, 1, 5 - c, :10]) for c in (2, 3)]
+    row = signs[(signs.arch == "relu") & np.isclose(signs.knob, 0.1)].sort_values("d_sae")
+    np.testing.assert_allclose(row["cross"].iloc[0], np.mean(cross), rtol=1e-6)
+    np.testing.assert_allclose(row["loss"], res.final_loss[0, :, 2:4].mean(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(row["mmcs"], frame[(frame.arch == "relu") & np.isclose(frame.penalty, 0.1)]
+                               .groupby("d_sae")["mmcs"].mean(), rtol=1e-6)
 
 
 def test_architectures_with_their_own_parameters_are_stored_and_scored_alike(tmp_path):
@@ -90,6 +103,75 @@ def test_bad_sae_sweep_files_get_named_errors(tmp_path, old, new, match):
     assert old in TINY_SAE
     with pytest.raises(SpecError, match=match):
         load_spec(write(tmp_path, TINY_SAE.replace(old, new), "bad.toml"))
+
+
+TINY_HIER = """
+name = "tiny_hier"
+kind = "sae"
+[source]
+type = "hierarchical"
+n_parents = 2
+n_children = 2
+d_in = 8
+p_parent = 0.5
+p_child = [0.3, 0.4]
+magnitudes = "unit"
+seed = 3
+[sae]
+archs = ["relu"]
+ratios = [1.0]
+penalties = [0.01, 0.1]
+[train]
+steps = 30
+batch = 32
+lr = 3e-3
+seeds = [0]
+"""
+
+
+def test_hierarchical_sae_sweep_runs_loads_and_plots_absorption(tmp_path):
+    spec = load_spec(write(tmp_path, TINY_HIER, "h.toml"))
+    assert spec.sizes == (6,) and spec.source_settings["p_child"] == [0.3, 0.4]
+    run_sweep(spec, tmp_path / "out", progress=False)
+    back = load(tmp_path / "out")
+    assert back.settings["source"]["type"] == "hierarchical" and back.W_dec.shape == (1, 1, 2, 6, 8)
+    np.testing.assert_array_equal(back.directions(), make_source(spec.source_settings).directions)
+    from tms.experiments.reproduce import plot_folder
+
+    files = plot_folder(tmp_path / "out", tmp_path / "figs")
+    assert sorted(f.name for f in files) == ["sae_absorption.png", "sae_frontier.png", "sae_mmcs_heatmap.png"]
+    frame = pd.read_csv(tmp_path / "figs" / "sae_scores.csv")
+    assert len(frame) == 2 and list(frame.penalty) == [0.01, 0.1]
+    for col in ("absorption", "absorbed", "miss_child", "miss_alone", "absorbing_latents", "mmcs"):
+        assert frame[col].notna().all() and frame[col].between(-1, 1).all(), col
+    np.testing.assert_allclose(frame.absorption, frame.miss_child - frame.miss_alone, atol=1e-12)
+
+
+@pytest.fixture
+def no_compile(monkeypatch):
+    import jax
+
+    def boom(*a, **k):
+        raise AssertionError("compiled before the input was checked")
+    monkeypatch.setattr(jax, "jit", boom)
+
+
+@pytest.mark.parametrize("old, new, match", [
+    ("p_child = [0.3, 0.4]", "p_child = [0.7, 0.4]", "source.p_child: .* sum to at most 1"),
+    ("p_child = [0.3, 0.4]", "p_child = [0.3, 0.4, 0.1]", "source.p_child must be .* a list of 2"),
+    ("p_parent = 0.5", "p_parent = 1.5", r"source.p_parent\[0\] must be a number in \[0.0, 1.0\]"),
+    ("p_parent = 0.5", 'p_parent = "half"', "'source.p_parent' must be number/array"),
+    ("n_parents = 2", "n_parents = 0", "source.n_parents must be an integer >= 1"),
+    ("d_in = 8", "d_in = 5", "source.orthogonal needs n_true .* = 6 <= source.d_in = 5"),
+    ('magnitudes = "unit"', 'magnitudes = "normal"', "source.magnitudes must be one of"),
+    ("seed = 3", "seed = 3\nsparsity = 0.9", "source.sparsity does not apply to source.type = 'hierarchical'"),
+    ("seed = 3", "seed = 3\nn_true = 6", "source.n_true does not apply"),
+])
+def test_bad_hierarchical_sources_get_named_errors_before_compiling(tmp_path, no_compile, old, new, match):
+    assert old in TINY_HIER
+    with pytest.raises(SpecError, match=match) as info:
+        load_spec(write(tmp_path, TINY_HIER.replace(old, new), "bad.toml"))
+    assert "bad.toml" in str(info.value)
 
 
 def test_quick_sae_spec_is_smaller():
