@@ -59,7 +59,13 @@ def test_instance_grads_match_autodiff_and_float64_numpy(kind):
         np.testing.assert_allclose(loss[k], np_loss(W[k], b[k], X[k], imp[k], kind), rtol=1e-5)
 
 
-@pytest.mark.parametrize("kind", ["relu", "linear"])
+# Whole-grid training equality is an integration check above the per-step tests (the step's gradients against
+# jax.grad and float64 NumPy, here and in test_neuron_kinds.py, for every kind and both paths): one case of
+# each test stays in the default suite, the others run in the slow suite (python -m pytest -m slow).
+SLOW = pytest.mark.slow
+
+
+@pytest.mark.parametrize("kind", ["relu", pytest.param("linear", marks=SLOW)])
 def test_hand_gradients_train_like_autodiff(kind, monkeypatch, request):
     """A grid trained with the hand-written gradients equals one trained with ``jax.grad`` (the reference):
     weights, evaluation losses and the recorded loss curve."""
@@ -82,8 +88,11 @@ def test_hand_gradients_train_like_autodiff(kind, monkeypatch, request):
     np.testing.assert_allclose(fast.loss_curve, ref.loss_curve, rtol=1e-4)
 
 
-@pytest.mark.parametrize("kind,n,m", [("relu", 5, 2), ("linear", 5, 2), ("relu", 20, 5), ("relu_hidden", 5, 2),
-                                        ("relu_hidden_bias", 10, 5), ("abs", 5, 2), ("abs", 20, 10)])
+@pytest.mark.parametrize("kind,n,m", [("relu", 5, 2), pytest.param("linear", 5, 2, marks=SLOW),
+                                        pytest.param("relu", 20, 5, marks=SLOW),
+                                        pytest.param("relu_hidden", 5, 2, marks=SLOW),
+                                        pytest.param("relu_hidden_bias", 10, 5, marks=SLOW),
+                                        pytest.param("abs", 5, 2, marks=SLOW), ("abs", 20, 10)])
 def test_fast_path_trains_like_the_generic_path(kind, n, m, monkeypatch, request):
     """A grid trained by the kind's fast path (unrolled at n·m <= UNROLL_LIMIT, per-instance dense matmuls
     above) equals one trained by the registry's generic path (jax.grad of the vmapped one-example loss)."""
