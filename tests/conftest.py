@@ -85,3 +85,13 @@ def pytest_sessionfinish(session, exitstatus):
     """The run's compilation cache goes with the run, removed by the process that made it."""
     if _OWN_CACHE:
         shutil.rmtree(_JAX_CACHE, ignore_errors=True)
+
+
+@pytest.fixture
+def no_compile(monkeypatch):
+    """Any ``jax.jit`` call fails the test: for checks that bad input is refused before anything compiles."""
+
+    def boom(*a, **k):
+        raise AssertionError("compiled before the input was checked")
+
+    monkeypatch.setattr(jax, "jit", boom)

@@ -108,13 +108,6 @@ def test_settings_round_trip_and_determinism(drawn):
     assert src.name == "hierarchical" and src.n_true == 16 and src.d_in == 24
 
 
-@pytest.fixture
-def no_compile(monkeypatch):
-    def boom(*a, **k):
-        raise AssertionError("compiled before the input was checked")
-    monkeypatch.setattr(jax, "jit", boom)
-
-
 @pytest.mark.parametrize("kwargs, field", [
     ({"p_parent": 1.5}, r"source.p_parent\[0\] must be a number in \[0.0, 1.0\]"),
     ({"p_parent": [0.2, -0.1, 0.2, 0.2]}, r"source.p_parent\[1\]"),

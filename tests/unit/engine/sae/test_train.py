@@ -41,13 +41,6 @@ def test_sizes_grouped_one_call_each():
     assert grids[1].output.params["W_dec"].shape == (4, 5, 2) and grids[0].coords.shape == (4, 3)
 
 
-@pytest.fixture
-def no_compile(monkeypatch):
-    def boom(*a, **k):
-        raise AssertionError("compiled before the input was checked")
-    monkeypatch.setattr(jax, "jit", boom)
-
-
 @pytest.mark.parametrize("make, field", [
     (lambda: SaeConfig("relu", 2, 0), "d_sae"),
     (lambda: SaeConfig("nope", 2, 4), "sae.arch"),

@@ -147,15 +147,6 @@ def test_hierarchical_sae_sweep_runs_loads_and_plots_absorption(tmp_path):
     np.testing.assert_allclose(frame.absorption, frame.miss_child - frame.miss_alone, atol=1e-12)
 
 
-@pytest.fixture
-def no_compile(monkeypatch):
-    import jax
-
-    def boom(*a, **k):
-        raise AssertionError("compiled before the input was checked")
-    monkeypatch.setattr(jax, "jit", boom)
-
-
 @pytest.mark.parametrize("old, new, match", [
     ("p_child = [0.3, 0.4]", "p_child = [0.7, 0.4]", "source.p_child: .* sum to at most 1"),
     ("p_child = [0.3, 0.4]", "p_child = [0.3, 0.4, 0.1]", "source.p_child must be .* a list of 2"),
