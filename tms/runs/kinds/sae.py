@@ -8,6 +8,7 @@ A sweep file (the shipped ``sae_pentagon.toml`` and ``sae_synthetic.toml``; docs
     [sae]     archs = ["relu", "topk", ...], ratios = [1.0, 2.0] (dictionary size / true feature count),
               penalties = { log = [1e-3, 0.3], num = 11 }   (α of the penalty architectures)
               ks = [1, 2, 3, 4]                          (k of TopK; of BatchTopK, where it may be fractional)
+              or ks = { topk = [1, 2], batchtopk = [0.25, 0.5, 1] }   (one list per k architecture)
               decoder, resample, resample_every, dead_window, bandwidth, ... (any :class:`SaeConfig` field)
     [train]   steps, batch, lr, seeds (or n_seeds), data_seed
 
@@ -71,7 +72,7 @@ class SaeSection:
     archs: list | None = None
     ratios: Values | None = None
     penalties: Values | None = None
-    ks: list | None = None
+    ks: list | dict | None = None
     decoder: str | None = None
     resample: str | None = None
     resample_every: int | None = None
@@ -115,11 +116,16 @@ class SaeSpec:
     lr: float = 1e-3
     data_seed: int = 0
     source: str = ""
+    arch_ks: tuple[tuple[str, tuple[float, ...]], ...] = ()  # ks given per architecture (``ks`` a table)
     kind: ClassVar[str] = "sae"
+
+    def ks_of(self, arch: str) -> tuple[float, ...]:
+        """The k values of one k architecture: its own list where the file gave ``ks`` as a table."""
+        return dict(self.arch_ks).get(arch, self.ks)
 
     def knobs(self, arch: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """``(penalties, ks)`` of one architecture: its knob's values, the other one fixed."""
-        return ((0.0,), self.ks) if get_arch(arch).knob == "k" else (self.penalties, (1,))
+        return ((0.0,), self.ks_of(arch)) if get_arch(arch).knob == "k" else (self.penalties, (1,))
 
     def coords(self, arch: str) -> np.ndarray:
         """``(cells, 3)``: penalty, k, seed of each SAE of one chunk of ``arch``, in training order."""
@@ -161,7 +167,8 @@ class SaeSpec:
         return {"name": self.name, "source": self.source_settings, "config": self.base.to_dict(),
                 "archs": list(self.archs), "sizes": list(self.sizes), "ratios": list(self.ratios),
                 "penalties": list(self.penalties), "ks": list(self.ks), "seeds": list(self.seeds), "lr": self.lr,
-                "data_seed": self.data_seed}
+                "data_seed": self.data_seed, **({"ks_by_arch": {a: list(k) for a, k in self.arch_ks}}
+                                                if self.arch_ks else {})}
 
     def estimate_seconds(self, overhead: float = 1e-4, rate: float = 2e10) -> float:
         """Rough wall time on an idle 2-core CPU: per SAE and step ``overhead`` seconds plus its FLOPs (about 12 per
@@ -178,7 +185,7 @@ class SaeSpec:
                                    dead_window=min(self.base.dead_window, 25))
         pick = lambda a: tuple(a[j] for j in np.unique(np.round(np.linspace(0, len(a) - 1, 3)).astype(int)))
         return dataclasses.replace(self, base=base, seeds=self.seeds[:1], penalties=pick(self.penalties),
-                                   ks=pick(self.ks))
+                                   ks=pick(self.ks), arch_ks=tuple((a, pick(k)) for a, k in self.arch_ks))
 
 
 def parse_sae_spec(doc: dict, where: str = "<spec>", source: str = "") -> SaeSpec:
@@ -205,12 +212,7 @@ def parse_sae_spec(doc: dict, where: str = "<spec>", source: str = "") -> SaeSpe
                                                    f"{where}: sae.penalties"))
         if min(penalties) < 0 or not np.all(np.isfinite(penalties)):
             raise SpecError(f"{where}: sae.penalties (α) must be finite and >= 0; got {list(penalties)}")
-        ks = tuple(sae.ks or [1])
-        for k in ks:
-            check_float(f"{where}: sae.ks (each; integers for topk, fractions allowed for batchtopk)", k, 0,
-                        lo_open=True, error=SpecError)
-        if any(get_arch(a).knob == "k" for a in archs) and max(ks) > min(sizes):
-            raise SpecError(f"{where}: sae.ks: k = {max(ks)} exceeds the smallest dictionary size {min(sizes)}")
+        ks, arch_ks = _parse_ks(sae.ks, archs, sizes, where)
         extras = {k: v for k, v in given(sae).items() if k in CONFIG_FIELDS}
         extras.update({k: v for k, v in given(tr).items() if k in ("steps", "batch")})
         base = SaeConfig(archs[0], activations.d_in, sizes[0], **extras)
@@ -222,14 +224,40 @@ def parse_sae_spec(doc: dict, where: str = "<spec>", source: str = "") -> SaeSpe
         sds = seeds(tr, where)
         for a in archs:  # every (size, knob) the training call will see, checked now
             for d in sizes:
-                pen, kk = ((0.0,), ks) if get_arch(a).knob == "k" else (penalties, (1,))
+                pen, kk = ((0.0,), dict(arch_ks).get(a, ks)) if get_arch(a).knob == "k" else (penalties, (1,))
                 sae_hparams(dataclasses.replace(base, arch=a, d_sae=d), pen, kk, [lr])
     except SpecError:
         raise
     except TmsError as e:  # the engine's checks (SaeError, a sparsity out of range): named, with the file
         raise SpecError(f"{where}: {e}") from None
     return SaeSpec(top.name or Path(where).stem, top.description, settings, base, archs, sizes, ratios, penalties,
-                   ks, sds, lr, int(data_seed), source)
+                   ks, sds, lr, int(data_seed), source, arch_ks)
+
+
+def _parse_ks(value, archs, sizes, where):
+    """``sae.ks``: one list for every k architecture, or a table of lists by architecture (TopK's k is a count,
+    BatchTopK's an average that may be fractional, so one list rarely suits both). Returns ``(ks, arch_ks)``:
+    the shared list (the default ``[1]`` where a table is given) and the per-architecture pairs."""
+    table = value if isinstance(value, dict) else {}
+    if table:
+        for a, v in table.items():
+            if a not in archs or get_arch(a).knob != "k":
+                k_archs = [x for x in archs if get_arch(x).knob == "k"]
+                raise SpecError(f"{where}: sae.ks.{a}: not a k architecture of this sweep; ks tables take "
+                                f"{k_archs or 'none (no k architecture in sae.archs)'}")
+            if not isinstance(v, list) or not v:
+                raise SpecError(f"{where}: sae.ks.{a} must be a non-empty list of k values; got {v!r}")
+    lists = {a: tuple(v) for a, v in table.items()} if table else {"": tuple(value or [1])}
+    for a, kk in lists.items():
+        name = f"sae.ks.{a}" if a else "sae.ks"
+        for k in kk:
+            check_float(f"{where}: {name} (each; integers for topk, fractions allowed for batchtopk)", k, 0,
+                        lo_open=True, error=SpecError)
+        if (a or any(get_arch(x).knob == "k" for x in archs)) and max(kk) > min(sizes):
+            raise SpecError(f"{where}: {name}: k = {max(kk)} exceeds the smallest dictionary size {min(sizes)}")
+    if table:
+        return (1,), tuple((a, tuple(table[a])) for a in archs if a in table)
+    return lists[""], ()
 
 
 def sae_chunks(spec: SaeSpec, devices: int = 1) -> list[tuple[int, int]]:

@@ -1,10 +1,13 @@
 """The SAE sweep kind: parsing with named errors before anything compiles, chunks equal to the Python API's
 SAEs, a stopped sweep resumed to the same store, and results that load back with their shapes checked."""
 
+import signal
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
-from sweep_helpers import TINY_SAE, assert_same_arrays, assert_same_store, write
+from sweep_helpers import TINY_SAE, assert_same_arrays, assert_same_store, cli, write
 
 from tms.analysis.sae_signs import cross_mmcs
 from tms.experiments.sae import sae_sweep, score_results
@@ -84,6 +87,60 @@ def test_a_stopped_sae_sweep_resumes_to_the_uninterrupted_store(tmp_path):
     assert len(list((tmp_path / "cut" / "chunks").glob("*.npz"))) == 1
     assert_same_arrays(run_sweep(spec, tmp_path / "cut", progress=False).arrays, ref.arrays)
     assert_same_store(tmp_path / "cut", tmp_path / "full")
+
+
+@pytest.mark.slow  # 37 s on one core; the default suite kills the grid kind's CLI (test_store.py) and stops this kind
+def test_an_sae_sweep_killed_midway_resumes_to_the_uninterrupted_store(tmp_path):
+    """A real interruption: `tms sweep run` is killed with SIGKILL once its first chunk is on disk; the same
+    command again trains the rest, and the store equals an uninterrupted run's, file for file."""
+    text = (TINY_SAE.replace("steps = 30", "steps = 1500")
+            .replace('archs = ["relu", "topk"]', 'archs = ["relu", "topk"]\nresample = "simple"\n'
+                                                   'resample_every = 500\ndead_window = 100'))
+    spec_path = write(tmp_path, text, "k.toml")  # 4 chunks: relu and topk at 5 and 10 latents
+    out = tmp_path / "out"
+    p = cli("sweep", "run", str(spec_path), "--out", str(out))
+    chunks = out / "chunks"
+    while not (chunks.exists() and any(chunks.glob("*.npz"))):  # no time limit: a finished run fails below
+        assert p.poll() is None, p.communicate()
+        time.sleep(0.02)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert 1 <= len(list(chunks.glob("*.npz"))) < 4  # killed midway
+    r = cli("sweep", "run", str(spec_path), "--out", str(out))
+    _, stderr = r.communicate(timeout=300)
+    assert r.returncode == 0, stderr
+    run_sweep(load_spec(spec_path), tmp_path / "ref", progress=False)
+    assert_same_store(out, tmp_path / "ref")
+    assert load(out).resampled.sum() > 0  # resampling ran inside the chunks that were cut and redone
+
+def test_ks_given_per_architecture(tmp_path):
+    """TopK's k is a count and BatchTopK's an average that may be fractional: a ks table gives each its own list,
+    and the resolved settings (what a resumed sweep is compared with) carry it."""
+    text = (TINY_SAE.replace('archs = ["relu", "topk"]', 'archs = ["relu", "topk", "batchtopk"]')
+            .replace("ks = [1, 2]", "ks = { topk = [1, 2, 3], batchtopk = [0.25, 0.5] }"))
+    spec = load_spec(write(tmp_path, text, "t.toml"))
+    assert spec.knobs("topk") == ((0.0,), (1, 2, 3)) and spec.knobs("batchtopk") == ((0.0,), (0.25, 0.5))
+    assert spec.knobs("relu") == ((0.01, 0.1), (1,))
+    assert spec.coords("batchtopk")[:, 1].tolist() == [0.25, 0.25, 0.5, 0.5] and spec.max_cells == 6
+    assert spec.resolved()["ks_by_arch"] == {"topk": [1, 2, 3], "batchtopk": [0.25, 0.5]}
+    assert "ks_by_arch" not in load_spec(write(tmp_path, TINY_SAE, "u.toml")).resolved()
+    assert spec.quick().knobs("topk") == ((0.0,), (1, 2, 3))
+
+
+@pytest.mark.parametrize("ks, match", [
+    ("{ relu = [1] }", r"sae.ks.relu: not a k architecture of this sweep; ks tables take \['topk', 'batchtopk'\]"),
+    ("{ gated = [1] }", "sae.ks.gated: not a k architecture"),
+    ("{ topk = [] }", r"sae.ks.topk must be a non-empty list"),
+    ("{ topk = 2 }", r"sae.ks.topk must be a non-empty list"),
+    ("{ batchtopk = [0.5, 6] }", "sae.ks.batchtopk: k = 6 exceeds the smallest dictionary size 5"),
+    ("{ batchtopk = [-1] }", r"sae.ks.batchtopk \(each"),
+    ("{ topk = [0.5] }", r"sae.k must be an integer in \[1, 5\]; got 0.5"),
+])
+def test_bad_ks_tables_get_named_errors(tmp_path, ks, match):
+    text = (TINY_SAE.replace('archs = ["relu", "topk"]', 'archs = ["relu", "topk", "batchtopk"]')
+            .replace("ks = [1, 2]", f"ks = {ks}"))
+    with pytest.raises(SpecError, match=match):
+        load_spec(write(tmp_path, text, "bad.toml"))
 
 
 @pytest.mark.parametrize("old, new, match", [
@@ -171,3 +228,18 @@ def test_quick_sae_spec_is_smaller():
     spec = shipped_spec("sae_pentagon")
     q = spec.quick()
     assert q.base.steps == 100 and len(q.seeds) == 1 and len(q.penalties) <= 3 and q.n_chunks == spec.n_chunks
+
+
+def test_the_pentagon_sweep_file_has_the_studys_settings():
+    """`sae_pentagon` is the pentagon study as a sweep file: the same knobs (BatchTopK's fractional k included),
+    kernel width, steps, batch, learning rate and seeds as `pentagon_study`."""
+    from tms.experiments.registry import shipped_spec
+    from tms.experiments.sae import PENTAGON_CONFIG, PENTAGON_KS, PENTAGON_PENALTIES
+
+    spec = shipped_spec("sae_pentagon")
+    for arch, ks in PENTAGON_KS.items():
+        assert spec.knobs(arch)[1] == tuple(ks)
+    for arch, penalties in PENTAGON_PENALTIES.items():
+        np.testing.assert_allclose(spec.knobs(arch)[0], penalties, rtol=1e-12)
+    assert spec.base.bandwidth == PENTAGON_CONFIG["jumprelu"]["bandwidth"]
+    assert (spec.base.steps, spec.base.batch, spec.lr, spec.seeds, spec.sizes) == (4000, 256, 3e-3, (0, 1, 2), (5, 10))
