@@ -18,3 +18,16 @@ def test_sae_bench_prints_warm_cold_and_torch(capsys):
         assert label in out, label
     ratios = re.findall(r"(\d+\.\d+)x", out)  # at 3 steps the cold ratio rounds to 0.0x: only their presence
     assert len(ratios) == 3
+
+
+@pytest.mark.slow  # four training calls compiled: about 20 s
+def test_selection_bench_trains_the_same_saes_both_ways(capsys):
+    """`python -m tms.bench.sae_select`: the shipped top-k selection and the argsort ranking train bit for bit the
+    same TopK and BatchTopK SAEs (the bench checks it and prints it), timings printed side by side."""
+    from tms.bench import sae_select
+
+    sae_select.main(["--steps", "3", "--repeats", "1", "--sizes", "9"])
+    out = capsys.readouterr().out
+    assert out.startswith("machine: ") and "load average after" in out
+    lines = [line for line in out.splitlines() if "d_sae=" in line]
+    assert len(lines) == 2 and all(line.endswith("same SAEs: yes") for line in lines), out

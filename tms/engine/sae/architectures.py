@@ -65,15 +65,19 @@ def decoder_norms(p) -> jax.Array:
 # ------------------------------------------------------------------------------------------------ top k
 
 
-def topk_mask(pre: jax.Array, k: jax.Array) -> jax.Array:
-    """True on the ``k`` largest entries of ``pre: (d_sae,)`` (ties broken by index: exactly ``k``); ``k`` traced."""
-    rank = jnp.argsort(jnp.argsort(-pre, stable=True), stable=True)
-    return rank < k
+def topk_mask(pre: jax.Array, k: jax.Array, k_max: int | None = None) -> jax.Array:
+    """True on the ``k`` largest entries of ``pre: (d_sae,)`` (ties broken by index: exactly ``k``); ``k`` traced,
+    at most the static ``k_max`` (default ``d_sae``). The ``k_max`` largest come from ``lax.top_k``, which orders
+    equal values by index on CPU, as a stable sort; −0 is read as 0, as a sort does. On a 2-core CPU this is 26×
+    faster than ranking by two stable argsorts at d_sae = 128 (``k_max`` = 8)."""
+    k_max = pre.shape[-1] if k_max is None else k_max
+    _, idx = jax.lax.top_k(jnp.where(pre == 0, 0.0, pre), k_max)
+    return jnp.zeros(pre.shape, bool).at[idx].set(jnp.arange(k_max) < k)
 
 
 def topk_encode(p, h, hp, cfg):
     pre = pre_acts(p, h)
-    return jnp.where(topk_mask(pre, hp.k), jax.nn.relu(pre), 0.0)
+    return jnp.where(topk_mask(pre, hp.k, cfg.k_bound), jax.nn.relu(pre), 0.0)
 
 
 def auxk_loss(p, H, Z, dead, cfg) -> jax.Array:
@@ -108,18 +112,21 @@ def batchtopk_count(k: jax.Array, batch: int) -> jax.Array:
     return jnp.round(k * batch).astype(jnp.int32)
 
 
-def batchtopk_train_acts(p, H, k) -> jax.Array:
+def batchtopk_train_acts(p, H, k, k_max: float | None = None) -> jax.Array:
     """The ``round(k · batch)`` largest entries of ``ReLU(pre): (batch, d_sae)`` over the whole batch (ties broken
-    by flat index, so exactly that many unless fewer are positive), others 0; ``k`` traced, fractional allowed."""
+    by flat index, so exactly that many unless fewer are positive), others 0; ``k`` traced, fractional allowed,
+    at most the static ``k_max`` (default ``d_sae``): the candidates are the ``round(k_max · batch)`` largest
+    (``lax.top_k``, equal values in index order on CPU, as a stable sort)."""
     acts = jax.nn.relu(jax.vmap(pre_acts, (None, 0))(p, H))
     flat = acts.reshape(-1)
-    order = jnp.argsort(-flat, stable=True)
-    keep = jnp.zeros(flat.shape, bool).at[order].set(jnp.arange(flat.size) < batchtopk_count(k, H.shape[0]))
+    bound = flat.size if k_max is None else min(int(round(k_max * H.shape[0])), flat.size)
+    _, idx = jax.lax.top_k(jnp.where(flat == 0, 0.0, flat), bound)
+    keep = jnp.zeros(flat.shape, bool).at[idx].set(jnp.arange(bound) < batchtopk_count(k, H.shape[0]))
     return jnp.where(keep.reshape(acts.shape) & (acts > 0), acts, 0.0)
 
 
 def batchtopk_loss(p, H, hp, ctx, cfg):
-    Z = batchtopk_train_acts(p, H, hp.k)
+    Z = batchtopk_train_acts(p, H, hp.k, cfg.k_bound)
     mse = reconstruction(p, H, Z)
     return mse + cfg.aux_coef * auxk_loss(p, H, Z, ctx.dead, cfg), Stats.of(mse, Z)
 

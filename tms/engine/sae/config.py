@@ -6,7 +6,7 @@ field and the allowed range.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import NamedTuple
 
 import jax
@@ -51,6 +51,10 @@ class SaeConfig:
         bandwidth: JumpReLU's rectangle-kernel width ε (Rajamanoharan et al.: 0.001).
         init_threshold: JumpReLU's initial threshold θ (Rajamanoharan et al.: 0.001).
         threshold_lr: BatchTopK's threshold EMA rate (SAELens: 0.01).
+        k_max: the largest k of the call, a static bound on the top-k selections of TopK and BatchTopK (the k
+            largest are taken from the ``k_max`` largest, the same set as a full sort, far cheaper on CPU).
+            Set by :func:`~tms.engine.sae.train.train_saes` from the SAEs' k (:func:`with_k_max`); ``None``
+            means ``d_sae``. It changes no result, so :meth:`to_dict` leaves it out.
     """
 
     arch: str
@@ -68,6 +72,7 @@ class SaeConfig:
     bandwidth: float = 0.001
     init_threshold: float = 0.001
     threshold_lr: float = 0.01
+    k_max: int | None = None
 
     def __post_init__(self):
         get_arch(self.arch)
@@ -81,6 +86,8 @@ class SaeConfig:
             raise SaeError(f"sae.resample must be one of {RESAMPLE_MODES}, got {self.resample!r}")
         if self.aux_k is not None:
             _check_int(self.aux_k, "sae.aux_k", 1)
+        if self.k_max is not None:
+            _check_int(self.k_max, "sae.k_max", 1, self.d_sae)
         _check_float(self.aux_coef, "sae.aux_coef", 0.0)
         for field in ("bandwidth", "init_threshold", "threshold_lr"):
             _check_float(getattr(self, field), f"sae.{field}", 0.0, strict=True)
@@ -90,8 +97,16 @@ class SaeConfig:
         """AuxK's latent count: ``aux_k`` (default ``d_in // 2``) capped at ``d_sae``."""
         return min(max(1, self.d_in // 2) if self.aux_k is None else self.aux_k, self.d_sae)
 
+    @property
+    def k_bound(self) -> int:
+        """The static bound of the top-k selections: ``k_max``, or ``d_sae`` when unset."""
+        return self.d_sae if self.k_max is None else self.k_max
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The settings that fix results (``k_max``, a speed bound, left out)."""
+        d = asdict(self)
+        d.pop("k_max")
+        return d
 
 
 class SaeHparams(NamedTuple):
@@ -132,6 +147,18 @@ def check_k(config: SaeConfig, value) -> float:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return float(_check_int(value, "sae.k", 1, config.d_sae))
+
+
+def with_k_max(config: SaeConfig, hparams: SaeHparams) -> SaeConfig:
+    """``config`` with ``k_max`` = the largest k of ``hparams`` rounded up, for an architecture with a k knob
+    (unchanged otherwise, or when ``hparams.k`` is traced)."""
+    if get_arch(config.arch).knob != "k":
+        return config
+    try:
+        k = float(np.max(np.asarray(hparams.k)))
+    except jax.errors.TracerArrayConversionError:
+        return config
+    return replace(config, k_max=min(int(np.ceil(k)), config.d_sae))
 
 
 def init_sae(key: jax.Array, config: SaeConfig) -> dict:

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .config import SaeConfig, SaeHparams, init_sae, sae_hparams
+from .config import SaeConfig, SaeHparams, init_sae, sae_hparams, with_k_max
 from .registry import SaeError, get_arch
 from .resample import resample
 from .sources import ActivationSource
@@ -130,6 +130,7 @@ def train_saes(config: SaeConfig, source: ActivationSource, hparams: SaeHparams,
     if seeds.shape != hparams.penalty.shape:
         raise SaeError(f"sae.seed: give one seed per SAE ({hparams.penalty.shape[0]}), got shape {seeds.shape}")
     keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds, jnp.uint32))
+    config = with_k_max(config, hparams)
     params, metrics = compiled_train(config, source)(hparams, keys, jax.random.PRNGKey(data_seed))
     return SaeTrainOutput(params, {name: metrics[:, :, i] for i, name in enumerate(METRICS)})
 
@@ -161,5 +162,6 @@ def train_sae_sizes(config: SaeConfig, source: ActivationSource, sizes, penaltie
 def encode_many(config: SaeConfig, params: dict, hparams: SaeHparams, H: jax.Array) -> jax.Array:
     """Latents ``(instances, N, d_sae)`` of stacked SAEs (leaves ``(instances, ...)``) on inputs ``H: (N, d_in)``."""
     arch = get_arch(config.arch)
+    config = with_k_max(config, hparams)
     one = jax.vmap(arch.encode, (None, 0, None, None))
     return jax.jit(jax.vmap(lambda p, hp: one(p, H, hp, config)))(params, hparams)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from tms.engine.sae import SaeConfig, SaeError, decode, get_arch, init_sae, sae_hparams
-from tms.engine.sae.architectures import batchtopk_train_acts, jumprelu_loss
+from tms.engine.sae.architectures import batchtopk_train_acts, jumprelu_loss, topk_mask
+from tms.engine.sae.config import with_k_max
 from tms.engine.sae.train import Context
 
 D_IN, D_SAE = 6, 10
@@ -137,6 +138,44 @@ def test_batchtopk_breaks_ties_by_index_and_keeps_only_positive_activations():
         ref = _batchtopk_reference(np.tile(np.asarray(p["b_enc"], np.float64), (8, 1)), k)
         assert (Z > 0).sum() == count  # round(k · 8) of the tied ones; at k = d_sae only the 9 positive latents
         np.testing.assert_array_equal(Z, ref)
+
+
+def test_top_k_selections_bounded_by_k_max_equal_a_full_stable_sort():
+    """TopK's mask and BatchTopK's training activations take their k from the static ``k_max`` largest
+    (``lax.top_k``): the same set as NumPy's stable argsort of the whole row / batch, on rows with many ties,
+    zeros of both signs and negative values, for every k up to k_max and for k_max = d_sae."""
+    rng = np.random.default_rng(7)
+    pre = np.round(rng.normal(size=(40, D_SAE)) * 2) / 4  # many ties
+    pre[:, 3] = pre[:, 5]
+    pre[::3, :4] = -0.0
+    pre[1::3, 4:8] = 0.0
+    for k_max in (4, D_SAE):
+        for k in range(1, k_max + 1):
+            ours = np.asarray(jax.vmap(lambda r: topk_mask(r, jnp.int32(k), k_max))(jnp.asarray(pre, jnp.float32)))
+            rank = np.argsort(np.argsort(-(pre + 0.0), kind="stable"), kind="stable")  # + 0.0: −0 read as 0
+            np.testing.assert_array_equal(ours, rank < k)
+    cfg, p = _params("batchtopk")
+    p["W_enc"] = jnp.zeros_like(p["W_enc"])
+    H = jnp.asarray(rng.normal(size=(8, D_IN)), jnp.float32)
+    p["b_enc"] = jnp.asarray([1.0, 1.0, -1.0, 0.0, -0.0] + [0.5] * (D_SAE - 5), jnp.float32)
+    for k_max in (1.0, 2.0, float(D_SAE)):
+        for k in (0.25, 0.5, 1.0, 2.0, float(D_SAE)):
+            if k <= k_max:
+                Z = np.asarray(batchtopk_train_acts(p, H, jnp.float32(k), k_max))
+                ref = _batchtopk_reference(np.tile(np.asarray(p["b_enc"], np.float64), (8, 1)), k)
+                np.testing.assert_array_equal(Z, ref)
+
+
+def test_training_bounds_k_by_the_largest_k_and_leaves_it_out_of_the_settings():
+    cfg = SaeConfig("topk", D_IN, D_SAE)
+    assert with_k_max(cfg, sae_hparams(cfg, k=[1, 3, 2])).k_max == 3 and cfg.k_bound == D_SAE
+    bcfg = SaeConfig("batchtopk", D_IN, D_SAE)
+    assert with_k_max(bcfg, sae_hparams(bcfg, k=[0.25, 1.5])).k_max == 2  # rounded up
+    rcfg = SaeConfig("relu", D_IN, D_SAE)
+    assert with_k_max(rcfg, sae_hparams(rcfg, penalty=[0.1])) is rcfg
+    assert "k_max" not in with_k_max(cfg, sae_hparams(cfg, k=[2])).to_dict()  # no result depends on it
+    with pytest.raises(SaeError, match=r"sae.k_max must be an integer in \[1, 10\]"):
+        SaeConfig("topk", D_IN, D_SAE, k_max=D_SAE + 1)
 
 
 def test_k_checks_name_the_field_and_range():
