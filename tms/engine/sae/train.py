@@ -99,6 +99,9 @@ def make_sae_train(config: SaeConfig, source: ActivationSource):
             p, opt, last, n = resample(jax.random.fold_in(k_res, b), *carry, t_end, H, hp, config)
             return (p, opt, last), (m, n)
 
+        if blocks == 0:  # no resampling: one scan (a zero-length scan of blocks would still be compiled)
+            carry, metrics = run(carry, jnp.arange(config.steps))
+            return carry[0], jnp.concatenate([metrics, jnp.zeros((config.steps, 1))], axis=1)
         carry, (m_blocks, n_res) = jax.lax.scan(block, carry, jnp.arange(blocks))
         carry, m_rest = run(carry, blocks * every + jnp.arange(config.steps - blocks * every))
         metrics = jnp.concatenate([m_blocks.reshape(-1, 4), m_rest])
