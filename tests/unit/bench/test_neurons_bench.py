@@ -6,6 +6,7 @@ import re
 import pytest
 
 
+@pytest.mark.slow  # 18 s of compiling 8 programs (CI's 10-minute budget); the slow suite runs it
 def test_neurons_bench_prints_fast_generic_and_torch(capsys):
     pytest.importorskip("torch")
     from tms.bench import neurons

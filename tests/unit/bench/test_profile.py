@@ -3,10 +3,13 @@ ceiling (timings themselves are never asserted)."""
 
 import math
 
+import pytest
+
 from tms.bench.profile import PARTS, print_profiles, profile_size, profile_steps
 from tms.bench.toy import main
 
 
+@pytest.mark.slow  # 17 s (CI's 10-minute budget); test_profile_flag_prints_the_table keeps the profile in the default suite
 def test_profile_times_every_part_and_the_dense_ceiling(capsys):
     small = profile_size(5, 2, instances=4, batch=16, steps=5, repeats=3)
     dense = profile_size(20, 5, instances=3, batch=16, steps=5, repeats=3)  # n·m = 100: the dense path
