@@ -1,8 +1,10 @@
 """Helpers shared by the sweep, store, grid, backend and CLI tests: a tiny sweep file and the ``tms`` command."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -56,6 +58,19 @@ def cli(*args, env=None, **kw):
     """Start ``python -m tms.cli ARGS`` in a subprocess (stdout and stderr piped, text)."""
     return subprocess.Popen([sys.executable, "-m", "tms.cli", *args], env={**os.environ, **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def run_killed_after_first_chunk(spec_path, out) -> int:
+    """Start ``tms sweep run SPEC --out OUT``, SIGKILL it once its first chunk file is on disk, and return how many
+    chunk files had landed (no time limit: a run that finishes before the kill fails the caller's count check)."""
+    p = cli("sweep", "run", str(spec_path), "--out", str(out))
+    chunks = out / "chunks"
+    while not (chunks.exists() and any(chunks.glob("*.npz"))):
+        assert p.poll() is None, p.communicate()
+        time.sleep(0.02)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    return len(list(chunks.glob("*.npz")))
 
 
 def assert_same_arrays(a: dict, b: dict):

@@ -91,8 +91,9 @@ def main(argv=None) -> None:
             old, cold_old, out_old = compiled(config, source, hp, keys, data_key, old=True)
             same = all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in
                        zip(jax.tree.leaves(out_new), jax.tree.leaves(out_old)))
-            trials = interleave({"top_k": lambda: jax.block_until_ready(new(hp, keys, data_key)),
-                                 "argsort": lambda: jax.block_until_ready(old(hp, keys, data_key))}, a.repeats)
+            args = (hp, keys, data_key)
+            trials = interleave({"top_k": lambda f=new, a_=args: jax.block_until_ready(f(*a_)),
+                                 "argsort": lambda f=old, a_=args: jax.block_until_ready(f(*a_))}, a.repeats)
             w_new, w_old = median([t.wall for t in trials["top_k"]]), median([t.wall for t in trials["argsort"]])
             print(f"  {arch:9s} d_sae={d_sae:4d}: warm top_k {w_new:7.2f}  argsort {w_old:7.2f}  "
                   f"({w_old / w_new:4.1f}x); cold top_k {cold_new:7.2f}  argsort {cold_old:7.2f}  "

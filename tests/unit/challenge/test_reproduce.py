@@ -27,20 +27,20 @@ TABLES = ("accuracy", "attention_interpolation", "error_distances", "filter_equa
 
 @pytest.fixture(scope="module")
 def quick_runs(tmp_path_factory):
-    """The same weights file diagnosed twice: here, and at the same time in a fresh interpreter (its own
-    hash seed, its own compilations: the test run's shared compilation cache is not passed on). Returns (params, weights path, out dir here, out dir there, summary)."""
+    """The same weights file diagnosed twice: here, then in a fresh interpreter (its own random hash seed; it
+    loads the programs this run compiled from the test run's compilation cache, the same executables XLA
+    would build). Returns (params, weights path, out dir here, out dir there, summary)."""
     root = tmp_path_factory.mktemp("diagnose")
     params = M.init_params(SMALL, jax.random.PRNGKey(0))
     path = W.save(root / "small.npz", params, SMALL)
-    other = subprocess.Popen(
+    res = R.diagnose(path, root / "a", quick=True, figures=False)
+    other = subprocess.run(
         [sys.executable, "-c", "import sys; from tms.challenge import reproduce as R; "
                                "R.diagnose(sys.argv[1], sys.argv[2], quick=True, figures=False)",
          str(path), str(root / "b")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**{k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}, "JAX_PLATFORMS": "cpu"})
-    res = R.diagnose(path, root / "a", quick=True, figures=False)
-    _, err = other.communicate(timeout=600)
-    assert other.returncode == 0, err[-3000:]
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONHASHSEED": "random"})
+    assert other.returncode == 0, other.stderr[-3000:]
     return params, path, root / "a", root / "b", res
 
 

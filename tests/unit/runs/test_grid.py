@@ -62,6 +62,7 @@ def test_bad_grid_values_fail_before_compiling():
 # ------------------------------------------------------------------------------------ backends
 
 
+@pytest.mark.slow  # 17 s in a subprocess with two host devices (CI's 10-minute budget)
 def test_sharded_backend_equals_single_device(tmp_path):
     spec_path = write(tmp_path, TINY.replace("chunk_size = 3", "chunk_size = 4"))
     env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}

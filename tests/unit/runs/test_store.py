@@ -1,12 +1,9 @@
 """The resumable results store: resuming equals an uninterrupted run, a finished chunk is never retrained,
 a different sweep is refused, a real SIGKILL midway."""
 
-import signal
-import time
-
 import numpy as np
 import pytest
-from sweep_helpers import TINY, write
+from sweep_helpers import TINY, run_killed_after_first_chunk, write
 from sweep_helpers import cli as _cli
 
 from tms.runs.spec import load_spec
@@ -50,14 +47,7 @@ def test_kill_9_midway_then_resume(tmp_path):
             .replace("num = 5", "num = 4").replace("decay = [0.9, 0.7]", "decay = 0.9"))  # 4 chunks of 1 cell
     spec_path = write(tmp_path, text)
     out = tmp_path / "out"
-    p = _cli("sweep", "run", str(spec_path), "--out", str(out))
-    chunks = out / "chunks"
-    while not (chunks.exists() and any(chunks.glob("*.npz"))):  # no time limit: a finished run fails below
-        assert p.poll() is None, p.communicate()
-        time.sleep(0.05)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    finished = len(list((out / "chunks").glob("*.npz")))
+    finished = run_killed_after_first_chunk(spec_path, out)
     assert 1 <= finished < 4  # killed midway (a loaded machine may land a second chunk before the kill)
     r = _cli("sweep", "run", str(spec_path), "--out", str(out))
     stdout, stderr = r.communicate(timeout=300)

@@ -119,7 +119,7 @@ def batchtopk_train_acts(p, H, k, k_max: float | None = None) -> jax.Array:
     (``lax.top_k``, equal values in index order on CPU, as a stable sort)."""
     acts = jax.nn.relu(jax.vmap(pre_acts, (None, 0))(p, H))
     flat = acts.reshape(-1)
-    bound = flat.size if k_max is None else min(int(round(k_max * H.shape[0])), flat.size)
+    bound = flat.size if k_max is None else min(round(k_max * H.shape[0]), flat.size)
     _, idx = jax.lax.top_k(jnp.where(flat == 0, 0.0, flat), bound)
     keep = jnp.zeros(flat.shape, bool).at[idx].set(jnp.arange(bound) < batchtopk_count(k, H.shape[0]))
     return jnp.where(keep.reshape(acts.shape) & (acts > 0), acts, 0.0)

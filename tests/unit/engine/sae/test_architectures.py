@@ -151,10 +151,11 @@ def test_top_k_selections_bounded_by_k_max_equal_a_full_stable_sort():
     pre[1::3, 4:8] = 0.0
     for k_max in (4, D_SAE):
         for k in range(1, k_max + 1):
-            ours = np.asarray(jax.vmap(lambda r: topk_mask(r, jnp.int32(k), k_max))(jnp.asarray(pre, jnp.float32)))
+            select = jax.vmap(lambda r, k=k, k_max=k_max: topk_mask(r, jnp.int32(k), k_max))
+            ours = np.asarray(select(jnp.asarray(pre, jnp.float32)))
             rank = np.argsort(np.argsort(-(pre + 0.0), kind="stable"), kind="stable")  # + 0.0: −0 read as 0
             np.testing.assert_array_equal(ours, rank < k)
-    cfg, p = _params("batchtopk")
+    _, p = _params("batchtopk")
     p["W_enc"] = jnp.zeros_like(p["W_enc"])
     H = jnp.asarray(rng.normal(size=(8, D_IN)), jnp.float32)
     p["b_enc"] = jnp.asarray([1.0, 1.0, -1.0, 0.0, -0.0] + [0.5] * (D_SAE - 5), jnp.float32)

@@ -1,13 +1,10 @@
 """The SAE sweep kind: parsing with named errors before anything compiles, chunks equal to the Python API's
 SAEs, a stopped sweep resumed to the same store, and results that load back with their shapes checked."""
 
-import signal
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
-from sweep_helpers import TINY_SAE, assert_same_arrays, assert_same_store, cli, write
+from sweep_helpers import TINY_SAE, assert_same_arrays, assert_same_store, cli, run_killed_after_first_chunk, write
 
 from tms.analysis.sae_signs import cross_mmcs
 from tms.experiments.sae import sae_sweep, score_results
@@ -15,7 +12,6 @@ from tms.runs.kinds.sae import SaeResults, make_source
 from tms.runs.sections import SpecError
 from tms.runs.spec import load_spec
 from tms.runs.store import load, run_sweep
-
 
 
 def test_tiny_sae_sweep_equals_the_python_api_and_loads_back(tmp_path):
@@ -99,14 +95,7 @@ def test_an_sae_sweep_killed_midway_resumes_to_the_uninterrupted_store(tmp_path)
                                                    'resample_every = 500\ndead_window = 100'))
     spec_path = write(tmp_path, text, "k.toml")  # 4 chunks: relu and topk at 5 and 10 latents
     out = tmp_path / "out"
-    p = cli("sweep", "run", str(spec_path), "--out", str(out))
-    chunks = out / "chunks"
-    while not (chunks.exists() and any(chunks.glob("*.npz"))):  # no time limit: a finished run fails below
-        assert p.poll() is None, p.communicate()
-        time.sleep(0.02)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    assert 1 <= len(list(chunks.glob("*.npz"))) < 4  # killed midway
+    assert 1 <= run_killed_after_first_chunk(spec_path, out) < 4  # killed midway
     r = cli("sweep", "run", str(spec_path), "--out", str(out))
     _, stderr = r.communicate(timeout=300)
     assert r.returncode == 0, stderr
