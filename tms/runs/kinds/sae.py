@@ -221,17 +221,16 @@ def parse_sae_spec(doc: dict, where: str = "<spec>", source: str = "") -> SaeSpe
             raise SpecError(f"{where}: train.lr must be a number > 0; got {tr.lr!r}")
         data_seed = 0 if tr.data_seed is None else check_int(f"{where}: train.data_seed", tr.data_seed, 0,
                                                               error=SpecError)
-        sds = seeds(tr, where)
+        spec = SaeSpec(top.name or Path(where).stem, top.description, settings, base, archs, sizes, ratios,
+                       penalties, ks, seeds(tr, where), lr, int(data_seed), source, arch_ks)
         for a in archs:  # every (size, knob) the training call will see, checked now
             for d in sizes:
-                pen, kk = ((0.0,), dict(arch_ks).get(a, ks)) if get_arch(a).knob == "k" else (penalties, (1,))
-                sae_hparams(dataclasses.replace(base, arch=a, d_sae=d), pen, kk, [lr])
+                sae_hparams(spec.config(a, d), *spec.knobs(a), [lr])
     except SpecError:
         raise
     except TmsError as e:  # the engine's checks (SaeError, a sparsity out of range): named, with the file
         raise SpecError(f"{where}: {e}") from None
-    return SaeSpec(top.name or Path(where).stem, top.description, settings, base, archs, sizes, ratios, penalties,
-                   ks, sds, lr, int(data_seed), source, arch_ks)
+    return spec
 
 
 def _parse_ks(value, archs, sizes, where):
