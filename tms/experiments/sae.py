@@ -229,7 +229,7 @@ def _numbers(pent: pd.DataFrame, synth: pd.DataFrame, res: pd.DataFrame) -> dict
 
 
 @register("sae", description="SAEs against ground truth: pentagon, Sharkey et al. sweep (reduced), resampling, "
-          "L0-FVU frontier, absorption (not in 'all': too slow for its budget)", in_all=False)
+          "L0-FVU frontier, absorption")
 def draw(ctx: Context):
     """Long because: one stage per figure, each timed (timings go apart from the numbers)."""
     timings, files = {}, []

@@ -1,4 +1,4 @@
-"""The SAE experiment is registered, runs only when named, and its sweep API checks its input first."""
+"""The SAE experiment is registered and part of ``reproduce all``, and its sweep API checks its input first."""
 
 import json
 
@@ -11,9 +11,9 @@ from tms.experiments.reproduce import _names
 from tms.experiments.sae import sae_sweep
 
 
-def test_registered_but_not_in_all():
-    assert "sae" in EXPERIMENTS and not EXPERIMENTS["sae"].in_all
-    assert "sae" not in _names("all", False) and _names("sae", False) == ["sae"]
+def test_registered_and_in_all():
+    assert "sae" in EXPERIMENTS and EXPERIMENTS["sae"].in_all
+    assert "sae" in _names("all", False) and "sae" in _names("all", True) and _names("sae", False) == ["sae"]
 
 
 def test_sae_sweep_small():
