@@ -16,11 +16,18 @@ def test_quick_reproduce_all(tmp_path):
                 "polytope_transitions.png", "polytope_transitions_importance.png", "correlated.png",
                 "loss_transition.png", "slt_kgon.png", "slt_calibration.png", "slt_traces.png",
                 "slt_posterior.png", "slt_dynamics.png", "privileged_neurons.png", "privileged_neurons_bias.png",
-                "privileged_monosemantic.png", "computation_units.png", "computation_baseline.png"]
+                "privileged_monosemantic.png", "computation_units.png", "computation_baseline.png",
+                "sae_pentagon.png", "sae_mmcs_heatmap.png", "sae_frontier.png", "sae_dead_latents.png",
+                "sae_absorption.png"]
     # the asymmetric-superposition figure is drawn only when the census finds the motif
     if summary["computation"]["asymmetric_neurons"]["neuron"]:
         expected.append("computation_asymmetric.png")
     assert pngs == sorted(expected)
+    # the SAE experiment scored every architecture at both pentagon sizes and three synthetic sizes
+    archs = ("relu", "topk", "batchtopk", "jumprelu", "gated")
+    assert sorted(summary["sae"]["pentagon"]) == sorted(f"{a}@{r}x" for a in archs for r in (1, 2))
+    assert sorted(summary["sae"]["synthetic"]) == sorted(f"{a}@{r}x" for a in archs for r in (0.5, 1, 2))
+    assert all(0 < v["best_mmcs"] <= 1 for v in summary["sae"]["pentagon"].values())
     # at the quick size (36 cells, 100 steps) 26 of 36 cells agree with the theory (measured 2026-12-05 with
     # `tms reproduce phase_n2m1 --quick`; the full size agrees on 0.99, figures/summary.json); seeded, so only a
     # cell or two may flip with library versions
