@@ -40,7 +40,8 @@ from ..plots.sae import (
     mmcs_heatmap_figure,
     pentagon_figure,
 )
-from ..runs.kinds.sae import make_source
+from ..runs.kinds.sae import call_seconds, make_source
+from ..runs.progress import WorkBar
 from .registry import Context, register
 from .sae_absorption import QUICK as ABSORPTION_QUICK
 from .sae_absorption import absorption_numbers, absorption_study
@@ -121,33 +122,42 @@ def score_results(res) -> pd.DataFrame:
 
 def sae_sweep(source, archs=ARCHS, ratios=(1.0,), steps: int = 3000, batch: int = 256, seeds=(0,), lr: float = 1e-3,
               penalty_stride: int = 1, resample: str = "none", progress: bool = False, penalties=None, ks=None,
-              extras=None, **_) -> tuple[pd.DataFrame, dict]:
+              extras=None, desc: str = "sweep", **_) -> tuple[pd.DataFrame, dict]:
     """Train and score every (architecture, size ratio × n_true, knob, seed) SAE; ``(frame, params by (arch, d_sae))``.
     ``penalties``: the α values per penalty architecture (default :data:`PENALTIES`); ``ks``: the k values per k
     architecture (default :data:`KS` up to the smallest size); ``extras``: more :class:`SaeConfig` fields per
-    architecture (e.g. ``{"jumprelu": {"bandwidth": 0.1}}``)."""
+    architecture (e.g. ``{"jumprelu": {"bandwidth": 0.1}}``). ``progress``: a bar with an ETA over the trainings
+    (weighted by :func:`tms.runs.kinds.sae.call_seconds`), named ``desc``, then one line of times."""
     frames, params = [], {}
     sizes = [round(r * source.n_true) for r in ratios]
     if min(sizes) < 1:
         raise SaeError(f"sae.d_sae (dictionary size) must be >= 1: ratios {list(ratios)} × {source.n_true} true "
                        f"features give sizes {sizes}")
+    knobs = {arch: _knobs(arch, penalty_stride, (ks or {}).get(arch, tuple(k for k in KS if k <= min(sizes))),
+                          penalties) for arch in archs}
+    cost = {arch: sum(call_seconds(len(kn["penalties"]) * len(kn["ks"]) * len(seeds), steps, source.d_in, d, batch)
+                      for d in sizes) for arch, kn in knobs.items()}
+    bar = WorkBar(sum(cost.values()), f"[sae] {desc}", enabled=progress)
+    times = []
     for arch in archs:
         t0 = time.perf_counter()
         config = SaeConfig(arch, source.d_in, sizes[0], batch=batch, steps=steps, resample=resample,
                            **(extras or {}).get(arch, {}))
-        knobs = _knobs(arch, penalty_stride, (ks or {}).get(arch, tuple(k for k in KS if k <= min(sizes))), penalties)
-        for grid in train_sae_sizes(config, source, sizes, seeds=seeds, lr=lr, **knobs):
+        for grid in train_sae_sizes(config, source, sizes, seeds=seeds, lr=lr, **knobs[arch]):
             frames.append(score_grid(config, grid, source))
             params[(arch, grid.d_sae)] = jax.tree.map(np.asarray, grid.output.params)
-        if progress:
-            print(f"[sae] {arch}: {len(sizes)} size(s) in {time.perf_counter() - t0:.1f} s", flush=True)
+        times.append(f"{arch} {time.perf_counter() - t0:.1f} s")
+        bar.update(cost[arch], f"{arch} done")
+    bar.close()
+    if progress:
+        print(f"[sae] {desc}: {len(sizes)} size(s) each: {', '.join(times)}", flush=True)
     return pd.concat(frames, ignore_index=True), params
 
 
 def synthetic_sweep(settings: dict = REDUCED, archs=ARCHS, progress: bool = False):
     """The Sharkey et al. sweep at ``settings`` (:data:`REDUCED` or :data:`FULL`)."""
     source = synthetic_source(settings["n_true"], settings["d_in"], settings["mean_active"])
-    return sae_sweep(source, archs, progress=progress, **settings)
+    return sae_sweep(source, archs, progress=progress, desc="synthetic", **settings)
 
 
 def pentagon_study(steps: int = 4000, seeds=(0, 1, 2), ratios=(1.0, 2.0), progress: bool = False):
@@ -156,7 +166,8 @@ def pentagon_study(steps: int = 4000, seeds=(0, 1, 2), ratios=(1.0, 2.0), progre
     source, the scores and each architecture's best decoder."""
     source = toy_model_source(pentagon(), 0.9)
     frame, params = sae_sweep(source, ARCHS, ratios, steps=steps, batch=256, seeds=seeds, lr=3e-3, progress=progress,
-                              penalties=PENTAGON_PENALTIES, ks=PENTAGON_KS, extras=PENTAGON_CONFIG)
+                              penalties=PENTAGON_PENALTIES, ks=PENTAGON_KS, extras=PENTAGON_CONFIG,
+                              desc="pentagon")
     best = {}
     for arch in ARCHS:
         rows = frame[frame.arch == arch]
@@ -166,15 +177,16 @@ def pentagon_study(steps: int = 4000, seeds=(0, 1, 2), ratios=(1.0, 2.0), progre
     return source, frame, best
 
 
-def resampling_study(steps: int = 12000, every: int = 2500, window: int = 500):
+def resampling_study(steps: int = 12000, every: int = 2500, window: int = 500, progress: bool = False):
     """ReLU SAEs (2× the true size) on the reduced synthetic source, penalty high enough to kill latents,
     without and with each resampling; returns ``{mode: dead latents per step (seeds averaged)}`` and scores.
 
     ARENA's schedule: resample every 2,500 steps the latents that fired on no input in the last 500. (With
     6,000 steps every 1,500, the first version, latents at this penalty died only after the last resampling,
-    so the three modes trained identically.)"""
+    so the three modes trained identically.) ``progress``: a bar with an ETA over the three modes."""
     source = synthetic_source(REDUCED["n_true"], REDUCED["d_in"], REDUCED["mean_active"])
     curves, rows = {}, []
+    bar = WorkBar(3, "[sae] resampling", enabled=progress)
     for mode in ("none", "simple", "advanced"):
         config = SaeConfig("relu", source.d_in, 2 * source.n_true, batch=128, steps=steps, resample=mode,
                            resample_every=every, dead_window=window)
@@ -182,6 +194,8 @@ def resampling_study(steps: int = 12000, every: int = 2500, window: int = 500):
         curves[mode] = np.asarray(grid.output.metrics["dead"]).mean(axis=0)
         rows.append(score_grid(config, grid, source).assign(resample=mode,
                     resampled=np.asarray(grid.output.metrics["resampled"]).sum(axis=1)))
+        bar.update(1, f"{mode} done")
+    bar.close()
     return curves, pd.concat(rows, ignore_index=True)
 
 
@@ -245,7 +259,8 @@ def draw(ctx: Context):
     files.append(save_figure(mmcs_heatmap_figure(synth), ctx.out / f"sae_mmcs_heatmap.{ctx.fmt}"))
     files.append(save_figure(frontier_figure(synth), ctx.out / f"sae_frontier.{ctx.fmt}"))
     t = time.perf_counter()
-    curves, res = resampling_study(**({"steps": 1200, "every": 300, "window": 100} if ctx.quick else {}))
+    curves, res = resampling_study(**({"steps": 1200, "every": 300, "window": 100} if ctx.quick else {}),
+                                   progress=ctx.progress)
     timings["resampling"] = round(time.perf_counter() - t, 2)
     files.append(save_figure(dead_latents_figure(curves), ctx.out / f"sae_dead_latents.{ctx.fmt}"))
     t = time.perf_counter()

@@ -29,6 +29,7 @@ from ..engine.sae import (
     source_parents,
     train_sae_sizes,
 )
+from ..runs.progress import WorkBar
 
 SOURCE = {"n_parents": 4, "n_children": 3, "d_in": 32, "p_parent": 0.25, "p_child": 0.25}
 KNOBS = {"relu": {"penalties": tuple(10.0 ** (np.array([-8, -6, -4, -2]) / 4)), "ks": (1,)},
@@ -64,7 +65,8 @@ def absorption_study(magnitudes=("uniform", "unit"), archs=("relu", "topk"), see
     unknown = sorted(set(archs) - set(KNOBS))
     if unknown:
         raise SaeError(f"absorption_study: archs must be among {sorted(KNOBS)}; got {unknown}")
-    frames = []
+    frames, times = [], []
+    bar = WorkBar(len(magnitudes) * len(archs), "[sae] absorption", enabled=progress)
     for mags in magnitudes:
         src = hierarchical_source(**source, magnitudes=mags)
         for arch in archs:
@@ -72,8 +74,11 @@ def absorption_study(magnitudes=("uniform", "unit"), archs=("relu", "topk"), see
             config = SaeConfig(arch, src.d_in, src.n_true, batch=batch, steps=steps)
             (grid,) = train_sae_sizes(config, src, [src.n_true], seeds=seeds, lr=lr, **KNOBS[arch])
             frames.append(score_absorption(config, grid, src).assign(magnitudes=mags))
-            if progress:
-                print(f"[absorption] {mags} {arch}: {time.perf_counter() - t0:.1f} s", flush=True)
+            times.append(f"{mags} {arch} {time.perf_counter() - t0:.1f} s")
+            bar.update(1, f"{mags} {arch} done")
+    bar.close()
+    if progress:
+        print(f"[absorption] {', '.join(times)}", flush=True)
     return pd.concat(frames, ignore_index=True)
 
 

@@ -60,3 +60,42 @@ class Progress:
     def close(self):
         if self.bar is not None:
             self.bar.close()
+
+
+class WorkBar:
+    """A tqdm bar over work measured in estimated seconds, for long work made of unequal calls (the SAE
+    experiment's stages): each call advances the bar by its estimate, so the ETA is the measured pace applied to
+    the estimated work left. Shows the percentage, elapsed time and ETA (the estimates' unit is not shown); a line
+    per call without tqdm."""
+
+    def __init__(self, total: float, desc: str, enabled: bool = True):
+        self.total, self.done, self.desc, self.enabled = float(total), 0.0, desc, enabled
+        self.t0 = time.perf_counter()
+        self.bar = None
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(total=self.total, desc=desc, dynamic_ncols=True,
+                                bar_format="{l_bar}{bar}| [{elapsed}<{remaining}{postfix}]")
+            except ImportError:  # pragma: no cover
+                self.bar = None
+
+    def update(self, work: float, note: str = ""):
+        """Count ``work`` (estimated seconds) as done; ``note`` (e.g. what just finished) is shown beside it."""
+        work = min(float(work), self.total - self.done)
+        self.done += work
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            if note:
+                self.bar.set_postfix_str(note, refresh=False)
+            self.bar.update(work)
+        else:  # pragma: no cover
+            dt = time.perf_counter() - self.t0
+            eta = dt / max(self.done, 1e-9) * (self.total - self.done)
+            print(f"{self.desc}: {100 * self.done / self.total:.0f}% {note} ETA {eta:.0f}s", flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()

@@ -99,6 +99,14 @@ CONFIG_FIELDS = ("decoder", "resample", "resample_every", "dead_window", "resamp
                  "bandwidth", "init_threshold", "threshold_lr")
 
 
+def call_seconds(n_sae: int, steps: int, d_in: int, d_sae: int, batch: int, overhead: float = 1e-4,
+                 rate: float = 2e10) -> float:
+    """Rough wall time of one compiled call training ``n_sae`` SAEs of one size on an idle 2-core CPU: per SAE and
+    step ``overhead`` seconds plus its FLOPs (about 12 per weight per example: encoder and decoder, forward and
+    backward) at ``rate`` per second, plus 5 s of compilation (see :meth:`SaeSpec.estimate_seconds`)."""
+    return n_sae * steps * (overhead + 12 * d_in * d_sae * batch / rate) + 5.0
+
+
 @dataclass(frozen=True)
 class SaeSpec:
     """A parsed SAE sweep: the source settings, the base :class:`SaeConfig` (at the first size), the axes."""
@@ -175,9 +183,9 @@ class SaeSpec:
         weight per example: encoder and decoder, forward and backward) at ``rate`` per second, plus 5 s of
         compilation per chunk. ``overhead`` from ``sae_pentagon`` (181 s for 1.56 million SAE-steps of d_in = 2,
         idle 2-core AVX2 machine); ``rate`` a matmul-bound guess, not measured at the synthetic sizes."""
-        d_in, b = self.base.d_in, self.base.batch
-        per_step = sum(len(self.coords(a)) * (overhead + 12 * d_in * d * b / rate) for a in self.archs for d in self.sizes)
-        return per_step * self.base.steps + 5.0 * self.n_chunks
+        d_in, b, steps = self.base.d_in, self.base.batch, self.base.steps
+        return sum(call_seconds(len(self.coords(a)), steps, d_in, d, b, overhead, rate) - 5.0
+                   for a in self.archs for d in self.sizes) + 5.0 * self.n_chunks
 
     def quick(self) -> SaeSpec:
         """A reduced-cost version for smoke tests: 100 steps, one seed, at most 3 knob values."""

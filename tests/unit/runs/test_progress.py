@@ -1,0 +1,36 @@
+"""The work-weighted progress bar of the SAE experiment's stages, and the cost model it is weighted by."""
+
+import pytest
+
+from tms.runs.kinds.sae import call_seconds, parse_sae_spec
+from tms.runs.progress import WorkBar
+
+
+def test_work_bar_counts_estimated_work_and_never_passes_its_total(capsys):
+    bar = WorkBar(10.0, "[sae] test", enabled=True)
+    bar.update(4.0, "relu done")
+    assert bar.done == 4.0 and bar.bar is not None and bar.bar.n == pytest.approx(4.0)
+    bar.update(7.5, "topk done")  # an estimate past the total stops at it
+    assert bar.done == 10.0 and bar.bar.n == pytest.approx(10.0)
+    bar.close()
+    err = capsys.readouterr().err
+    assert "[sae] test" in err and "100%" in err and "topk done" in err
+
+
+def test_a_disabled_work_bar_prints_nothing(capsys):
+    bar = WorkBar(3, "[sae] quiet", enabled=False)
+    for _ in range(3):
+        bar.update(1)
+    bar.close()
+    assert bar.done == 3 and bar.bar is None and capsys.readouterr() == ("", "")
+
+
+def test_call_seconds_is_the_sweep_estimate_of_one_chunk():
+    doc = {"name": "x", "kind": "sae", "source": {"type": "synthetic", "n_true": 16, "d_in": 8, "mean_active": 2.0},
+           "sae": {"archs": ["relu"], "ratios": [1.0], "penalties": [0.01, 0.1]},
+           "train": {"steps": 300, "batch": 64, "seeds": [0, 1]}}
+    spec = parse_sae_spec(doc)
+    assert spec.n_chunks == 1
+    expected = 4 * 300 * (1e-4 + 12 * 8 * 16 * 64 / 2e10) + 5.0  # 2 penalties x 2 seeds, one size of 16 latents
+    assert call_seconds(4, 300, 8, 16, 64) == pytest.approx(expected, rel=1e-12)
+    assert spec.estimate_seconds() == pytest.approx(expected, rel=1e-12)
