@@ -49,11 +49,16 @@ def test_diagnose_shipped_model(shipped_runs):
     np.testing.assert_allclose(res["agreement_original"], (pred == D.load_reference()["model_labels"].ravel()).mean(),
                                rtol=5e-6)
     assert res["accuracy_test"] >= 0.97  # the training target
-    # the diagnosis is deterministic: the numbers equal the committed ones (rounded to 6 decimals there)
+    # the diagnosis is deterministic: the numbers equal the committed ones (rounded to 6 decimals there). Those were
+    # written on an AVX2 CPU; on an AVX-512 one the headline probe (scikit-learn's 100 L-BFGS iterations, stopped
+    # before convergence) classified 2 of the 6,385 test examples differently (0.28426 against 0.283947) while
+    # every other number here was equal (docs/conventions.md). So the probe is held to the precision the docs
+    # quote it at (28.4%: half a unit of the last digit), the rest to the committed 6 decimals.
     committed = json.loads((Path(__file__).parents[3] / "figures" / "challenge" / "summary.json").read_text())
-    for k in ("fixed_attention_agreement", "and_agreement_full", "probe_x", "neurons_4_zero_ablation",
+    for k in ("fixed_attention_agreement", "and_agreement_full", "neurons_4_zero_ablation",
               "resampling_full_all_agreement_full", "agreement_original", "and_wide_agreement_full"):
         np.testing.assert_allclose(res[k], committed[k], rtol=0, atol=1e-6, err_msg=k)
+    np.testing.assert_allclose(res["probe_x"], committed["probe_x"], rtol=0, atol=5e-4, err_msg="probe_x")
     # the published protocol's 4-neuron set has one neuron per family
     assert len(set(res["neurons_4_families"])) == 4 == len(res["neurons_4_set"])
     fam = dict(zip(*np.loadtxt(out / "neuron_families.csv", delimiter=",", skiprows=1, usecols=(0, 1), dtype=str)
