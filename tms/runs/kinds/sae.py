@@ -100,11 +100,11 @@ CONFIG_FIELDS = ("decoder", "resample", "resample_every", "dead_window", "resamp
 
 
 def call_seconds(n_sae: int, steps: int, d_in: int, d_sae: int, batch: int, overhead: float = 1e-4,
-                 rate: float = 2e10) -> float:
+                 rate: float = 2e10, compile_s: float = 5.0) -> float:
     """Rough wall time of one compiled call training ``n_sae`` SAEs of one size on an idle 2-core CPU: per SAE and
     step ``overhead`` seconds plus its FLOPs (about 12 per weight per example: encoder and decoder, forward and
-    backward) at ``rate`` per second, plus 5 s of compilation (see :meth:`SaeSpec.estimate_seconds`)."""
-    return n_sae * steps * (overhead + 12 * d_in * d_sae * batch / rate) + 5.0
+    backward) at ``rate`` per second, plus ``compile_s`` of compilation (see :meth:`SaeSpec.estimate_seconds`)."""
+    return n_sae * steps * (overhead + 12 * d_in * d_sae * batch / rate) + compile_s
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ class SaeSpec:
         compilation per chunk. ``overhead`` from ``sae_pentagon`` (181 s for 1.56 million SAE-steps of d_in = 2,
         idle 2-core AVX2 machine); ``rate`` a matmul-bound guess, not measured at the synthetic sizes."""
         d_in, b, steps = self.base.d_in, self.base.batch, self.base.steps
-        return sum(call_seconds(len(self.coords(a)), steps, d_in, d, b, overhead, rate) - 5.0
+        return sum(call_seconds(len(self.coords(a)), steps, d_in, d, b, overhead, rate, compile_s=0.0)
                    for a in self.archs for d in self.sizes) + 5.0 * self.n_chunks
 
     def quick(self) -> SaeSpec:
