@@ -109,7 +109,8 @@ def score_results(res) -> pd.DataFrame:
     for a, arch in enumerate(res.archs):
         for r, size in enumerate(res.sizes):
             keep = np.asarray(res.valid[a, r])
-            cfg = SaeConfig(**{**s["config"], "arch": arch, "d_sae": int(size)})
+            cfg = SaeConfig(**{**s["config"], **s.get("config_by_arch", {}).get(arch, {}), "arch": arch,
+                               "d_sae": int(size)})
             params = {"W_enc": res.W_enc[a, r, keep, :, :size], "b_enc": res.b_enc[a, r, keep, :size],
                       "W_dec": res.W_dec[a, r, keep, :size], "b_dec": res.b_dec[a, r, keep]}
             for name in init_sae(jax.random.PRNGKey(0), cfg).keys() - params.keys():  # the architecture's own
@@ -141,8 +142,8 @@ def sae_sweep(source, archs=ARCHS, ratios=(1.0,), steps: int = 3000, batch: int 
     times = []
     for arch in archs:
         t0 = time.perf_counter()
-        config = SaeConfig(arch, source.d_in, sizes[0], batch=batch, steps=steps, resample=resample,
-                           **(extras or {}).get(arch, {}))
+        config = SaeConfig(arch, source.d_in, sizes[0], **{"batch": batch, "steps": steps, "resample": resample,
+                                                           **(extras or {}).get(arch, {})})
         for grid in train_sae_sizes(config, source, sizes, seeds=seeds, lr=lr, **knobs[arch]):
             frames.append(score_grid(config, grid, source))
             params[(arch, grid.d_sae)] = jax.tree.map(np.asarray, grid.output.params)

@@ -10,6 +10,8 @@ A sweep file (the shipped ``sae_pentagon.toml`` and ``sae_synthetic.toml``; docs
               ks = [1, 2, 3, 4]                          (k of TopK; of BatchTopK, where it may be fractional)
               or ks = { topk = [1, 2], batchtopk = [0.25, 0.5, 1] }   (one list per k architecture)
               decoder, resample, resample_every, dead_window, bandwidth, ... (any :class:`SaeConfig` field)
+              per_arch = { jumprelu = { resample = "advanced", init_threshold = 0.1 } }   (those fields for one
+              architecture only; or as a table ``[sae.per_arch.jumprelu]``)
     [train]   steps, batch, lr, seeds (or n_seeds), data_seed
 
 **Chunks.** One compiled call trains every (knob, seed) SAE of one architecture at one dictionary size, so a
@@ -83,6 +85,7 @@ class SaeSection:
     bandwidth: float | None = None
     init_threshold: float | None = None
     threshold_lr: float | None = None
+    per_arch: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,12 @@ class SaeSpec:
     data_seed: int = 0
     source: str = ""
     arch_ks: tuple[tuple[str, tuple[float, ...]], ...] = ()  # ks given per architecture (``ks`` a table)
+    arch_config: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()  # ``sae.per_arch``: fields by architecture
     kind: ClassVar[str] = "sae"
+
+    def config_of(self, arch: str) -> dict:
+        """The :class:`SaeConfig` fields ``sae.per_arch`` sets for one architecture (empty if none)."""
+        return dict(dict(self.arch_config).get(arch, ()))
 
     def ks_of(self, arch: str) -> tuple[float, ...]:
         """The k values of one k architecture: its own list where the file gave ``ks`` as a table."""
@@ -141,7 +149,7 @@ class SaeSpec:
         return np.array(list(itertools.product(penalties, ks, self.seeds)), dtype=np.float64)
 
     def config(self, arch: str, size: int) -> SaeConfig:
-        return dataclasses.replace(self.base, arch=arch, d_sae=int(size))
+        return dataclasses.replace(self.base, arch=arch, d_sae=int(size), **self.config_of(arch))
 
     @property
     def chunk_list(self) -> list[tuple[int, int]]:
@@ -176,7 +184,8 @@ class SaeSpec:
                 "archs": list(self.archs), "sizes": list(self.sizes), "ratios": list(self.ratios),
                 "penalties": list(self.penalties), "ks": list(self.ks), "seeds": list(self.seeds), "lr": self.lr,
                 "data_seed": self.data_seed, **({"ks_by_arch": {a: list(k) for a, k in self.arch_ks}}
-                                                if self.arch_ks else {})}
+                                                if self.arch_ks else {}),
+                **({"config_by_arch": {a: dict(c) for a, c in self.arch_config}} if self.arch_config else {})}
 
     def estimate_seconds(self, overhead: float = 1e-4, rate: float = 2e10) -> float:
         """Rough wall time on an idle 2-core CPU: per SAE and step ``overhead`` seconds plus its FLOPs (about 12 per
@@ -192,8 +201,12 @@ class SaeSpec:
         base = dataclasses.replace(self.base, steps=100, resample_every=min(self.base.resample_every, 50),
                                    dead_window=min(self.base.dead_window, 25))
         pick = lambda a: tuple(a[j] for j in np.unique(np.round(np.linspace(0, len(a) - 1, 3)).astype(int)))
+        short = {"resample_every": 50, "dead_window": 25}
+        arch_config = tuple((a, tuple((k, min(v, short[k]) if k in short else v) for k, v in c))
+                            for a, c in self.arch_config)
         return dataclasses.replace(self, base=base, seeds=self.seeds[:1], penalties=pick(self.penalties),
-                                   ks=pick(self.ks), arch_ks=tuple((a, pick(k)) for a, k in self.arch_ks))
+                                   ks=pick(self.ks), arch_ks=tuple((a, pick(k)) for a, k in self.arch_ks),
+                                   arch_config=arch_config)
 
 
 def parse_sae_spec(doc: dict, where: str = "<spec>", source: str = "") -> SaeSpec:
@@ -224,13 +237,19 @@ def parse_sae_spec(doc: dict, where: str = "<spec>", source: str = "") -> SaeSpe
         extras = {k: v for k, v in given(sae).items() if k in CONFIG_FIELDS}
         extras.update({k: v for k, v in given(tr).items() if k in ("steps", "batch")})
         base = SaeConfig(archs[0], activations.d_in, sizes[0], **extras)
+        arch_config = _parse_per_arch(sae.per_arch, archs, where)
+        for a, fields in arch_config:
+            try:
+                dataclasses.replace(base, arch=a, **dict(fields))
+            except TmsError as e:
+                raise SpecError(f"{where}: sae.per_arch.{a}: {e}") from None
         lr = float(tr.lr if tr.lr is not None else 1e-3)
         if not (np.isfinite(lr) and lr > 0):
             raise SpecError(f"{where}: train.lr must be a number > 0; got {tr.lr!r}")
         data_seed = 0 if tr.data_seed is None else check_int(f"{where}: train.data_seed", tr.data_seed, 0,
                                                               error=SpecError)
         spec = SaeSpec(top.name or Path(where).stem, top.description, settings, base, archs, sizes, ratios,
-                       penalties, ks, seeds(tr, where), lr, int(data_seed), source, arch_ks)
+                       penalties, ks, seeds(tr, where), lr, int(data_seed), source, arch_ks, arch_config)
         for a in archs:  # every (size, knob) the training call will see, checked now
             for d in sizes:
                 sae_hparams(spec.config(a, d), *spec.knobs(a), [lr])
@@ -239,6 +258,28 @@ def parse_sae_spec(doc: dict, where: str = "<spec>", source: str = "") -> SaeSpe
     except TmsError as e:  # the engine's checks (SaeError, a sparsity out of range): named, with the file
         raise SpecError(f"{where}: {e}") from None
     return spec
+
+
+def _parse_per_arch(value, archs, where):
+    """``sae.per_arch``: a table of tables, ``{architecture: {SaeConfig field: value}}``, for settings that suit one
+    architecture (JumpReLU's threshold, resampling for one of them). Returns the sorted, hashable pairs."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise SpecError(f"{where}: sae.per_arch must be a table of tables by architecture, e.g. "
+                        f"per_arch = {{ jumprelu = {{ init_threshold = 0.1 }} }}; got {value!r}")
+    out = []
+    for a, fields in value.items():
+        if a not in archs:
+            raise SpecError(f"{where}: sae.per_arch.{a}: not an architecture of this sweep; sae.archs = {list(archs)}")
+        if not isinstance(fields, dict) or not fields:
+            raise SpecError(f"{where}: sae.per_arch.{a} must be a non-empty table of settings; got {fields!r}")
+        for k in fields:
+            if k not in CONFIG_FIELDS:
+                raise SpecError(f"{where}: sae.per_arch.{a}.{k}: not a setting that may differ by architecture; "
+                                f"allowed: {', '.join(CONFIG_FIELDS)}")
+        out.append((a, tuple(sorted(fields.items()))))
+    return tuple(out)
 
 
 def _parse_ks(value, archs, sizes, where):

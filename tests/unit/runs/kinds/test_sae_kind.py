@@ -233,3 +233,51 @@ def test_the_pentagon_sweep_file_has_the_studys_settings():
         np.testing.assert_allclose(spec.knobs(arch)[0], penalties, rtol=1e-12)
     assert spec.base.bandwidth == PENTAGON_CONFIG["jumprelu"]["bandwidth"]
     assert (spec.base.steps, spec.base.batch, spec.lr, spec.seeds, spec.sizes) == (4000, 256, 3e-3, (0, 1, 2), (5, 10))
+
+
+def test_settings_given_per_architecture(tmp_path):
+    """`sae.per_arch` sets SaeConfig fields for one architecture only (JumpReLU's kernel and initial threshold and
+    resampling, say): that architecture's chunks train with them, the others with the shared settings, the
+    resolved settings carry the table, and the stored SAEs score as the Python API's with the same extras."""
+    # an initial threshold of 10 on activations of norm <= 1 leaves every JumpReLU latent dead: resampled
+    extras = {"init_threshold": 10.0, "bandwidth": 0.1, "resample": "simple", "resample_every": 10, "dead_window": 5}
+    text = (TINY_SAE.replace('archs = ["relu", "topk"]', 'archs = ["relu", "jumprelu"]')
+            .replace("ratios = [1.0, 2.0]", "ratios = [2.0]")
+            .replace("[train]", "[sae.per_arch.jumprelu]\ninit_threshold = 10.0\nbandwidth = 0.1\n"
+                     'resample = "simple"\nresample_every = 10\ndead_window = 5\n[train]'))
+    spec = load_spec(write(tmp_path, text, "p.toml"))
+    cfg = spec.config("jumprelu", 10)
+    assert {k: getattr(cfg, k) for k in extras} == extras
+    relu = spec.config("relu", 10)
+    assert (relu.resample, relu.init_threshold, relu.resample_every) == ("none", 0.001, 2500)
+    assert spec.resolved()["config_by_arch"] == {"jumprelu": extras}
+    assert "config_by_arch" not in load_spec(write(tmp_path, TINY_SAE, "u.toml")).resolved()
+    q = spec.quick().config("jumprelu", 10)
+    assert (q.resample_every, q.dead_window, q.init_threshold) == (10, 5, 10.0)
+    res = run_sweep(spec, tmp_path / "out", progress=False)
+    assert res.resampled[1].sum() > 0 and res.resampled[0].sum() == 0  # jumprelu resampled, relu did not
+    np.testing.assert_allclose(np.exp(res.arrays["log_threshold"][1, 0]), 10.0, rtol=0.1)  # from 10, not 0.001
+    ours = score_results(load(tmp_path / "out"))
+    api, params = sae_sweep(make_source({"type": "pentagon", "sparsity": 0.9}), ("relu", "jumprelu"), (2.0,),
+                            steps=30, batch=32, seeds=(0, 1), lr=3e-3,
+                            penalties={a: np.array([0.01, 0.1]) for a in ("relu", "jumprelu")},
+                            extras={"jumprelu": extras})
+    np.testing.assert_allclose(res.W_dec[1, 0], params[("jumprelu", 10)]["W_dec"], rtol=1e-5, atol=1e-6)
+    keys = ["arch", "d_sae", "penalty", "k", "seed"]
+    both = ours.merge(api, on=keys, suffixes=("", "_api"))
+    assert len(both) == len(ours) == 8
+    for name in ("mmcs", "l0", "fvu", "dead"):
+        np.testing.assert_allclose(both[name], both[f"{name}_api"], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("table, match", [
+    ("per_arch = { gated = { bandwidth = 0.1 } }", r"sae.per_arch.gated: not an architecture of this sweep"),
+    ("per_arch = { relu = { lr = 0.1 } }", r"sae.per_arch.relu.lr: not a setting that may differ by architecture"),
+    ("per_arch = { relu = { bandwidth = -0.1 } }", r"sae.per_arch.relu: sae.bandwidth must be"),
+    ('per_arch = { relu = { resample = "often" } }', r"sae.per_arch.relu: sae.resample must be one of"),
+    ("per_arch = { relu = {} }", r"sae.per_arch.relu must be a non-empty table"),
+    ("per_arch = 3", r"'sae.per_arch' must be table; got int 3"),
+])
+def test_bad_per_architecture_settings_get_named_errors(tmp_path, table, match):
+    with pytest.raises(SpecError, match=match):
+        load_spec(write(tmp_path, TINY_SAE.replace("ks = [1, 2]", f"ks = [1, 2]\n{table}"), "bad.toml"))
