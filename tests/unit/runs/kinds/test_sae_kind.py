@@ -220,6 +220,17 @@ def test_quick_sae_spec_is_smaller():
     assert q.base.steps == 100 and len(q.seeds) == 1 and len(q.penalties) <= 3 and q.n_chunks == spec.n_chunks
 
 
+@pytest.mark.parametrize("name", ["sae_synthetic", "sae_synthetic_sizes", "sae_synthetic_full"])
+def test_the_synthetic_sweep_files_train_jumprelu_as_the_experiment_does(name):
+    from tms.experiments.registry import shipped_spec
+    from tms.experiments.sae import SYNTHETIC_CONFIG
+
+    spec = shipped_spec(name)
+    cfg = spec.config("jumprelu", spec.sizes[0])
+    assert {k: getattr(cfg, k) for k in SYNTHETIC_CONFIG["jumprelu"]} == SYNTHETIC_CONFIG["jumprelu"]
+    assert spec.config("relu", spec.sizes[0]).init_threshold == 0.001  # the default, for the others
+
+
 def test_the_pentagon_sweep_file_has_the_studys_settings():
     """`sae_pentagon` is the pentagon study as a sweep file: the same knobs (BatchTopK's fractional k included),
     kernel width, steps, batch, learning rate and seeds as `pentagon_study`."""
@@ -231,7 +242,11 @@ def test_the_pentagon_sweep_file_has_the_studys_settings():
         assert spec.knobs(arch)[1] == tuple(ks)
     for arch, penalties in PENTAGON_PENALTIES.items():
         np.testing.assert_allclose(spec.knobs(arch)[0], penalties, rtol=1e-12)
-    assert spec.base.bandwidth == PENTAGON_CONFIG["jumprelu"]["bandwidth"]
+    for arch in spec.archs:  # JumpReLU's own settings (per_arch) and nobody else's
+        cfg = spec.config(arch, 10)
+        own = PENTAGON_CONFIG.get(arch, {})
+        assert {k: getattr(cfg, k) for k in own} == own
+        assert cfg.resample == own.get("resample", "none")
     assert (spec.base.steps, spec.base.batch, spec.lr, spec.seeds, spec.sizes) == (4000, 256, 3e-3, (0, 1, 2), (5, 10))
 
 
