@@ -24,7 +24,7 @@ import numpy as np
 from ..engine.sae import SaeConfig, sae_hparams, synthetic_source
 from ..engine.sae import architectures as A
 from ..engine.sae.config import with_k_max
-from ..engine.sae.train import make_sae_train
+from ..engine.sae.train import SAE_AXIS, make_sae_train
 from .common import cpu_peak, interleave, load_average, median
 
 KS = (1, 2, 3, 4, 6, 8)
@@ -58,7 +58,7 @@ def argsort_selection():
 
 def compiled(config, source, hp, keys, data_key, old: bool):
     """A jitted training call, traced and run once (the cold time) with the chosen selection."""
-    fn = jax.jit(jax.vmap(make_sae_train(config, source), in_axes=(0, 0, None)))
+    fn = jax.jit(jax.vmap(make_sae_train(config, source, SAE_AXIS), in_axes=(0, 0, None), axis_name=SAE_AXIS))
     t = time.perf_counter()
     if old:
         with argsort_selection():

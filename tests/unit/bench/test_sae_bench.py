@@ -31,3 +31,18 @@ def test_selection_bench_trains_the_same_saes_both_ways(capsys):
     assert out.startswith("machine: ") and "load average after" in out
     lines = [line for line in out.splitlines() if "d_sae=" in line]
     assert len(lines) == 2 and all(line.endswith("same SAEs: yes") for line in lines), out
+
+
+def test_auxk_bench_trains_both_implementations_side_by_side(capsys):
+    """`python -m tms.bench.sae_auxk`: the shipped AuxK and the first (gathering) one compiled into the same
+    training call, timed side by side; their weights agree to float32 rounding."""
+    from tms.bench import sae_auxk
+
+    sae_auxk.main(["--steps", "30", "--repeats", "1", "--setting", "reduced"])
+    out = capsys.readouterr().out
+    assert out.startswith("machine: ") and "load average after" in out
+    lines = [line for line in out.splitlines() if "d_sae=" in line]
+    assert len(lines) == 2 and all("warm shipped" in line and "first" in line for line in lines), out
+    for line in lines:
+        diff = float(line.split("max weight difference ")[1].split(";")[0])
+        assert 0 <= diff < 1e-4, line

@@ -30,12 +30,16 @@ from .resample import resample
 from .sources import ActivationSource
 
 METRICS = ("loss", "mse", "l0", "dead", "resampled")
+SAE_AXIS = "sae"  # the vmapped axis of the SAEs of one call (a training step reads the call's largest dead count)
 
 
 class Context(NamedTuple):
-    """Training state a loss may read: ``dead: (d_sae,)`` latents dead over the window (AuxK uses it)."""
+    """Training state a loss may read: ``dead: (d_sae,)`` latents dead over the window (AuxK uses it), and
+    ``most_dead``, the largest count of dead latents of any SAE of the call (not batched; ``None`` outside a
+    training call), which lets AuxK skip work that cannot change its value (:func:`~.architectures.auxk_loss`)."""
 
     dead: jax.Array
+    most_dead: jax.Array | None = None
 
 
 class SaeTrainOutput(NamedTuple):
@@ -57,10 +61,11 @@ def renormalise(p: dict) -> dict:
     return {**p, "W_dec": W / jnp.maximum(jnp.linalg.norm(W, axis=1, keepdims=True), 1e-12)}
 
 
-def _step(config, arch, source, tx, hp, data_key, carry, t):
+def _step(config, arch, source, tx, hp, data_key, axis_name, carry, t):
     p, opt, last_fired = carry
     H, _ = source.sample(jax.random.fold_in(data_key, t), config.batch)
-    ctx = Context(dead=last_fired <= t - config.dead_window)
+    dead_now = last_fired <= t - config.dead_window
+    ctx = Context(dead=dead_now, most_dead=None if axis_name is None else jax.lax.pmax(jnp.sum(dead_now), axis_name))
     (loss, stats), grads = jax.value_and_grad(arch.loss, has_aux=True)(p, H, hp, ctx, config)
     updates, opt = tx.update(grads, opt, p)
     p = optax.apply_updates(p, updates)
@@ -73,8 +78,13 @@ def _step(config, arch, source, tx, hp, data_key, carry, t):
     return (p, opt, last_fired), jnp.stack([loss, stats.mse, stats.l0, dead])
 
 
-def make_sae_train(config: SaeConfig, source: ActivationSource):
+def make_sae_train(config: SaeConfig, source: ActivationSource, axis_name: str | None = None):
     """``train(hparams, key, data_key) -> (params, metrics (steps, 5))`` for one SAE (see the module docstring).
+
+    ``axis_name``: the name of the ``vmap`` axis the SAEs of a call are mapped over, if any (:func:`compiled_train`
+    uses :data:`SAE_AXIS`); then each step shares the call's largest dead-latent count, so AuxK can skip work for
+    every SAE at once. Without it AuxK ranks the dead latents at every step (its reference route): the same
+    result up to float32 rounding (``tests/unit/engine/sae/test_auxk.py``).
 
     ``hparams`` is one SAE's :class:`SaeHparams` entry (scalars); ``key`` seeds its init and resampling,
     ``data_key`` the data stream. Resampling happens after steps ``every − 1, 2·every − 1, ...`` but never after
@@ -89,7 +99,7 @@ def make_sae_train(config: SaeConfig, source: ActivationSource):
         p = init_sae(k_init, config)
         tx = optax.adam(hp.lr)
         carry = (p, tx.init(p), jnp.full((config.d_sae,), -1, jnp.int32))
-        run = partial(jax.lax.scan, partial(_step, config, arch, source, tx, hp, data_key))
+        run = partial(jax.lax.scan, partial(_step, config, arch, source, tx, hp, data_key, axis_name))
         blocks = (config.steps - 1) // every if config.resample != "none" else 0
 
         def block(carry, b):
@@ -122,7 +132,8 @@ def compiled_train(config: SaeConfig, source: ActivationSource):
     if key not in _COMPILED:
         if len(_COMPILED) > 32:
             _COMPILED.clear()
-        _COMPILED[key] = (source, jax.jit(jax.vmap(make_sae_train(config, source), in_axes=(0, 0, None))))
+        train = make_sae_train(config, source, SAE_AXIS)
+        _COMPILED[key] = (source, jax.jit(jax.vmap(train, in_axes=(0, 0, None), axis_name=SAE_AXIS)))
     return _COMPILED[key][1]
 
 
