@@ -30,8 +30,8 @@ from ..engine.sae.train import SAE_AXIS, make_sae_train
 from .common import cpu_peak, interleave, load_average, median
 
 KS = (3, 4, 6, 8)
-SETTINGS = {"full": dict(n_true=512, d_in=256, mean_active=5.0, batch=256),  # Sharkey et al.'s, at 1x
-            "reduced": dict(n_true=64, d_in=32, mean_active=2.5, batch=128)}  # tms reproduce sae's, at 2x
+SETTINGS = {"full": {"n_true": 512, "d_in": 256, "mean_active": 5.0, "batch": 256},  # Sharkey et al.'s, at 1x
+            "reduced": {"n_true": 64, "d_in": 32, "mean_active": 2.5, "batch": 128}}  # tms reproduce sae's, at 2x
 
 
 def gather_auxk_loss(p, H, Z, dead, cfg, most_dead=None):

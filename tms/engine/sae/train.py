@@ -31,6 +31,12 @@ from .sources import ActivationSource
 
 METRICS = ("loss", "mse", "l0", "dead", "resampled")
 SAE_AXIS = "sae"  # the vmapped axis of the SAEs of one call (a training step reads the call's largest dead count)
+# AuxK's cheap routes (architectures.auxk_loss) cost a conditional per step, ~1.5 s more compilation per call; they
+# pay from about this d_in · d_sae. Measured on one core of the 2-core Intel AVX-512 machine, 6 December 2026, TopK,
+# warm / cold seconds per call, routes against the plain ranked AuxK: d_in 256 × 512 latents, 4 SAEs, 300 steps:
+# 20 s against 31 s (cold, the other core busy); d_in 32 × 128 latents, 6 SAEs, 1,500 steps: 7.2 / 14.4 s against
+# 7.6 / 12.9 s; the pentagon, d_in 2 × 10 latents, 2,000 steps: 0.97 / 6.8 s against 1.13 / 5.5 s.
+AUXK_ROUTES_MIN = 32768
 
 
 class Context(NamedTuple):
@@ -65,7 +71,8 @@ def _step(config, arch, source, tx, hp, data_key, axis_name, carry, t):
     p, opt, last_fired = carry
     H, _ = source.sample(jax.random.fold_in(data_key, t), config.batch)
     dead_now = last_fired <= t - config.dead_window
-    ctx = Context(dead=dead_now, most_dead=None if axis_name is None else jax.lax.pmax(jnp.sum(dead_now), axis_name))
+    share = axis_name is not None and config.d_in * config.d_sae >= AUXK_ROUTES_MIN
+    ctx = Context(dead=dead_now, most_dead=jax.lax.pmax(jnp.sum(dead_now), axis_name) if share else None)
     (loss, stats), grads = jax.value_and_grad(arch.loss, has_aux=True)(p, H, hp, ctx, config)
     updates, opt = tx.update(grads, opt, p)
     p = optax.apply_updates(p, updates)
@@ -82,8 +89,8 @@ def make_sae_train(config: SaeConfig, source: ActivationSource, axis_name: str |
     """``train(hparams, key, data_key) -> (params, metrics (steps, 5))`` for one SAE (see the module docstring).
 
     ``axis_name``: the name of the ``vmap`` axis the SAEs of a call are mapped over, if any (:func:`compiled_train`
-    uses :data:`SAE_AXIS`); then each step shares the call's largest dead-latent count, so AuxK can skip work for
-    every SAE at once. Without it AuxK ranks the dead latents at every step (its reference route): the same
+    uses :data:`SAE_AXIS`); then, for SAEs with ``d_in · d_sae`` of at least :data:`AUXK_ROUTES_MIN`, each step
+    shares the call's largest dead-latent count, so AuxK can skip work for every SAE at once. Without it AuxK ranks the dead latents at every step (its reference route): the same
     result up to float32 rounding (``tests/unit/engine/sae/test_auxk.py``).
 
     ``hparams`` is one SAE's :class:`SaeHparams` entry (scalars); ``key`` seeds its init and resampling,

@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tms.engine.sae import SaeConfig, init_sae, make_sae_train, sae_hparams
-from tms.engine.sae.architectures import auxk_loss, decode
-from tms.engine.sae.train import SAE_AXIS, compiled_train
+from tms.engine.sae import SaeConfig, init_sae, make_sae_train, sae_hparams, train
+from tms.engine.sae.architectures import auxk_loss
+from tms.engine.sae.train import SAE_AXIS
 from tms.experiments.sae import synthetic_source
 
 D_IN, D_SAE, AUX_K, B = 6, 12, 4, 30
@@ -80,8 +80,9 @@ def test_auxk_gradient_is_the_same_on_every_route(n_dead):
         np.testing.assert_allclose(float(jnp.sum(ranked["W_enc"] * v)), fd, rtol=2e-3, atol=1e-6)
 
 
-def test_a_call_sharing_its_largest_dead_count_trains_the_same_saes():
-    """`compiled_train` maps the SAEs over a named axis and each step shares the call's largest dead count (AuxK
+def test_a_call_sharing_its_largest_dead_count_trains_the_same_saes(monkeypatch):
+    """`compiled_train` maps the SAEs over a named axis and (from d_in · d_sae = ``AUXK_ROUTES_MIN``) each step
+    shares the call's largest dead count (AuxK
     then skips or simplifies its work for every SAE at once); the same SAEs mapped without it (AuxK's reference
     route: the dead latents ranked with ``lax.top_k`` at every step) train to the same weights, up to float32 rounding (XLA fuses the
     two programs differently; over 300 Adam steps weights of size ~0.5 moved apart by up to 1.3e-4). Skipping
@@ -91,7 +92,9 @@ def test_a_call_sharing_its_largest_dead_count_trains_the_same_saes():
     hp = sae_hparams(cfg, k=[1, 2, 2], lr=[3e-3])
     keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray([0, 1, 2], jnp.uint32))
     cfg_k = SaeConfig(**{**cfg.to_dict(), "k_max": 2})
-    shared = compiled_train(cfg_k, source)(hp, keys, jax.random.PRNGKey(0))
+    monkeypatch.setattr(train, "AUXK_ROUTES_MIN", 0)  # the routes at any size (shipped: from d_in · d_sae = 32768)
+    shared = jax.jit(jax.vmap(make_sae_train(cfg_k, source, SAE_AXIS), in_axes=(0, 0, None), axis_name=SAE_AXIS))(
+        hp, keys, jax.random.PRNGKey(0))
     alone = jax.jit(jax.vmap(make_sae_train(cfg_k, source), in_axes=(0, 0, None)))(hp, keys, jax.random.PRNGKey(0))
     dead = np.asarray(shared[1][:, :, 3])
     assert dead.max() > cfg.aux_k_used and (dead == 0).any() and ((dead > 0) & (dead <= cfg.aux_k_used)).any()
