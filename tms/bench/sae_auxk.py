@@ -1,6 +1,6 @@
 """TopK and BatchTopK training with the shipped AuxK against its first implementation.
 
-``python -m tms.bench.sae_auxk [--steps 300] [--repeats 3] [--setting full reduced]``
+``python -m tms.bench.sae_auxk [--steps 300] [--repeats 3] [--dead-window 100] [--setting full reduced]``
 
 AuxK (Gao et al.) reconstructs the residual from the ``aux_k`` largest dead latents. The first implementation
 ranked the dead latents with ``lax.top_k`` at every step and gathered each example's ``aux_k`` decoder rows
@@ -10,7 +10,8 @@ cheapest exact route for the whole call: nothing when no SAE of the call has a d
 has more than ``aux_k``. Both are compiled into the same training call (TopK or BatchTopK, k = 3, 4, 6, 8 in one
 call) and timed cold (compile + first call) and warm, interleaved, medians printed with the machine line and load
 average; the largest weight difference between the two (float32 rounding, amplified by Adam) and the dead
-latents at the last step (which route the shipped one took) are printed beside them.
+latents at the last step (which route the shipped one took) are printed beside them. The dead window is 100 steps
+by default (training's is 500), so that latents die within the bench's steps and AuxK has work to do.
 """
 
 from __future__ import annotations
@@ -72,13 +73,15 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m tms.bench.sae_auxk", description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--dead-window", type=int, default=100, help="steps without firing before a latent is dead")
     ap.add_argument("--setting", nargs="+", default=["full", "reduced"], choices=sorted(SETTINGS))
     ap.add_argument("--archs", nargs="+", default=["topk", "batchtopk"], choices=["topk", "batchtopk"])
     a = ap.parse_args(argv)
     peak = cpu_peak()
     print(f"machine: {peak.model}, {peak.cores} CPU cores, {peak.isa}; jax {jax.__version__}; "
           f"load average before {load_average()}", flush=True)
-    print(f"{len(KS)} SAEs per call (k = {', '.join(map(str, KS))}), {a.steps} steps, aux_k = d_in / 2; "
+    print(f"{len(KS)} SAEs per call (k = {', '.join(map(str, KS))}), {a.steps} steps, aux_k = d_in / 2, dead after "
+          f"{a.dead_window} steps without firing; "
           f"{a.repeats} interleaved warm trials; seconds per call", flush=True)
     data_key = jax.random.PRNGKey(0)
     for name in a.setting:
@@ -86,7 +89,7 @@ def main(argv=None) -> None:
         source = synthetic_source(s["n_true"], s["d_in"], s["mean_active"])
         d_sae = s["n_true"] if name == "full" else 2 * s["n_true"]
         for arch in a.archs:
-            config = SaeConfig(arch, s["d_in"], d_sae, batch=s["batch"], steps=a.steps)
+            config = SaeConfig(arch, s["d_in"], d_sae, batch=s["batch"], steps=a.steps, dead_window=a.dead_window)
             hp = sae_hparams(config, k=KS, lr=[1e-3])
             config = with_k_max(config, hp)
             keys = jax.vmap(jax.random.PRNGKey)(jnp.arange(len(KS), dtype=jnp.uint32))
