@@ -17,7 +17,6 @@ by default (training's is 500), so that latents die within the bench's steps and
 from __future__ import annotations
 
 import argparse
-import time
 from contextlib import contextmanager
 
 import jax
@@ -27,8 +26,8 @@ import numpy as np
 from ..engine.sae import SaeConfig, sae_hparams, synthetic_source
 from ..engine.sae import architectures as A
 from ..engine.sae.config import with_k_max
-from ..engine.sae.train import SAE_AXIS, make_sae_train
-from .common import cpu_peak, interleave, load_average, median
+from .common import cpu_peak, load_average
+from .sae_select import contest
 
 KS = (3, 4, 6, 8)
 SETTINGS = {"full": {"n_true": 512, "d_in": 256, "mean_active": 5.0, "batch": 256},  # Sharkey et al.'s, at 1x
@@ -58,17 +57,6 @@ def gather_auxk():
         A.auxk_loss = saved
 
 
-def compiled(config, source, hp, keys, data_key, old: bool):
-    fn = jax.jit(jax.vmap(make_sae_train(config, source, SAE_AXIS), in_axes=(0, 0, None), axis_name=SAE_AXIS))
-    t = time.perf_counter()
-    if old:
-        with gather_auxk():
-            out = jax.block_until_ready(fn(hp, keys, data_key))
-    else:
-        out = jax.block_until_ready(fn(hp, keys, data_key))
-    return fn, time.perf_counter() - t, out
-
-
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m tms.bench.sae_auxk", description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=300)
@@ -93,15 +81,11 @@ def main(argv=None) -> None:
             hp = sae_hparams(config, k=KS, lr=[1e-3])
             config = with_k_max(config, hp)
             keys = jax.vmap(jax.random.PRNGKey)(jnp.arange(len(KS), dtype=jnp.uint32))
-            new, cold_new, out_new = compiled(config, source, hp, keys, data_key, old=False)
-            old, cold_old, out_old = compiled(config, source, hp, keys, data_key, old=True)
+            out_new, out_old, cold_new, cold_old, w_new, w_old = contest(config, source, hp, keys, data_key,
+                                                                         a.repeats, swap=gather_auxk)
             diff = max(float(np.max(np.abs(np.asarray(x) - np.asarray(y))))
                        for x, y in zip(jax.tree.leaves(out_new[0]), jax.tree.leaves(out_old[0])))
             dead = np.asarray(out_new[1][:, -1, 3]).astype(int).tolist()
-            args = (hp, keys, data_key)
-            trials = interleave({"shipped": lambda f=new, a_=args: jax.block_until_ready(f(*a_)),
-                                 "gather": lambda f=old, a_=args: jax.block_until_ready(f(*a_))}, a.repeats)
-            w_new, w_old = median([t.wall for t in trials["shipped"]]), median([t.wall for t in trials["gather"]])
             print(f"  {name:7s} {arch:9s} d_in={s['d_in']:3d} d_sae={d_sae:4d}: warm shipped {w_new:7.2f}  "
                   f"first {w_old:7.2f} ({w_old / w_new:4.1f}x); cold shipped {cold_new:7.2f}  first {cold_old:7.2f} "
                   f"({cold_old / cold_new:4.1f}x); max weight difference {diff:.1e}; dead at the end {dead}",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import jax
 import jax.numpy as jnp
@@ -56,16 +56,26 @@ def argsort_selection():
         A.topk_mask, A.batchtopk_train_acts = saved
 
 
-def compiled(config, source, hp, keys, data_key, old: bool):
-    """A jitted training call, traced and run once (the cold time) with the chosen selection."""
+def compiled(config, source, hp, keys, data_key, old: bool, swap=argsort_selection):
+    """A jitted training call as ``compiled_train`` builds it, traced and run once (the cold time), inside
+    ``swap()`` (a context that puts the first implementation in place) when ``old``."""
     fn = jax.jit(jax.vmap(make_sae_train(config, source, SAE_AXIS), in_axes=(0, 0, None), axis_name=SAE_AXIS))
     t = time.perf_counter()
-    if old:
-        with argsort_selection():
-            out = jax.block_until_ready(fn(hp, keys, data_key))
-    else:
+    with swap() if old else nullcontext():
         out = jax.block_until_ready(fn(hp, keys, data_key))
     return fn, time.perf_counter() - t, out
+
+
+def contest(config, source, hp, keys, data_key, repeats: int, swap=argsort_selection):
+    """The shipped implementation and the first one (``swap``) compiled into the same training call, each run once
+    cold, then timed warm, interleaved: ``(out_new, out_old, cold_new, cold_old, warm_new, warm_old)`` (medians)."""
+    new, cold_new, out_new = compiled(config, source, hp, keys, data_key, old=False)
+    old, cold_old, out_old = compiled(config, source, hp, keys, data_key, old=True, swap=swap)
+    args = (hp, keys, data_key)
+    trials = interleave({"new": lambda: jax.block_until_ready(new(*args)),
+                         "old": lambda: jax.block_until_ready(old(*args))}, repeats)
+    return (out_new, out_old, cold_new, cold_old, median([t.wall for t in trials["new"]]),
+            median([t.wall for t in trials["old"]]))
 
 
 def main(argv=None) -> None:
@@ -87,14 +97,9 @@ def main(argv=None) -> None:
             hp = sae_hparams(config, k=KS, lr=[1e-3])
             config = with_k_max(config, hp)
             keys = jax.vmap(jax.random.PRNGKey)(jnp.arange(len(KS), dtype=jnp.uint32))
-            new, cold_new, out_new = compiled(config, source, hp, keys, data_key, old=False)
-            old, cold_old, out_old = compiled(config, source, hp, keys, data_key, old=True)
+            out_new, out_old, cold_new, cold_old, w_new, w_old = contest(config, source, hp, keys, data_key, a.repeats)
             same = all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in
                        zip(jax.tree.leaves(out_new), jax.tree.leaves(out_old)))
-            args = (hp, keys, data_key)
-            trials = interleave({"top_k": lambda f=new, a_=args: jax.block_until_ready(f(*a_)),
-                                 "argsort": lambda f=old, a_=args: jax.block_until_ready(f(*a_))}, a.repeats)
-            w_new, w_old = median([t.wall for t in trials["top_k"]]), median([t.wall for t in trials["argsort"]])
             print(f"  {arch:9s} d_sae={d_sae:4d}: warm top_k {w_new:7.2f}  argsort {w_old:7.2f}  "
                   f"({w_old / w_new:4.1f}x); cold top_k {cold_new:7.2f}  argsort {cold_old:7.2f}  "
                   f"({cold_old / cold_new:4.1f}x); same SAEs: {'yes' if same else 'NO'}", flush=True)
