@@ -46,10 +46,11 @@ import pandas as pd
 
 from ...engine.sae import ARCHITECTURES, SaeConfig, get_arch, sae_hparams, train_sae_sizes
 from ...errors import TmsError
-from ...io import check_float, check_int
+from ...io import check_int
 from ..results import ArrayFields
-from ..sections import SpecError, Values, given, parse_section, seeds, spaced
+from ..sections import SpecError, given, parse_section, seeds, spaced
 from .registry import SweepKind, register_sweep_kind
+from .sae_sections import CONFIG_FIELDS, SaeSection, SaeTop, SaeTrainSection, parse_ks, parse_per_arch
 from .sae_source import SOURCE_KEYS, SOURCE_TYPES, SaeSourceSection, make_source, source_settings  # noqa: F401
 
 AXES = ("arch", "size", "cell")
@@ -57,49 +58,6 @@ METRIC_NAMES = ("final_loss", "final_mse", "final_l0", "final_dead", "resampled"
 PARAM_NAMES = ("W_enc", "b_enc", "W_dec", "b_dec")
 COORD_NAMES = ("valid", "penalty", "k", "seed")
 ARRAY_NAMES = COORD_NAMES + METRIC_NAMES + PARAM_NAMES
-
-
-@dataclass(frozen=True)
-class SaeTop:
-    name: str | None = None
-    description: str = ""
-    kind: str | None = None
-    source: dict | None = None
-    sae: dict | None = None
-    train: dict | None = None
-
-
-@dataclass(frozen=True)
-class SaeSection:
-    archs: list | None = None
-    ratios: Values | None = None
-    penalties: Values | None = None
-    ks: list | dict | None = None
-    decoder: str | None = None
-    resample: str | None = None
-    resample_every: int | None = None
-    dead_window: int | None = None
-    resample_batch: int | None = None
-    aux_k: int | None = None
-    aux_coef: float | None = None
-    bandwidth: float | None = None
-    init_threshold: float | None = None
-    threshold_lr: float | None = None
-    per_arch: dict | None = None
-
-
-@dataclass(frozen=True)
-class SaeTrainSection:
-    steps: int | None = None
-    batch: int | None = None
-    lr: float | None = None
-    seeds: list | None = None
-    n_seeds: int | None = None
-    data_seed: int | None = None
-
-
-CONFIG_FIELDS = ("decoder", "resample", "resample_every", "dead_window", "resample_batch", "aux_k", "aux_coef",
-                 "bandwidth", "init_threshold", "threshold_lr")
 
 
 def call_seconds(n_sae: int, steps: int, d_in: int, d_sae: int, batch: int, overhead: float = 1e-4,
@@ -233,11 +191,11 @@ def parse_sae_spec(doc: dict, where: str = "<spec>", source: str = "") -> SaeSpe
                                                    f"{where}: sae.penalties"))
         if min(penalties) < 0 or not np.all(np.isfinite(penalties)):
             raise SpecError(f"{where}: sae.penalties (α) must be finite and >= 0; got {list(penalties)}")
-        ks, arch_ks = _parse_ks(sae.ks, archs, sizes, where)
+        ks, arch_ks = parse_ks(sae.ks, archs, sizes, where)
         extras = {k: v for k, v in given(sae).items() if k in CONFIG_FIELDS}
         extras.update({k: v for k, v in given(tr).items() if k in ("steps", "batch")})
         base = SaeConfig(archs[0], activations.d_in, sizes[0], **extras)
-        arch_config = _parse_per_arch(sae.per_arch, archs, where)
+        arch_config = parse_per_arch(sae.per_arch, archs, where)
         for a, fields in arch_config:
             try:
                 dataclasses.replace(base, arch=a, **dict(fields))
@@ -258,54 +216,6 @@ def parse_sae_spec(doc: dict, where: str = "<spec>", source: str = "") -> SaeSpe
     except TmsError as e:  # the engine's checks (SaeError, a sparsity out of range): named, with the file
         raise SpecError(f"{where}: {e}") from None
     return spec
-
-
-def _parse_per_arch(value, archs, where):
-    """``sae.per_arch``: a table of tables, ``{architecture: {SaeConfig field: value}}``, for settings that suit one
-    architecture (JumpReLU's threshold, resampling for one of them). Returns the sorted, hashable pairs."""
-    if value is None:
-        return ()
-    if not isinstance(value, dict):
-        raise SpecError(f"{where}: sae.per_arch must be a table of tables by architecture, e.g. "
-                        f"per_arch = {{ jumprelu = {{ init_threshold = 0.1 }} }}; got {value!r}")
-    out = []
-    for a, fields in value.items():
-        if a not in archs:
-            raise SpecError(f"{where}: sae.per_arch.{a}: not an architecture of this sweep; sae.archs = {list(archs)}")
-        if not isinstance(fields, dict) or not fields:
-            raise SpecError(f"{where}: sae.per_arch.{a} must be a non-empty table of settings; got {fields!r}")
-        for k in fields:
-            if k not in CONFIG_FIELDS:
-                raise SpecError(f"{where}: sae.per_arch.{a}.{k}: not a setting that may differ by architecture; "
-                                f"allowed: {', '.join(CONFIG_FIELDS)}")
-        out.append((a, tuple(sorted(fields.items()))))
-    return tuple(out)
-
-
-def _parse_ks(value, archs, sizes, where):
-    """``sae.ks``: one list for every k architecture, or a table of lists by architecture (TopK's k is a count,
-    BatchTopK's an average that may be fractional, so one list rarely suits both). Returns ``(ks, arch_ks)``:
-    the shared list (the default ``[1]`` where a table is given) and the per-architecture pairs."""
-    table = value if isinstance(value, dict) else {}
-    if table:
-        for a, v in table.items():
-            if a not in archs or get_arch(a).knob != "k":
-                k_archs = [x for x in archs if get_arch(x).knob == "k"]
-                raise SpecError(f"{where}: sae.ks.{a}: not a k architecture of this sweep; ks tables take "
-                                f"{k_archs or 'none (no k architecture in sae.archs)'}")
-            if not isinstance(v, list) or not v:
-                raise SpecError(f"{where}: sae.ks.{a} must be a non-empty list of k values; got {v!r}")
-    lists = {a: tuple(v) for a, v in table.items()} if table else {"": tuple(value or [1])}
-    for a, kk in lists.items():
-        name = f"sae.ks.{a}" if a else "sae.ks"
-        for k in kk:
-            check_float(f"{where}: {name} (each; integers for topk, fractions allowed for batchtopk)", k, 0,
-                        lo_open=True, error=SpecError)
-        if (a or any(get_arch(x).knob == "k" for x in archs)) and max(kk) > min(sizes):
-            raise SpecError(f"{where}: {name}: k = {max(kk)} exceeds the smallest dictionary size {min(sizes)}")
-    if table:
-        return (1,), tuple((a, tuple(table[a])) for a in archs if a in table)
-    return lists[""], ()
 
 
 def sae_chunks(spec: SaeSpec, devices: int = 1) -> list[tuple[int, int]]:
