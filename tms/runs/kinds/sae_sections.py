@@ -58,9 +58,6 @@ def parse_per_arch(value, archs, where):
     architecture (JumpReLU's threshold, resampling for one of them). Returns the sorted, hashable pairs."""
     if value is None:
         return ()
-    if not isinstance(value, dict):
-        raise SpecError(f"{where}: sae.per_arch must be a table of tables by architecture, e.g. "
-                        f"per_arch = {{ jumprelu = {{ init_threshold = 0.1 }} }}; got {value!r}")
     out = []
     for a, fields in value.items():
         if a not in archs:
