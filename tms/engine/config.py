@@ -33,6 +33,9 @@ class StaticConfig:
     ``decay_factor ** (t // decay_every)`` (step), after an optional linear warm-up of ``warmup_steps``.
     ``log_every``: record the mean training loss of every block of that many steps (0: off).
     ``n_snapshots``: record (W, b) at that many log-spaced steps in [0, steps] (0: off).
+    ``init_scale``: multiplies the kind's initial weights (its Xavier-normal draws; biases stay zero). 1 is
+    Xavier for one model, std sqrt(2 / (m + n)); Anthropic's and ARENA's notebooks call ``xavier_normal_`` on
+    the stacked ``(instances, ·, ·)`` tensor, whose fan-in is n·m, a smaller std (:func:`stacked_xavier_scale`).
     """
 
     n_features: int = 5
@@ -52,6 +55,7 @@ class StaticConfig:
     n_snapshots: int = 0
     correlated: tuple[tuple[int, ...], ...] = ()
     anticorrelated: tuple[tuple[int, ...], ...] = ()
+    init_scale: float = 1.0
 
     def __post_init__(self):
         for name in ("n_features", "n_hidden", "batch_size", "steps", "restarts", "eval_batch",
@@ -64,6 +68,9 @@ class StaticConfig:
             raise TmsError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
             raise TmsError(f"schedule must be one of {tuple(SCHEDULES)}; got {self.schedule!r}")
+        if isinstance(self.init_scale, bool) or not isinstance(self.init_scale, (int, float)) or not (
+                np.isfinite(self.init_scale) and self.init_scale > 0):
+            raise TmsError(f"init_scale must be a number > 0 (1: Xavier for one model); got {self.init_scale!r}")
         if not (0 < self.decay_factor <= 1):
             raise TmsError(f"decay_factor must lie in (0, 1]; got {self.decay_factor}")
         if self.log_every and self.steps % self.log_every:
@@ -105,6 +112,9 @@ class StaticConfig:
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        for name, default in ADDED_FIELDS.items():  # left out at their default: older stores still resume
+            if d[name] == default:
+                del d[name]
         d["correlated"] = [list(s) for s in self.correlated]
         d["anticorrelated"] = [list(s) for s in self.anticorrelated]
         return d
@@ -115,6 +125,19 @@ class StaticConfig:
         d["correlated"] = tuple(tuple(s) for s in d.get("correlated", ()))
         d["anticorrelated"] = tuple(tuple(s) for s in d.get("anticorrelated", ()))
         return StaticConfig(**d)
+
+
+ADDED_FIELDS = {"init_scale": 1.0}
+"""Fields added after sweep stores existed, and their defaults: :meth:`StaticConfig.to_dict` leaves them out at
+the default, so a folder written before a field existed still counts as the same sweep on resume."""
+
+
+def stacked_xavier_scale(n_features: int, n_hidden: int, instances: int) -> tuple[float, float]:
+    """``init_scale`` values that give the std of PyTorch's ``xavier_normal_`` on a stacked
+    ``(instances, m, n)`` tensor (W or W₁; fan-in n·m, fan-out instances·n) and on ``(instances, n, m)`` (W₂ or
+    the notebook's W; fan-out instances·m), relative to one model's Xavier std sqrt(2 / (m + n))."""
+    n, m, k = n_features, n_hidden, instances
+    return (float(np.sqrt((n + m) / (n * m + k * n))), float(np.sqrt((n + m) / (n * m + k * m))))
 
 
 class Hparams(NamedTuple):

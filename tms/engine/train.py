@@ -61,10 +61,13 @@ def make_step_grads(static: StaticConfig):
 
 def init_instances(static: StaticConfig, key: jax.Array, n_cells: int):
     """The kind's params with a trailing instance axis (``W: (m, n, instances)``, ``b: (n, instances)`` for the
-    tied kinds): restart ``r`` starts from the same draw in every cell."""
+    tied kinds): restart ``r`` starts from the same draw in every cell; weights (not biases) times
+    ``static.init_scale``."""
     n, m, R = static.n_features, static.n_hidden, static.restarts
-    init = get_kind(static.kind).init
-    p0 = jax.vmap(lambda k: init(k, n, m))(jax.random.split(key, R))  # leaves (R, ...)
+    kind = get_kind(static.kind)
+    p0 = jax.vmap(lambda k: kind.init(k, n, m))(jax.random.split(key, R))  # leaves (R, ...)
+    if static.init_scale != 1.0:
+        p0 = p0._replace(**{f: static.init_scale * getattr(p0, f) for f in p0._fields if f not in kind.bias_fields})
     return jax.tree.map(lambda a: jnp.moveaxis(jnp.tile(a, (n_cells,) + (1,) * (a.ndim - 1)), 0, -1), p0)
 
 

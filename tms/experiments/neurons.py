@@ -77,30 +77,39 @@ def privileged(ctx: Context):
     return files, numbers
 
 
-def computation_numbers(baseline: dict, sweep: dict, densities, asym: dict) -> dict:
+def computation_numbers(baseline: dict, sweep: dict, densities, asym: dict, asym_densities=(0.5,)) -> dict:
     """The census's numbers for the three absolute-value settings (params with a leading density axis; the
-    sweep's at ``densities``)."""
+    sweep's at ``densities``, the asymmetric setting's at ``asym_densities``). ``asymmetric_neurons``: the motif
+    neurons of the asymmetric setting at ``asymmetric_density``, its highest density where the census finds one
+    (None when it finds none)."""
     _, base_f = abs_census(baseline["W1"][0], baseline["W2"][0])
-    sweep_rows = []
-    for d, W1, W2 in zip(densities, sweep["W1"], sweep["W2"]):
-        neurons, features = abs_census(W1, W2)
-        sweep_rows.append({"density": float(d), "computed": int(features.computed.sum()),
-                           "monosemantic_neurons": int((neurons.label == "monosemantic").sum()),
-                           "asymmetric_neurons": int((neurons.label == "asymmetric").sum()),
-                           "dead_neurons": int((neurons.label == "dead").sum())})
-    neurons, features = abs_census(asym["W1"][0], asym["W2"][0])
-    motif = neurons[neurons.label == "asymmetric"]
+
+    def rows(dens, params):
+        out, motifs = [], []
+        for d, W1, W2 in zip(dens, params["W1"], params["W2"]):
+            neurons, features = abs_census(W1, W2)
+            motifs.append(neurons[neurons.label == "asymmetric"])
+            out.append({"density": float(d), "computed": int(features.computed.sum()),
+                        "monosemantic_neurons": int((neurons.label == "monosemantic").sum()),
+                        "asymmetric_neurons": int((neurons.label == "asymmetric").sum()),
+                        "dead_neurons": int((neurons.label == "dead").sum())})
+        return pd.DataFrame(out).to_dict(orient="list"), motifs
+
+    sweep_rows, _ = rows(densities, sweep)
+    asym_rows, motifs = rows(asym_densities, asym)
+    found = next((k for k, m in enumerate(motifs) if len(m)), None)
+    motif = motifs[0] if found is None else motifs[found]
     return {"baseline_pairs": int(base_f.pair.sum()), "baseline_computed": int(base_f.computed.sum()),
-            "sweep": pd.DataFrame(sweep_rows).to_dict(orient="list"),
-            "asymmetric_neurons": motif[["neuron", "motif_strong", "motif_weak", "inhibitor"]].to_dict(orient="list"),
-            "asymmetric_computed": int(features.computed.sum())}
+            "sweep": sweep_rows, "asymmetric": asym_rows,
+            "asymmetric_density": None if found is None else float(asym_densities[found]),
+            "asymmetric_neurons": motif[["neuron", "motif_strong", "motif_weak", "inhibitor"]].to_dict(orient="list")}
 
 
 @register("computation", COMPUTATION,
           "|x| in superposition: (+x, -x) pairs, n=100, m=40 across density, the asymmetric motif")
 def computation(ctx: Context):
-    (base, _), (sweep, dens), (asym, _) = (density_params(ctx.results[k]) for k in COMPUTATION)
-    numbers = computation_numbers(base, sweep, dens, asym)
+    (base, _), (sweep, dens), (asym, asym_dens) = (density_params(ctx.results[k]) for k in COMPUTATION)
+    numbers = computation_numbers(base, sweep, dens, asym, asym_dens)
     importance = ctx.results["computation_sweep"].grid.importance[0]
     n_base = ctx.results["computation_baseline"].static.n_features
     files = [save_figure(abs_units_figure(sweep["W1"], dens, importance), ctx.out / f"computation_units.{ctx.fmt}"),
@@ -108,8 +117,9 @@ def computation(ctx: Context):
                          ctx.out / f"computation_baseline.{ctx.fmt}")]
     motif = numbers["asymmetric_neurons"]
     if motif["neuron"]:
-        j = 0
-        fig = asymmetric_figure(asym["W1"][0], asym["W2"][0], motif["neuron"][j], motif["motif_strong"][j],
-                                motif["motif_weak"][j], motif["inhibitor"][j])
+        k = list(asym_dens).index(numbers["asymmetric_density"])
+        fig = asymmetric_figure(asym["W1"][k], asym["W2"][k], motif["neuron"][0], motif["motif_strong"][0],
+                                motif["motif_weak"][0], motif["inhibitor"][0],
+                                f"n = {asym['W1'].shape[2]}, m = {asym['W1'].shape[1]}, density {asym_dens[k]:g}")
         files.append(save_figure(fig, ctx.out / f"computation_asymmetric.{ctx.fmt}"))
     return files, numbers

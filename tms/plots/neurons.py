@@ -82,9 +82,9 @@ def abs_units_figure(W1s, densities, importance) -> plt.Figure:
     return fig
 
 
-def asymmetric_figure(W1, W2, neuron: int, strong: int, weak: int, inhibitor: int) -> plt.Figure:
+def asymmetric_figure(W1, W2, neuron: int, strong: int, weak: int, inhibitor: int, setting: str = "") -> plt.Figure:
     """The motif: the neuron's input weights from and output weights to its strong and weak feature, and the
-    inhibitor's (when there is one)."""
+    inhibitor's (when there is one); ``setting`` (e.g. "n = 20, m = 10, density 0.1") heads the title."""
     fig, ax = plt.subplots(figsize=(5, 3.2))
     units = [(neuron, "motif neuron")] + ([(inhibitor, "inhibitor")] if inhibitor >= 0 else [])
     xs, width = np.arange(4), 0.8 / len(units)
@@ -95,7 +95,8 @@ def asymmetric_figure(W1, W2, neuron: int, strong: int, weak: int, inhibitor: in
                   [f"in from {strong}", f"in from {weak}", f"out to {strong}", f"out to {weak}"])
     ax.axhline(0, color="black", linewidth=0.6)
     ax.set_ylabel("weight")
-    ax.set_title(f"asymmetric superposition: features {strong} (strong) and {weak} (weak)", fontsize=9)
+    ax.set_title((f"{setting}: " if setting else "") +
+                 f"asymmetric superposition, features {strong} (strong) and {weak} (weak)", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

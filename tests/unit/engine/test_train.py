@@ -134,3 +134,24 @@ def test_a_diverging_restart_never_wins(finite_restart, monkeypatch, request):
     assert np.all(np.isfinite(res.W)) and np.all(np.isfinite(res.b))
     assert not res.nonfinite.any() and not res.to_frame()["nonfinite"].any()
     assert not any("NON-FINITE" in line for line in res.summary_lines())
+
+
+@pytest.mark.parametrize("kind", ["relu", "abs", "relu_hidden_bias"])
+def test_init_scale_multiplies_the_weights_and_leaves_biases_zero(kind):
+    """``init_scale`` multiplies every weight of the same draw (so 1 is the kind's own init) and no bias."""
+    import jax
+
+    from tms.engine.kinds import get_kind
+    from tms.engine.train import init_instances
+
+    base = StaticConfig(n_features=6, n_hidden=3, kind=kind, restarts=2)
+    scaled = StaticConfig(n_features=6, n_hidden=3, kind=kind, restarts=2, init_scale=0.25)
+    key = jax.random.PRNGKey(3)
+    p, q = init_instances(base, key, 2), init_instances(scaled, key, 2)
+    for f in p._fields:
+        a, b = np.asarray(getattr(p, f)), np.asarray(getattr(q, f))
+        if f in get_kind(kind).bias_fields:
+            np.testing.assert_array_equal(b, 0.0)
+        else:
+            assert np.abs(a).max() > 0.05
+            np.testing.assert_allclose(b, 0.25 * a, rtol=1e-6, atol=0)

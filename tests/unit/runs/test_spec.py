@@ -15,6 +15,12 @@ def test_spec_expansion(tmp_path):
     assert spec.grid.shape == (5, 2, 1, 2) and spec.n_chunks == 4 and spec.static.restarts == 2
 
 
+def test_init_scale_in_the_model_table(tmp_path):
+    spec = load_spec(write(tmp_path, TINY.replace("n_hidden = 2", "n_hidden = 2\ninit_scale = 0.18")))
+    assert spec.static.init_scale == 0.18 and spec.resolved()["static"]["init_scale"] == 0.18
+    assert "init_scale" not in load_spec(write(tmp_path, TINY, "plain.toml")).resolved()["static"]
+
+
 @pytest.mark.parametrize("edit,match", [
     (("[train]", "[train]\nstpes = 10"), r"unknown key 'train.stpes'.*allowed.*steps"),
     (("[model]", "[model]\nkind = 'gelu'"), r"kind must be one of"),
@@ -26,6 +32,8 @@ def test_spec_expansion(tmp_path):
     (("importance = { decay = [0.9, 0.7] }", "importance = { values = [1, 1, -1, 1] }"), r">= 0"),
     (("[run]", "[runn]"), r"unknown key 'runn'"),
     (("chunk_size = 3", "chunk_size = 0"), r"chunk_size must be >= 1"),
+    (("n_hidden = 2", "n_hidden = 2\ninit_scale = 0"), r"init_scale must be a number > 0"),
+    (("n_hidden = 2", "n_hidden = 2\ninit_scale = 'small'"), r"init_scale"),
 ])
 def test_bad_spec_names_file_key_and_range(tmp_path, edit, match):
     p = write(tmp_path, TINY.replace(*edit), "bad.toml")

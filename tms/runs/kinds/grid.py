@@ -47,6 +47,7 @@ class GridModel:
     n_hidden: int | None = None
     kind: str | None = None
     bias: bool | None = None
+    init_scale: float | None = None
 
 
 @dataclass(frozen=True)
