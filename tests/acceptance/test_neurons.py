@@ -4,6 +4,7 @@ privileged`` / ``computation`` trains less (3,000 steps); claims that already ho
 
 import functools
 
+import numpy as np
 import pytest
 
 from tms.analysis.neurons import abs_census, neuron_frame
@@ -35,13 +36,25 @@ def test_dense_privileged_neurons_are_monosemantic_on_the_important_features():
 
 
 def test_sparse_privileged_neurons_are_polysemantic_and_carry_more_than_m_features():
-    """At the lowest density shipped (0.01): most neurons polysemantic, more than m = 5 features represented."""
+    """At the lowest density of the figure (0.01, 3,000 steps): most neurons polysemantic, more than m = 5 features
+    represented."""
     (hidden, dens), (output, _) = trained("privileged"), trained("privileged_relu_output")
     table = privileged_table(hidden["W"], output["W"], dens)
     low = table.iloc[-1]
     assert low.density == 0.01
     assert low.monosemantic_fraction < 0.5
     assert low.features_represented > 5
+
+
+def test_privileged_neurons_at_density_0_001():
+    """The claim as stated, at density 0.001 (``privileged_paper``, the paper's budget): most of the 5 neurons
+    polysemantic and more than m = 5 features represented (‖W_i‖ > 0.5)."""
+    p, dens = trained("privileged_paper")
+    assert dens[-1] == 0.001
+    W = p["W"][-1]
+    neurons = neuron_frame(W)
+    assert (neurons.label == "polysemantic").sum() >= 3
+    assert (np.linalg.norm(W, axis=0) > 0.5).sum() > 5
 
 
 def test_abs_baseline_computes_each_feature_with_a_pair():
