@@ -35,6 +35,8 @@ def _add_train(sub):
     p.add_argument("--kind", choices=kind_names(), default=d.kind,
                    help="model kind: " + "; ".join(f"{k}: {get_kind(k).summary}" for k in kind_names()))
     p.add_argument("--no-bias", action="store_true", help="train without the output bias b")
+    p.add_argument("--init-scale", type=float, default=d.init_scale,
+                   help="multiply the initial weights (default 1: Xavier for one model; docs/sweeps.md)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--sparsity", type=float, nargs="+", help="sparsity values S in [0, 1): P(feature = 0)")
     g.add_argument("--density", type=float, nargs="+", help="density values 1 - S in (0, 1]")
@@ -70,7 +72,8 @@ def cmd_train(a) -> int:
 
     static = StaticConfig(n_features=a.n_features, n_hidden=a.n_hidden, kind=a.kind, bias=not a.no_bias,
                           batch_size=a.batch_size, steps=a.steps, optimizer=a.optimizer, schedule=a.schedule,
-                          restarts=a.restarts, log_every=a.log_every, n_snapshots=a.snapshots)
+                          restarts=a.restarts, log_every=a.log_every, n_snapshots=a.snapshots,
+                          init_scale=a.init_scale)
     importance, params = np.ones(a.n_features), None
     for kind in IMPORTANCE_KINDS:
         values = getattr(a, f"importance_{kind}")

@@ -12,6 +12,26 @@ def test_cli_train(tmp_path, capsys):
     assert (tmp_path / "run" / "table.csv").exists()
     assert main(["train", "--sparsity", "1.5", "--out", str(tmp_path / "bad")]) == 2
     assert "sparsity must lie in [0, 1)" in capsys.readouterr().err
+    assert main(["train", "--init-scale", "0", "--out", str(tmp_path / "bad_init")]) == 2
+    assert "init_scale must be a number > 0" in capsys.readouterr().err
+    assert not (tmp_path / "bad_init").exists()
+
+
+def test_cli_train_init_scale(tmp_path):
+    """``--init-scale`` reaches the run: its stored config carries it, and 0 steps would leave the weights at
+    the scaled initialisation, so one step's weights are near a quarter of the default run's."""
+    import numpy as np
+
+    from tms.cli import main
+    from tms.io import read_json
+
+    for name, scale in (("one", "1"), ("quarter", "0.25")):
+        assert main(["train", "-n", "6", "-m", "3", "--steps", "1", "--batch-size", "8", "--init-scale", scale,
+                     "--out", str(tmp_path / name)]) == 0
+    assert read_json(tmp_path / "quarter" / "config.json")["static"]["init_scale"] == 0.25
+    W1 = np.load(tmp_path / "one" / "arrays.npz")["W"]
+    Wq = np.load(tmp_path / "quarter" / "arrays.npz")["W"]
+    np.testing.assert_allclose(Wq, 0.25 * W1, atol=2.5e-3)  # one Adam step moves each weight by <= lr = 1e-3
 
 
 def test_plot_cli_draws_what_fits_a_folder(tmp_path):
