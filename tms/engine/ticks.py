@@ -52,6 +52,32 @@ def scan(step_fn, carry, steps: int):
     return carry
 
 
+def scan_outputs(step_fn, carry, ts):
+    """``lax.scan(step_fn, carry, ts)`` with its per-step outputs kept (``ts``: 1-d step indices of static length),
+    as blocks of ``EVERY`` steps with a tick after each block, then the remaining steps and a last tick. Returns
+    ``(carry, outputs)``, the outputs stacked over all of ``ts`` as the plain scan stacks them."""
+    length = ts.shape[0]
+    blocks, rest = divmod(length, EVERY) if ENABLED else (0, length)
+    parts = []
+
+    def block(c, tb):
+        c, y = jax.lax.scan(step_fn, c, tb)
+        tell(EVERY)
+        return c, y
+
+    if blocks:
+        carry, y = jax.lax.scan(block, carry, ts[:blocks * EVERY].reshape(blocks, EVERY))
+        parts.append(jax.tree.map(lambda a: a.reshape((blocks * EVERY,) + a.shape[2:]), y))
+    if rest:
+        carry, y = jax.lax.scan(step_fn, carry, ts[blocks * EVERY:])
+        if blocks:
+            tell(rest)
+        parts.append(y)
+    if len(parts) == 1:
+        return carry, parts[0]
+    return carry, jax.tree.map(lambda a, b: jnp.concatenate([a, b]), *parts)
+
+
 def every_blocks(block_steps: int) -> int:
     """For a loop already in blocks of ``block_steps`` (a loss curve's): tick every this many blocks."""
     return max(1, EVERY // block_steps)

@@ -3,6 +3,7 @@
 import dataclasses
 
 import jax
+import pytest
 import numpy as np
 
 from tms.engine import ticks
@@ -82,3 +83,31 @@ def test_finite_data_training_ticks_and_changes_no_value(monkeypatch):
     for name in ("W", "b"):
         np.testing.assert_array_equal(getattr(loud.params, name), getattr(quiet.params, name), err_msg=name)
     np.testing.assert_array_equal(loud.test_loss, quiet.test_loss)
+
+
+@pytest.mark.parametrize("resample,expected", [("none", [10, ticks.EVERY, ticks.EVERY]),
+                                               ("simple", [50, ticks.EVERY])])
+def test_sae_training_ticks_and_changes_no_value(monkeypatch, resample, expected):
+    """SAE training ticks from inside its loop (between resampling blocks too) and trains the same weights and
+    metrics bit for bit as the loop compiled without ticks."""
+    from tms.engine.sae import SaeConfig, pentagon, sae_hparams, toy_model_source, train_saes
+    from tms.engine.sae import train as sae_train
+
+    src = toy_model_source(pentagon(), 0.8)
+    cfg = SaeConfig("relu", 2, 6, batch=32, steps=2 * ticks.EVERY + 10, resample=resample, resample_every=300,
+                    dead_window=50)
+    hp = sae_hparams(cfg, penalty=[0.0, 0.1], lr=[1e-2])
+    monkeypatch.setattr(sae_train, "_COMPILED", {})
+    heard = []
+    with ticks.listening(heard.append):
+        loud = train_saes(cfg, src, hp, [0, 1])
+    # one run of 510 steps; with resampling a run of 300 (a block of 250 and the last 50) then one of 210 (no tick)
+    assert sorted(heard) == sorted(expected)
+    monkeypatch.setattr(ticks, "ENABLED", False)
+    monkeypatch.setattr(sae_train, "_COMPILED", {})
+    quiet = train_saes(cfg, src, hp, [0, 1])
+    for name in loud.params:
+        np.testing.assert_array_equal(loud.params[name], quiet.params[name], err_msg=name)
+    for name in loud.metrics:
+        np.testing.assert_array_equal(loud.metrics[name], quiet.metrics[name], err_msg=name)
+    assert loud.metrics["loss"].shape == (2, cfg.steps)

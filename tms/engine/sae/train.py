@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from .. import ticks
 from .config import SaeConfig, SaeHparams, init_sae, sae_hparams, with_k_max
 from .registry import SaeError, get_arch
 from .resample import resample
@@ -106,7 +107,7 @@ def make_sae_train(config: SaeConfig, source: ActivationSource, axis_name: str |
         p = init_sae(k_init, config)
         tx = optax.adam(hp.lr)
         carry = (p, tx.init(p), jnp.full((config.d_sae,), -1, jnp.int32))
-        run = partial(jax.lax.scan, partial(_step, config, arch, source, tx, hp, data_key, axis_name))
+        run = partial(ticks.scan_outputs, partial(_step, config, arch, source, tx, hp, data_key, axis_name))
         blocks = (config.steps - 1) // every if config.resample != "none" else 0
 
         def block(carry, b):

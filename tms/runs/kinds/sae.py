@@ -129,8 +129,9 @@ class SaeSpec:
         return self.base.steps * self.base.batch
 
     @property
-    def loop_steps(self) -> None:
-        return None  # the SAE loop reports no ticks: the bar moves per chunk
+    def loop_steps(self) -> int:
+        """Training steps of one chunk's compiled call (all its SAEs side by side), for progress ticks."""
+        return self.base.steps
 
     def summary(self) -> str:
         return (f"{len(self.archs)} architecture(s) x {len(self.sizes)} dictionary size(s) {list(self.sizes)} x "

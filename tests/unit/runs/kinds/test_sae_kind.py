@@ -86,6 +86,27 @@ def test_a_stopped_sae_sweep_resumes_to_the_uninterrupted_store(tmp_path):
     assert_same_store(tmp_path / "cut", tmp_path / "full")
 
 
+def test_the_sae_sweep_bar_moves_inside_a_chunk(tmp_path, monkeypatch):
+    """A long SAE chunk (one compiled call) moves the progress bar as it trains: ticks of its steps as fractions
+    of the chunk's cells."""
+    from tms.engine import ticks
+    from tms.runs.progress import Progress
+
+    seen = []
+    real = Progress.advance
+
+    def spy(self, cells, limit):
+        seen.append((cells, limit))
+        real(self, cells, limit)
+
+    monkeypatch.setattr(Progress, "advance", spy)
+    text = TINY_SAE.replace('archs = ["relu", "topk"]', 'archs = ["relu"]').replace("steps = 30", "steps = 260")
+    spec = load_spec(write(tmp_path, text.replace("ratios = [1.0, 2.0]", "ratios = [1.0]"), "s.toml"))
+    assert spec.loop_steps == 260 and spec.n_chunks == 1 and spec.cells(spec.chunk_list[0]) == 4
+    run_sweep(spec, tmp_path / "out", progress=False)
+    assert sorted(seen) == [(4 * 10 / 260, 4), (4 * ticks.EVERY / 260, 4)]
+
+
 @pytest.mark.slow  # 37 s on one core; the default suite kills the grid kind's CLI (test_store.py) and stops this kind
 def test_an_sae_sweep_killed_midway_resumes_to_the_uninterrupted_store(tmp_path):
     """A real interruption: `tms sweep run` is killed with SIGKILL once its first chunk is on disk; the same
