@@ -140,3 +140,18 @@ batch = 32
 lr = 3e-3
 seeds = [0, 1]
 """
+
+
+def spy_on_progress(monkeypatch) -> list:
+    """Record every ``Progress.advance(cells, limit)`` call (the bar's ticks inside a chunk) in the returned list."""
+    from tms.runs.progress import Progress
+
+    seen = []
+    real = Progress.advance
+
+    def spy(self, cells, limit):
+        seen.append((cells, limit))
+        real(self, cells, limit)
+
+    monkeypatch.setattr(Progress, "advance", spy)
+    return seen

@@ -3,8 +3,9 @@
 import dataclasses
 
 import jax
-import pytest
 import numpy as np
+import pytest
+from sweep_helpers import spy_on_progress
 
 from tms.engine import ticks
 from tms.engine.config import StaticConfig, hparams
@@ -51,14 +52,7 @@ def test_progress_moves_inside_a_chunk_but_never_completes_it():
 
 
 def test_the_pipeline_bar_counts_ticks_as_fractions_of_the_chunk(monkeypatch):
-    seen = []
-    real = Progress.advance
-
-    def spy(self, cells, limit):
-        seen.append((cells, limit))
-        real(self, cells, limit)
-
-    monkeypatch.setattr(Progress, "advance", spy)
+    seen = spy_on_progress(monkeypatch)
     train_grid(STATIC, density=[1.0, 0.3, 0.1], seeds=[0], chunk_size=2, progress=False)
     # two chunks (2 cells, then 1), each loop of 510 steps ticking after 250, 500 and 510 steps
     # (the host calls are unordered within a loop, so each chunk's ticks are compared sorted)

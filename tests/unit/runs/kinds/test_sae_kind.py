@@ -89,17 +89,11 @@ def test_a_stopped_sae_sweep_resumes_to_the_uninterrupted_store(tmp_path):
 def test_the_sae_sweep_bar_moves_inside_a_chunk(tmp_path, monkeypatch):
     """A long SAE chunk (one compiled call) moves the progress bar as it trains: ticks of its steps as fractions
     of the chunk's cells."""
+    from sweep_helpers import spy_on_progress
+
     from tms.engine import ticks
-    from tms.runs.progress import Progress
 
-    seen = []
-    real = Progress.advance
-
-    def spy(self, cells, limit):
-        seen.append((cells, limit))
-        real(self, cells, limit)
-
-    monkeypatch.setattr(Progress, "advance", spy)
+    seen = spy_on_progress(monkeypatch)
     text = TINY_SAE.replace('archs = ["relu", "topk"]', 'archs = ["relu"]').replace("steps = 30", "steps = 260")
     spec = load_spec(write(tmp_path, text.replace("ratios = [1.0, 2.0]", "ratios = [1.0]"), "s.toml"))
     assert spec.loop_steps == 260 and spec.n_chunks == 1 and spec.cells(spec.chunk_list[0]) == 4
