@@ -34,22 +34,8 @@ def tell(steps) -> None:
 
 def scan(step_fn, carry, steps: int):
     """``lax.scan`` of ``step_fn(carry, step) -> (carry, _)`` over ``step = 0 .. steps - 1`` (outputs dropped),
-    as blocks of ``EVERY`` steps with a tick after each block, then the remaining steps and a last tick."""
-    body = lambda c, s: (step_fn(c, s)[0], None)  # noqa: E731
-    blocks, rest = divmod(steps, EVERY) if ENABLED else (0, steps)
-
-    def block(c, b):
-        c, _ = jax.lax.scan(body, c, b * EVERY + jnp.arange(EVERY))
-        tell(EVERY)
-        return c, None
-
-    if blocks:
-        carry, _ = jax.lax.scan(block, carry, jnp.arange(blocks))
-    if rest:
-        carry, _ = jax.lax.scan(body, carry, blocks * EVERY + jnp.arange(rest))
-        if blocks:
-            tell(rest)
-    return carry
+    ticking as :func:`scan_outputs` does."""
+    return scan_outputs(lambda c, s: (step_fn(c, s)[0], None), carry, jnp.arange(steps))[0]
 
 
 def scan_outputs(step_fn, carry, ts):
@@ -68,7 +54,7 @@ def scan_outputs(step_fn, carry, ts):
     if blocks:
         carry, y = jax.lax.scan(block, carry, ts[:blocks * EVERY].reshape(blocks, EVERY))
         parts.append(jax.tree.map(lambda a: a.reshape((blocks * EVERY,) + a.shape[2:]), y))
-    if rest:
+    if rest or not blocks:  # (a zero-length ts: an empty scan, so the outputs keep their shapes)
         carry, y = jax.lax.scan(step_fn, carry, ts[blocks * EVERY:])
         if blocks:
             tell(rest)
