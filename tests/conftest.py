@@ -31,6 +31,13 @@ import jax  # noqa: E402
 # Strictness: silent broadcasting between arrays of different rank is an error in tests.
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
+# Two CPU devices in every test process, as the tms command makes on a 2-core machine (tms.runs.backends.
+# use_cpu_cores), so the local backend trains chunks side by side in the tests as it does for users (and CI's
+# 2 cores run the same path); the tests that need one device say so.
+from tms.runs.backends import use_cpu_cores  # noqa: E402
+
+use_cpu_cores(2)
+
 
 # Optional dependencies (torch, transformer_lens, ray, ...) are imported in tests with pytest.importorskip, so a
 # plain `pip install -e '.[test]'` runs the suite and skips what it cannot import. CI installs every extra and

@@ -149,9 +149,9 @@ def spy_on_progress(monkeypatch) -> list:
     seen = []
     real = Progress.advance
 
-    def spy(self, cells, limit):
+    def spy(self, cells, limit, chunk=None):
         seen.append((cells, limit))
-        real(self, cells, limit)
+        real(self, cells, limit, chunk)
 
     monkeypatch.setattr(Progress, "advance", spy)
     return seen

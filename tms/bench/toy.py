@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,132 +50,17 @@ from .common import (
     median,
     ratios,
 )
+from .trainers import (  # noqa: F401  (Setting, torch_runner: re-exported for tms.bench.neurons and kinds)
+    Setting,
+    jax_side_by_side_trainer,
+    jax_trainer,
+    pin_jax,
+    torch_best_threads,
+    torch_runner,
+    torch_trainer,
+)
 
 SIZES = ((5, 2), (20, 5), (40, 10), (100, 20), (400, 30))
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One benchmark setting: ``n`` features, ``m`` hidden, ``instances`` models (density log-spaced
-    1 → 0.01), ``batch``; importance 0.9^i, Adam lr 1e-3."""
-
-    n: int = 5
-    m: int = 2
-    instances: int = 128
-    batch: int = 1024
-    lr: float = 1e-3
-
-    @property
-    def density(self) -> np.ndarray:
-        return np.geomspace(1.0, 0.01, self.instances)
-
-    @property
-    def importance(self) -> np.ndarray:
-        return 0.9 ** np.arange(self.n)
-
-    @property
-    def flops(self) -> float:
-        """FLOPs per instance-sample (:func:`flops_per_instance_sample`)."""
-        return flops_per_instance_sample(self.n, self.m, self.batch)
-
-    def samples(self, steps: int) -> int:
-        """Instance-samples in ``steps`` steps."""
-        return self.instances * self.batch * steps
-
-
-def jax_trainer(s: Setting, steps: int) -> tuple[float, Callable[[], None]]:
-    """Compile ``tms``'s grid function for ``s``; returns ``(compile seconds, run)`` after one warm-up run."""
-    import time
-
-    import jax
-
-    from ..engine.config import StaticConfig
-    from ..runs.grid import Grid, make_grid_fn, seed_keys
-
-    static = StaticConfig(n_features=s.n, n_hidden=s.m, batch_size=s.batch, steps=steps, eval_batch=s.batch)
-    grid = Grid.make(s.n, density=s.density, importance=s.importance, lr=s.lr)
-    hp, keys = grid.cell_hparams(s.n, np.arange(grid.n_cells)), seed_keys([0])
-    t0 = time.perf_counter()
-    compiled = make_grid_fn(static).lower(hp, keys).compile()
-    compile_s = time.perf_counter() - t0
-
-    def run():
-        jax.block_until_ready(compiled(hp, keys))
-
-    run()  # warm-up
-    return compile_s, run
-
-
-def torch_trainer(s: Setting, steps: int, threads: int) -> Callable[[], None]:
-    """The notebook-style PyTorch trainer for ``s``; returns ``run`` (``steps`` steps) after a warm-up."""
-    import torch
-
-    torch.set_num_threads(threads)
-    n, m = s.n, s.m
-    torch.manual_seed(0)
-    density = torch.tensor(s.density, dtype=torch.float32)[:, None]  # (instances, 1)
-    importance = torch.tensor(s.importance, dtype=torch.float32)[None, None, :]
-    W = torch.nn.Parameter(torch.empty(s.instances, n, m))
-    torch.nn.init.xavier_normal_(W)
-    b = torch.nn.Parameter(torch.zeros(s.instances, n))
-    opt = torch.optim.Adam([W, b], lr=s.lr)
-
-    def step():
-        feat = torch.rand(s.batch, s.instances, n)
-        x = torch.where(torch.rand(s.batch, s.instances, n) <= density, feat, torch.zeros(()))
-        h = torch.einsum("bif,ifh->bih", x, W)
-        out = torch.relu(torch.einsum("bih,ifh->bif", h, W) + b)
-        loss = (importance * (x - out) ** 2).mean(dim=(0, 2)).sum()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    return torch_runner(step, steps, threads)
-
-
-def torch_runner(step: Callable[[], None], steps: int, threads: int) -> Callable[[], None]:
-    """``run()``: ``steps`` calls of a PyTorch ``step`` on ``threads`` threads; warms up with 5 steps first."""
-    import torch
-
-    def run():
-        torch.set_num_threads(threads)
-        for _ in range(steps):
-            step()
-
-    for _ in range(min(5, steps)):  # warm-up
-        step()
-    return run
-
-
-def torch_best_threads(s: Setting, steps: int, rounds: int = 3) -> tuple[int, dict[int, float]]:
-    """PyTorch's fastest thread count in 1..cores: a short interleaved pilot, median seconds per step."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    counts = sorted({1, cores})
-    runs = {t: torch_trainer(s, steps, t) for t in counts}
-    per_step = {t: median([tr.wall for tr in trials]) / steps
-                for t, trials in interleave({t: runs[t] for t in counts}, rounds).items()}
-    return min(per_step, key=per_step.get), per_step
-
-
-def pin_jax(cores: int) -> list[int] | None:
-    """Create JAX's CPU client with its threads on the first ``cores`` CPUs this process may use; returns those
-    CPUs (None when ``cores`` covers them all). Must run before anything creates the client.
-
-    The main thread gets every CPU back afterwards, so threads made later (PyTorch's) may use all of them.
-    XLA's CPU runtime sizes its thread pool from the CPUs it sees when the client is created; on one CPU
-    every kernel runs on one thread, which for the tiny models here is faster than two (docs/performance.md).
-    """
-    allowed = sorted(os.sched_getaffinity(0))
-    if cores >= len(allowed):
-        return None
-    os.sched_setaffinity(0, allowed[:cores])
-    try:
-        import jax
-
-        jax.devices()  # creates the client and its thread pools now, on the pinned CPUs
-    finally:
-        os.sched_setaffinity(0, allowed)
-    return allowed[:cores]
 
 
 @dataclass(frozen=True)
@@ -190,16 +74,21 @@ class Comparison:
     compile_s: float
     jax: list[Trial]
     torch: list[Trial]
+    side: list[Trial] = ()  # JAX, the instances as chunks side by side (jax_side_by_side_trainer); () if not timed
+    workers: int = 1  # chunks side by side
+    side_first_s: float = 0.0  # the side-by-side trainer's first call (compiling once per device)
 
     def rates(self, which: str) -> list[float]:
-        trials, steps = (self.jax, self.jax_steps) if which == "jax" else (self.torch, self.torch_steps)
+        trials, steps = {"jax": (self.jax, self.jax_steps), "torch": (self.torch, self.torch_steps),
+                         "side": (self.side, self.jax_steps)}[which]
         return [self.setting.samples(steps) / t.wall for t in trials]
 
     def rate(self, which: str) -> float:
         return median(self.rates(which))
 
     def cpu_per_step(self, which: str) -> float:
-        trials, steps = (self.jax, self.jax_steps) if which == "jax" else (self.torch, self.torch_steps)
+        trials, steps = {"jax": (self.jax, self.jax_steps), "torch": (self.torch, self.torch_steps),
+                         "side": (self.side, self.jax_steps)}[which]
         return median([t.cpu / steps for t in trials])
 
     @property
@@ -207,53 +96,81 @@ class Comparison:
         """``(median of paired ratios, ratio of medians)`` of JAX over PyTorch instance-samples/s."""
         return ratios(self.rates("jax"), self.rates("torch"))
 
+    @property
+    def side_ratio(self) -> tuple[float, float]:
+        """The same for the chunks side by side over PyTorch."""
+        return ratios(self.rates("side"), self.rates("torch"))
+
     def gflops(self, which: str) -> float:
         return self.setting.flops * self.rate(which) / 1e9
 
 
 def compare(s: Setting, jax_steps: int, torch_steps: int | None, repeats: int, threads: int | str,
-            verbose: bool = True) -> Comparison:
-    """Compile and warm up both trainers for ``s``, then time them interleaved ``repeats`` times."""
+            verbose: bool = True, workers: int = 1) -> Comparison:
+    """Compile and warm up the trainers for ``s``, then time them interleaved ``repeats`` times: JAX as one call,
+    with ``workers`` > 1 also JAX as that many chunks side by side, and PyTorch unless ``torch_steps`` is None."""
     compile_s, jax_run = jax_trainer(s, jax_steps)
+    contenders = {"jax": jax_run}
+    side_first_s = 0.0
+    if workers > 1:
+        side_first_s, contenders["side"] = jax_side_by_side_trainer(s, jax_steps, workers)
     if verbose:
         print(f"JAX compile: {compile_s:.2f} s (excluded from every figure below)")
+        if workers > 1:
+            print(f"JAX side by side ({workers} chunks of {s.instances // workers}+ instances, one per CPU device, as "
+                  f"the local backend trains a sweep of that chunk size): first call {side_first_s:.2f} s (compiles "
+                  f"once per device, side by side; excluded)")
     if torch_steps is None:
-        trials = interleave({"jax": jax_run}, repeats)
-        return Comparison(s, jax_steps, 0, 0, compile_s, trials["jax"], [])
+        trials = interleave(contenders, repeats)
+        return Comparison(s, jax_steps, 0, 0, compile_s, trials["jax"], [], trials.get("side", ()), workers,
+                          side_first_s)
     if threads == "auto":
         threads, pilot = torch_best_threads(s, max(2, torch_steps // 10))
         if verbose:
             print("PyTorch thread pilot (median ms/step): "
                   + ", ".join(f"{t} thread{'s' if t > 1 else ''} {1e3 * v:.1f}" for t, v in pilot.items())
                   + f" -> {threads}")
-    torch_run = torch_trainer(s, torch_steps, int(threads))
+    contenders["torch"] = torch_trainer(s, torch_steps, int(threads))
+    side = "side" in contenders
 
     def report(r, row):
         if verbose:
             j, t = s.samples(jax_steps) / row["jax"].wall, s.samples(torch_steps) / row["torch"].wall
-            print(f"  {r + 1:>5}  {j:12.3g}  {t:12.3g}  {j / t:10.2f}x")
+            line = f"  {r + 1:>5}  {j:12.3g}  {t:12.3g}  {j / t:10.2f}x"
+            if side:
+                d = s.samples(jax_steps) / row["side"].wall
+                line += f"  {d:12.3g}  {d / t:10.2f}x"
+            print(line)
 
     if verbose:
         print(f"interleaved trials, instance-samples/s (JAX {jax_steps} steps, PyTorch {torch_steps} steps "
-              f"per trial):\n  trial           JAX       PyTorch   JAX/PyTorch")
-    trials = interleave({"jax": jax_run, "torch": torch_run}, repeats, report)
-    return Comparison(s, jax_steps, torch_steps, int(threads), compile_s, trials["jax"], trials["torch"])
+              f"per trial):\n  trial           JAX       PyTorch   JAX/PyTorch"
+              + ("  side by side  side/PyTorch" if side else ""))
+    trials = interleave(contenders, repeats, report)
+    return Comparison(s, jax_steps, torch_steps, int(threads), compile_s, trials["jax"], trials["torch"],
+                      trials.get("side", ()), workers, side_first_s)
 
 
 def print_summary(c: Comparison, peak: CpuPeak) -> None:
     s = c.setting
-    print(f"  {'median':>5}  {c.rate('jax'):12.3g}  " + (f"{c.rate('torch'):12.3g}" if c.torch else ""))
+    print(f"  {'median':>5}  {c.rate('jax'):12.3g}  " + (f"{c.rate('torch'):12.3g}" if c.torch else "")
+          + (f"  {'':>11}  {c.rate('side'):12.3g}" if c.side and c.torch else ""))
     if c.torch:
         paired, of_medians = c.ratio
         print(f"JAX / PyTorch: median of paired ratios {paired:.2f}x (each pair timed back to back), "
               f"ratio of medians {of_medians:.2f}x")
+        if c.side:
+            paired, of_medians = c.side_ratio
+            print(f"JAX side by side ({c.workers} chunks) / PyTorch: median of paired ratios {paired:.2f}x, "
+                  f"ratio of medians {of_medians:.2f}x")
         cj, ct = c.cpu_per_step("jax"), c.cpu_per_step("torch")
         print(f"CPU time per step (process, all threads; median): JAX {1e3 * cj:.3f} ms, PyTorch "
               f"{1e3 * ct:.2f} ms ({c.torch_threads} thread{'s' if c.torch_threads > 1 else ''}) -> {ct / cj:.1f}x")
     print(f"arithmetic: {s.flops:.1f} FLOP per instance-sample (10nm + 9n fwd+bwd, Adam "
           f"{ADAM_FLOPS_PER_PARAM * (s.n * s.m + s.n) / s.batch:.2f}) -> JAX {c.gflops('jax'):.2f} GFLOP/s"
           + (f", PyTorch {c.gflops('torch'):.2f} GFLOP/s" if c.torch else ""))
-    print(f"CPU peak (an estimate): {peak.describe()} -> JAX at {100 * c.gflops('jax') / peak.gflops:.1f}% of peak")
+    print(f"CPU peak (an estimate): {peak.describe()} -> JAX at {100 * c.gflops('jax') / peak.gflops:.1f}% of peak"
+          + (f", side by side {100 * s.flops * c.rate('side') / 1e9 / peak.gflops:.1f}%" if c.side else ""))
 
 
 def size_steps(n: int, m: int, batch: int, instances: int, base: int) -> tuple[int, int]:
@@ -269,11 +186,18 @@ def run_sizes(args, peak: CpuPeak, with_torch: bool) -> list[Comparison]:
         s = Setting(n, m, args.instances, args.batch)
         js, ts = size_steps(n, m, args.batch, args.instances, args.steps)
         print(f"(n, m) = ({n}, {m}): JAX {js} steps, PyTorch {ts} steps per trial ...", flush=True)
-        rows.append(compare(s, js, ts if with_torch else None, args.repeats, args.torch_threads, verbose=False))
+        rows.append(compare(s, js, ts if with_torch else None, args.repeats, args.torch_threads, verbose=False,
+                            workers=args.workers))
     print(f"\nmedians of {args.repeats} interleaved trials, instance-samples/s; ratio = median of paired ratios "
           f"(ratio of medians in brackets); GFLOP/s from the FLOP count; peak (estimate) {peak.gflops:.0f} GFLOP/s")
+    side = args.workers > 1
+    if side:
+        print(f"side by side: the same instances as {args.workers} chunks trained at once, one per CPU device, as "
+              f"the local backend trains a sweep of that chunk size (its first call compiles once per device)")
     head = (f"{'(n, m)':>10} {'FLOP/i-s':>9} {'compile s':>9} {'JAX':>10} {'PyTorch':>10} {'threads':>7} "
             f"{'JAX/PyTorch':>16} {'JAX GFLOP/s':>11} {'% peak':>6} {'PyT GFLOP/s':>11}")
+    if side:
+        head += f" {'side by side':>12} {'side/PyTorch':>16} {'side % peak':>11}"
     print(head)
     for c in rows:
         s = c.setting
@@ -285,11 +209,16 @@ def run_sizes(args, peak: CpuPeak, with_torch: bool) -> list[Comparison]:
             line += f"{'-':>10} {'-':>7} {'-':>16} "
         line += f"{c.gflops('jax'):11.2f} {100 * c.gflops('jax') / peak.gflops:6.1f} "
         line += f"{c.gflops('torch'):11.2f}" if c.torch else f"{'-':>11}"
+        if side:
+            sr = c.rate("side")
+            line += f" {sr:12.3g} "
+            line += f"{'{:.2f}x ({:.2f}x)'.format(*c.side_ratio):>16} " if c.torch else f"{'-':>16} "
+            line += f"{100 * s.flops * sr / 1e9 / peak.gflops:11.1f}"
         print(line)
     return rows
 
 
-def main(argv=None):
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tms.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=5, help="interleaved trials per trainer (>= 3; default 5)")
@@ -307,6 +236,14 @@ def main(argv=None):
                         "for dense sizes), at (5, 2) or with --sizes at every size; JAX only")
     p.add_argument("--jax-cores", type=int, default=None,
                    help="run JAX's threads on this many CPUs (default: all, as a sweep runs); PyTorch keeps all")
+    p.add_argument("--side-by-side", type=int, default=None, dest="workers",
+                   help="also time JAX as this many chunks of the instances trained at once, one per CPU device "
+                        "(default: one per core JAX runs on, as the tms command sets up; 1: not timed)")
+    return p
+
+
+def main(argv=None):
+    p = _parser()
     a = p.parse_args(argv)
     if a.repeats < 3:
         p.error("--repeats must be >= 3 (a median of fewer trials is not worth printing)")
@@ -317,9 +254,24 @@ def main(argv=None):
 
     if a.jax_cores is not None and a.jax_cores < 1:
         p.error("--jax-cores must be >= 1")
+    if a.workers is not None and a.workers < 1:
+        p.error("--side-by-side must be >= 1")
+    from ..runs.backends import use_cpu_cores
+
+    # a CPU device per core JAX runs on (at least the chunks asked for side by side), before JAX starts
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    use_cpu_cores(max(a.jax_cores or cores, a.workers or 1))
     pinned = pin_jax(a.jax_cores) if a.jax_cores is not None and hasattr(os, "sched_setaffinity") else None
 
     import jax
+
+    cpu = jax.devices()[0].platform == "cpu"
+    if a.workers is None:
+        a.workers = jax.local_device_count() if cpu else 1
+    elif a.workers > jax.local_device_count():
+        p.error(f"--side-by-side must lie in [1, {jax.local_device_count()}] (JAX devices; the CPU device count "
+                f"was set before this command: XLA_FLAGS or jax_num_cpu_devices)")
+    a.workers = min(a.workers, a.instances)
 
     with_torch = not a.skip_torch
     if with_torch:
@@ -345,7 +297,7 @@ def main(argv=None):
         s = Setting(5, 2, a.instances, a.batch)
         print(f"intro setting: n=5, m=2, I_i = 0.9^i, {s.instances} instances (density log-spaced 1 -> 0.01), "
               f"batch {s.batch}, Adam lr {s.lr:g}")
-        c = compare(s, a.steps, a.torch_steps if with_torch else None, a.repeats, a.torch_threads)
+        c = compare(s, a.steps, a.torch_steps if with_torch else None, a.repeats, a.torch_threads, workers=a.workers)
         print_summary(c, peak)
     print(f"load average at the end: {load_average()}")
 

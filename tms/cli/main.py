@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import threading
 
 import numpy as np
 
@@ -20,6 +22,7 @@ from ..engine.data import IMPORTANCE_KINDS
 from ..engine.kinds import get_kind, kind_names
 from ..engine.optim import OPTIMIZERS, SCHEDULES
 from ..errors import TmsError
+from ..runs.backends import CHUNK_THREAD, use_cpu_cores
 from . import args, challenge, llc, sweep
 
 
@@ -116,11 +119,19 @@ def user_error(e: BaseException) -> bool:
 def main(argv=None) -> int:
     p = build_parser()
     a = p.parse_args(argv)
+    use_cpu_cores()  # a JAX CPU device per core, so sweeps train chunks side by side (tms.runs.backends)
     try:
         return a.func(a) or 0
     except BrokenPipeError:  # e.g. `tms sweep list | head`: the reader left; not an error of ours
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: finished chunks are on disk already (each written when it finished)
+        print(f"tms {a.command}: interrupted; what had finished is kept (the same command resumes)", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if any(t.name == CHUNK_THREAD and t.is_alive() for t in threading.enumerate()):
+            os._exit(130)  # a chunk training beside it cannot be stopped: leave now rather than wait for it
+        return 130
     except Exception as e:
         if a.debug or not user_error(e):
             raise  # a bug: the traceback is what to report

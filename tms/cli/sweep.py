@@ -11,29 +11,7 @@ from ..runs.backends import BACKENDS
 def register(sub):
     p = sub.add_parser("sweep", help="run or inspect a sweep file (TOML)")
     ss = p.add_subparsers(dest="sweep_command", required=True)
-    r = ss.add_parser("run", help="run a sweep (resumes if interrupted)",
-                      description="Expand a sweep file into its grid and train it in compiled chunks, with a "
-                                  "progress bar. Launched again with the same command, it skips finished chunks.")
-    r.add_argument("spec", help="sweep file (e.g. my_sweep.toml) or the name of a shipped sweep (e.g. intro)")
-    r.add_argument("--out", required=True, help="results folder")
-    r.add_argument("--dry-run", action="store_true", help="print cells, chunks and an estimated time; train nothing")
-    r.add_argument("--overwrite", action="store_true", help="discard a different sweep already in --out")
-    r.add_argument("--devices", type=int, default=1,
-                   help="shard each chunk's cells over this many local JAX devices (default 1; local backend)")
-    r.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0],
-                   help="who trains the chunks: local (this process) or ray (a Ray cluster; pip install "
-                        "'tms[ray]'); the results folder is the same either way (default local)")
-    r.add_argument("--address", default=None,
-                   help="ray: the cluster: 'auto' (the one this machine joined with ray start), HOST:PORT or "
-                        "ray://HOST:PORT of its head (default: $RAY_ADDRESS if set, else a new local cluster with this "
-                        "machine's cores)")
-    r.add_argument("--workers", type=int, default=None,
-                   help="ray: worker processes, each compiling once and training one chunk at a time "
-                        "(default: as many as the cluster's CPUs (or GPUs) allow)")
-    r.add_argument("--cpus-per-worker", type=float, default=1.0, help="ray: CPUs each worker requests (default 1)")
-    r.add_argument("--gpus-per-worker", type=float, default=0.0,
-                   help="ray: GPUs each worker requests (default 0; fractions share a GPU)")
-    r.set_defaults(func=cmd_sweep_run)
+    _add_run(ss)
     i = ss.add_parser("init", help="copy a shipped sweep file out for editing",
                       description="Copy a shipped sweep (tms sweep list) to DEST (default ./NAME.toml).")
     i.add_argument("name", help="shipped sweep name (tms sweep list)")
@@ -67,6 +45,36 @@ def register(sub):
     p.set_defaults(func=cmd_reproduce)
 
 
+def _add_run(ss):
+    r = ss.add_parser("run", help="run a sweep (resumes if interrupted)",
+                      description="Expand a sweep file into its grid and train it in compiled chunks, with a "
+                                  "progress bar. Launched again with the same command, it skips finished chunks.")
+    r.add_argument("spec", help="sweep file (e.g. my_sweep.toml) or the name of a shipped sweep (e.g. intro)")
+    r.add_argument("--out", required=True, help="results folder")
+    r.add_argument("--dry-run", action="store_true", help="print cells, chunks and an estimated time; train nothing")
+    r.add_argument("--overwrite", action="store_true", help="discard a different sweep already in --out")
+    r.add_argument("--devices", type=int, default=1,
+                   help="shard each chunk's cells over this many local JAX devices (default 1; local backend)")
+    r.add_argument("--concurrent", type=int, default=None,
+                   help="local: chunks trained at once, each on its own JAX device (default: one per device; the "
+                        "tms command makes a CPU device per core, up to 8; 1: one chunk after another). The "
+                        "arrays are the same either way")
+    r.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0],
+                   help="who trains the chunks: local (this process) or ray (a Ray cluster; pip install "
+                        "'tms[ray]'); the results folder is the same either way (default local)")
+    r.add_argument("--address", default=None,
+                   help="ray: the cluster: 'auto' (the one this machine joined with ray start), HOST:PORT or "
+                        "ray://HOST:PORT of its head (default: $RAY_ADDRESS if set, else a new local cluster with this "
+                        "machine's cores)")
+    r.add_argument("--workers", type=int, default=None,
+                   help="ray: worker processes, each compiling once and training one chunk at a time "
+                        "(default: as many as the cluster's CPUs (or GPUs) allow)")
+    r.add_argument("--cpus-per-worker", type=float, default=1.0, help="ray: CPUs each worker requests (default 1)")
+    r.add_argument("--gpus-per-worker", type=float, default=0.0,
+                   help="ray: GPUs each worker requests (default 0; fractions share a GPU)")
+    r.set_defaults(func=cmd_sweep_run)
+
+
 def _spec(name_or_path):
     from pathlib import Path
 
@@ -84,7 +92,8 @@ def cmd_sweep_run(a) -> int:
 
     spec = _spec(a.spec)
     backend = make_backend(a.backend, devices=a.devices, address=a.address, workers=a.workers,
-                           cpus_per_worker=a.cpus_per_worker, gpus_per_worker=a.gpus_per_worker)
+                           cpus_per_worker=a.cpus_per_worker, gpus_per_worker=a.gpus_per_worker,
+                           concurrent=a.concurrent)
     if a.dry_run:
         print(f"{spec.name}: {spec.summary()}; estimated {spec.estimate_seconds():.0f} s on a 2-core CPU")
         return 0

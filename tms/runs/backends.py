@@ -2,8 +2,10 @@
 keeps the order, the progress bar and the store; a backend only turns chunks into arrays, by calling the
 sweep kind's ``train_chunk`` (:mod:`tms.runs.kinds`).
 
-- :class:`LocalBackend` (``devices``): this process, one chunk after another, each chunk's cells sharded
-  over ``devices`` local JAX devices when > 1. The reference every other backend must equal.
+- :class:`LocalBackend` (``devices``, ``concurrent``): this process. Several chunks at once, each whole chunk
+  on its own local JAX device (``concurrent``, default one per device: on a CPU, one per core once
+  :func:`use_cpu_cores` has made a JAX device per core), or one chunk after another with each chunk's cells
+  sharded over ``devices`` devices when > 1. The reference every other backend must equal.
 - :class:`RayBackend` (``address``, ``workers``, ``cpus_per_worker``, ``gpus_per_worker``): a Ray cluster.
   One Ray *actor* per worker; each pending chunk is one actor task that trains it and returns its arrays;
   the driver writes them into the store as they arrive (in whatever order they finish).
@@ -33,6 +35,7 @@ import numpy as np
 
 from ..errors import TmsError
 from .kinds import SWEEP_KINDS, sweep_kind
+from .side_by_side import CHUNK_THREAD, MAX_CPU_DEVICES, side_by_side, use_cpu_cores  # noqa: F401
 
 BACKENDS = ("local", "ray")
 """Backend names accepted by :func:`make_backend` and ``tms sweep run --backend``."""
@@ -48,20 +51,34 @@ class BackendError(TmsError):
 
 
 class LocalBackend:
-    """Chunks trained in this process, one after another (the reference backend).
+    """Chunks trained in this process (the reference backend).
 
-    ``devices``: shard each chunk's cells over this many local JAX devices (chunks are rounded up to a
-    multiple of it).
+    ``concurrent``: how many chunks train at once, each whole chunk on its own local JAX device (default: one
+    per local device; 1: one after another). A chunk's arrays are the same bit for bit whichever device trains
+    it and whatever trains beside it (tested): the device runs the same compiled program. On a CPU, XLA splits
+    each kernel of one program over the cores, which at the lab's small shapes costs more than it gives; two
+    programs side by side keep both cores busy (``docs/performance.md``: 1.3-2.4x the sweep's throughput on
+    2 cores). A CPU has one JAX device unless :func:`use_cpu_cores` (which the ``tms`` command calls) made one
+    per core before JAX started.
+
+    ``devices``: shard each chunk's cells over this many local JAX devices instead (chunks are rounded up to a
+    multiple of it; one chunk at a time).
     """
 
     name = "local"
 
-    def __init__(self, devices: int = 1):
+    def __init__(self, devices: int = 1, concurrent: int | None = None):
         import jax
 
-        if devices < 1 or devices > jax.local_device_count():
-            raise TmsError(f"devices must lie in [1, {jax.local_device_count()}] (local JAX devices); got {devices}")
+        n_local = jax.local_device_count()
+        if devices < 1 or devices > n_local:
+            raise TmsError(f"devices must lie in [1, {n_local}] (local JAX devices); got {devices}")
+        if concurrent is not None and not 1 <= concurrent <= n_local:
+            raise TmsError(f"concurrent must lie in [1, {n_local}] (local JAX devices); got {concurrent}")
+        if concurrent is not None and concurrent > 1 and devices > 1:
+            raise TmsError("concurrent: chunks sharded over several devices (devices > 1) train one at a time")
         self.devices = devices
+        self.concurrent = concurrent if concurrent is not None else (n_local if devices == 1 else 1)
 
     @property
     def label(self) -> str:
@@ -81,8 +98,11 @@ class LocalBackend:
 
     def map_chunks(self, spec, chunks: Sequence, pending: Sequence[int]) -> Iterator[tuple[int, dict]]:
         kind = sweep_kind(spec.kind)
-        for cid in pending:
-            yield cid, kind.train_chunk(spec, chunks[cid], self.devices)
+        if self.concurrent <= 1 or len(pending) <= 1:
+            for cid in pending:
+                yield cid, kind.train_chunk(spec, chunks[cid], self.devices)
+            return
+        yield from side_by_side(lambda cid: kind.train_chunk(spec, chunks[cid], 1), pending, self.concurrent)
 
 
 class ChunkWorker:
@@ -291,7 +311,7 @@ class RayBackend:
 
 
 def make_backend(name: str = "local", *, devices: int = 1, address: str | None = None, workers: int | None = None,
-                 cpus_per_worker: float = 1.0, gpus_per_worker: float = 0.0):
+                 cpus_per_worker: float = 1.0, gpus_per_worker: float = 0.0, concurrent: int | None = None):
     """A backend by name (:data:`BACKENDS`); options of another backend are refused, not ignored."""
     if name not in BACKENDS:
         raise TmsError(f"backend must be one of {', '.join(BACKENDS)}; got {name!r}")
@@ -301,7 +321,10 @@ def make_backend(name: str = "local", *, devices: int = 1, address: str | None =
         given += ["cpus_per_worker"] if cpus_per_worker != 1.0 else []
         if given:
             raise TmsError(f"{', '.join(given)}: only for the ray backend (--backend ray)")
-        return LocalBackend(devices)
+        return LocalBackend(devices, concurrent)
+    if concurrent is not None:
+        raise TmsError("concurrent: only for the local backend; the ray backend's workers train one chunk each "
+                       "(scale with workers)")
     if devices != 1:
         raise TmsError("devices: the ray backend trains each chunk on one device per worker; "
                        "scale with workers (and gpus_per_worker) instead")

@@ -9,6 +9,7 @@ writes it) and merges them in chunk order, so the merged arrays never depend on 
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Callable
 
 from ..engine import ticks
@@ -43,15 +44,23 @@ def run_chunks(spec, progress: bool = True, devices: int = 1, done: Callable[[in
     if pending:
         backend.open()
     bar = Progress(sum(spec.cells(c) for c in parts), spec.work_per_cell, enabled=progress, desc=backend.label)
-    # In this process (the local backend trains the pending chunks in order) the engine's ticks move the bar
-    # inside a chunk: a tick of k steps is k / loop_steps of the chunk (a kind without loop_steps: no ticks)
+    # In this process (the local backend) the engine's ticks move the bar inside a chunk: a tick of k steps is
+    # k / loop_steps of a chunk (a kind without loop_steps: no ticks). A tick does not say which chunk it came
+    # from: with chunks side by side (started in pending order, the next when one finishes, so the ones in
+    # training are the first unfinished pending ones) it is shared among those in training.
     loop_steps = getattr(spec, "loop_steps", None)
-    finished = 0  # pending chunks trained so far
+    at_once = max(1, getattr(backend, "concurrent", 1))
+    unfinished = list(pending)
+    lock = threading.Lock()  # ticks arrive on the runtime's threads, from chunks side by side
 
     def heard(steps: int):
-        if loop_steps and finished < len(pending):
-            cells = spec.cells(parts[pending[finished]])
-            bar.advance(cells * steps / loop_steps, cells)
+        if not loop_steps:
+            return
+        with lock:
+            training = unfinished[:at_once]
+            for cid in training:
+                cells = spec.cells(parts[cid])
+                bar.advance(cells * steps / loop_steps / len(training), cells, chunk=cid)
 
     try:
         for cid, r in enumerate(results):
@@ -59,11 +68,12 @@ def run_chunks(spec, progress: bool = True, devices: int = 1, done: Callable[[in
                 bar.update(spec.cells(parts[cid]), skipped=True)
         with ticks.listening(heard), contextlib.closing(backend.map_chunks(spec, parts, pending)) as trained:
             for cid, arrays in trained:
-                finished += 1
                 results[cid] = arrays
                 if on_chunk is not None:
                     on_chunk(cid, arrays)
-                bar.update(spec.cells(parts[cid]))
+                with lock:
+                    unfinished.remove(cid)
+                    bar.update(spec.cells(parts[cid]), chunk=cid)
     finally:
         bar.close()
     return kind.merge(spec, results)
@@ -72,12 +82,14 @@ def run_chunks(spec, progress: bool = True, devices: int = 1, done: Callable[[in
 def train_grid(static: StaticConfig | None = None, *, sparsity=None, density=None, importance=None,
                lr=DEFAULT_LR, seeds=(0,), weight_decay=DEFAULT_WEIGHT_DECAY, importance_params=None,
                perturb=None, chunk_size=None, progress=True,
-               devices=1, **static_kwargs) -> Results:
+               devices=1, concurrent=None, **static_kwargs) -> Results:
     """Train a sparsity × importance × lr × seed grid in memory; returns :class:`Results`.
 
     ``static`` or keyword settings of :class:`StaticConfig` (``n_features=5, n_hidden=2, steps=...``).
     Give exactly one of ``sparsity`` / ``density`` (scalars or lists). ``perturb = {"feature": i, "density":
     values}`` (or ``"sparsity"``, and/or ``"importance"``) varies one feature (:meth:`tms.runs.grid.Grid.make`).
+    ``devices`` and ``concurrent``: as :class:`~tms.runs.backends.LocalBackend` takes them (chunks of ``chunk_size``
+    cells, default one chunk).
     """
     if static is None:
         static = StaticConfig(**static_kwargs)
@@ -89,4 +101,4 @@ def train_grid(static: StaticConfig | None = None, *, sparsity=None, density=Non
                      seeds=seeds, weight_decay=weight_decay, importance_params=importance_params, perturb=perturb)
     chunk_size = min(chunk_size or grid.n_cells, grid.n_cells)
     spec = SweepSpec("train_grid", "", static, grid, chunk_size)
-    return Results(static, grid, run_chunks(spec, progress=progress, devices=devices))
+    return Results(static, grid, run_chunks(spec, progress=progress, backend=LocalBackend(devices, concurrent)))

@@ -11,7 +11,7 @@ class Progress:
 
     def __init__(self, total_cells: int, samples_per_cell: int, enabled: bool = True, desc="train"):
         self.total, self.done, self.trained, self.enabled = total_cells, 0, 0, enabled
-        self.partial = 0.0  # cells' worth of the chunk in training, from the engine's ticks (tms.engine.ticks)
+        self.partials: dict = {}  # cells' worth of each chunk in training, from the engine's ticks (tms.engine.ticks)
         self.work_per_cell = samples_per_cell
         self.t0 = time.perf_counter()
         self.bar = None
@@ -25,12 +25,17 @@ class Progress:
             except ImportError:  # pragma: no cover
                 self.bar = None
 
-    def update(self, cells: int, skipped: bool = False):
-        """Count ``cells`` as done; ``skipped`` (resumed from the store) cells count toward the total but not
-        toward the throughput or the ETA."""
+    @property
+    def partial(self) -> float:
+        """Cells' worth the ticks have moved the bar for the chunks still in training."""
+        return sum(self.partials.values())
+
+    def update(self, cells: int, skipped: bool = False, chunk=None):
+        """Count ``cells`` (of ``chunk``, a key as given to :meth:`advance`) as done; ``skipped`` (resumed from
+        the store) cells count toward the total but not toward the throughput or the ETA."""
         self.done += cells
         self.trained += 0 if skipped else cells
-        partial, self.partial = self.partial, 0.0
+        partial = self.partials.pop(chunk, 0.0)
         if not self.enabled:
             return
         dt = time.perf_counter() - self.t0
@@ -47,13 +52,13 @@ class Progress:
             eta = dt / max(self.trained, 1) * (self.total - self.done)
             print(f"{self.done}/{self.total} cells, {rate:.3g} model-samples/s, ETA {eta:.0f}s", flush=True)
 
-    def advance(self, cells: float, limit: float):
-        """Move the bar by ``cells`` (a fraction of the chunk in training), never past ``limit`` cells of it:
-        the chunk's own :meth:`update` settles the count when it finishes."""
-        step = min(cells, 0.999 * limit - self.partial)
+    def advance(self, cells: float, limit: float, chunk=None):
+        """Move the bar by ``cells`` (a fraction of ``chunk``, any key, in training), never past ``limit`` cells
+        of it: the chunk's own :meth:`update` settles the count when it finishes."""
+        step = min(cells, 0.999 * limit - self.partials.get(chunk, 0.0))
         if step <= 0:
             return
-        self.partial += step
+        self.partials[chunk] = self.partials.get(chunk, 0.0) + step
         if self.enabled and self.bar is not None:
             self.bar.update(step)
 

@@ -53,12 +53,30 @@ def test_progress_moves_inside_a_chunk_but_never_completes_it():
 
 def test_the_pipeline_bar_counts_ticks_as_fractions_of_the_chunk(monkeypatch):
     seen = spy_on_progress(monkeypatch)
-    train_grid(STATIC, density=[1.0, 0.3, 0.1], seeds=[0], chunk_size=2, progress=False)
-    # two chunks (2 cells, then 1), each loop of 510 steps ticking after 250, 500 and 510 steps
+    train_grid(STATIC, density=[1.0, 0.3, 0.1], seeds=[0], chunk_size=2, progress=False, concurrent=1)
+    # two chunks, one after the other (2 cells, then 1), each loop of 510 steps ticking after 250, 500 and 510 steps
     # (the host calls are unordered within a loop, so each chunk's ticks are compared sorted)
     assert [limit for _, limit in seen] == [2, 2, 2, 1, 1, 1]
     got = [sorted(c for c, _ in seen[:3]), sorted(c for c, _ in seen[3:])]
     np.testing.assert_allclose(got, [[c * k / 510 for k in (10, 250, 250)] for c in (2, 1)], rtol=1e-12)
+
+
+def test_chunks_side_by_side_share_the_ticks_and_the_bar_ends_exact(monkeypatch):
+    """Two chunks training at once: a tick (which does not say whose it is) moves both by half its share; each
+    chunk's own update settles its count, and the bar ends at the total, not past it."""
+    seen = spy_on_progress(monkeypatch)
+    ends = []
+    real = Progress.close
+    monkeypatch.setattr(Progress, "close", lambda self: (ends.append((self.done, self.partial)), real(self)))
+    train_grid(STATIC, density=[1.0, 0.3, 0.1, 0.05], seeds=[0], chunk_size=2, progress=False, concurrent=2)
+    assert ends == [(4, 0.0)]
+    assert {limit for _, limit in seen} == {2} and seen  # two chunks of 2 cells, each moved by ticks
+    # 2 chunks x 3 ticks (10, 250, 250 steps of 510), each tick shared by the chunks in training (1 or 2 of them)
+    # every tick is shared out in full: the ticks ask for the 4 cells' worth (the bar caps each chunk below its
+    # size until the chunk's update)
+    assert np.isclose(sum(c for c, _ in seen), 4.0, rtol=1e-12)
+    for cells, _ in seen:
+        assert any(np.isclose(cells, 2 * k / 510 / share, rtol=1e-12) for k in (10, 250) for share in (1, 2)), cells
 
 
 def test_finite_data_training_ticks_and_changes_no_value(monkeypatch):

@@ -162,3 +162,88 @@ def test_ray_backend_equals_local_bit_for_bit(tmp_path, ray_cluster):
     run_sweep(finite, tmp_path / "finite_cut", progress=False)
     assert_same_store(tmp_path / "finite_cut", tmp_path / "finite_local")
 
+
+
+# ------------------------------------------------------------------------------ chunks side by side (local)
+
+@pytest.mark.parametrize("text", [TINY, TINY_FINITE, TINY_SAE], ids=["grid", "finite", "sae"])
+def test_chunks_side_by_side_give_the_arrays_and_store_of_one_after_another(tmp_path, text):
+    """Two chunks at once, each on its own CPU device (the test process has two: conftest), store the same
+    files as one chunk after another, bit for bit: each device runs the same compiled program."""
+    import jax
+
+    assert jax.local_device_count() == 2
+    spec = load_spec(write(tmp_path, text))
+    ref = run_sweep(spec, tmp_path / "one", progress=False, backend=LocalBackend(concurrent=1))
+    got = run_sweep(spec, tmp_path / "two", progress=False, backend=LocalBackend(concurrent=2))
+    assert_same_arrays(got.arrays, ref.arrays)
+    assert_same_store(tmp_path / "two", tmp_path / "one")
+
+
+def test_side_by_side_stopped_early_keeps_what_finished_and_resumes_to_the_same_store(tmp_path):
+    spec = load_spec(write(tmp_path))
+    run_sweep(spec, tmp_path / "ref", progress=False, backend=LocalBackend(concurrent=1))
+    assert run_sweep(spec, tmp_path / "cut", progress=False, stop_after=1, backend=LocalBackend(concurrent=2)) is None
+    assert len(list((tmp_path / "cut" / "chunks").glob("*.npz"))) == 1  # the chunk beside it is dropped
+    run_sweep(spec, tmp_path / "cut", progress=False, backend=LocalBackend(concurrent=2))
+    assert_same_store(tmp_path / "cut", tmp_path / "ref")
+
+
+def test_side_by_side_runs_each_chunk_on_a_free_device_and_raises_a_failure_in_the_caller():
+    import threading
+
+    import jax
+    import jax.numpy as jnp
+
+    from tms.runs.side_by_side import side_by_side
+
+    busy, lock, seen = set(), threading.Lock(), []
+
+    def train(cid):
+        device = next(iter(jnp.zeros(()).devices()))  # the thread's default device
+        with lock:
+            assert device not in busy  # no two chunks on one device at once
+            busy.add(device)
+            seen.append((cid, device))
+        try:
+            if cid == 4:
+                raise RuntimeError("chunk 4 failed")
+            return {"cid": cid}
+        finally:
+            with lock:
+                busy.discard(device)
+
+    got = []
+    with pytest.raises(RuntimeError, match="chunk 4 failed"):
+        for cid, arrays in side_by_side(train, [0, 1, 2, 3, 4, 5, 6], 2):
+            assert arrays == {"cid": cid}
+            got.append(cid)
+    assert sorted(got) == [0, 1, 2, 3] and {d for _, d in seen} == set(jax.local_devices())
+    assert [c for c, _ in seen][:5] == [0, 1, 2, 3, 4] or sorted(c for c, _ in seen[:5]) == [0, 1, 2, 3, 4]
+
+
+def test_concurrent_is_checked_and_refused_where_it_does_not_apply():
+    assert LocalBackend().concurrent == 2 and LocalBackend(concurrent=1).concurrent == 1
+    assert LocalBackend(devices=2).concurrent == 1  # a sharded chunk takes every device
+    for bad in (0, 3):
+        with pytest.raises(ValueError, match=r"concurrent must lie in \[1, 2\] \(local JAX devices\); got " + str(bad)):
+            LocalBackend(concurrent=bad)
+    with pytest.raises(ValueError, match="concurrent: chunks sharded"):
+        LocalBackend(devices=2, concurrent=2)
+    with pytest.raises(ValueError, match="concurrent: only for the local backend"):
+        make_backend("ray", concurrent=2)
+    assert make_backend("local", concurrent=1).concurrent == 1
+
+
+def test_use_cpu_cores_makes_a_device_per_core_only_before_jax_starts():
+    code = ("import jax, tms\n"
+            "from tms.runs.backends import use_cpu_cores\n"
+            "print(use_cpu_cores(3), jax.local_device_count(), use_cpu_cores(2), jax.local_device_count())\n")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "XLA_FLAGS"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "3", "False", "3"]  # once JAX runs, its devices are fixed
+    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"  # the user's own setting wins
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["False", "2", "False", "2"]

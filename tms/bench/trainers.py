@@ -1,0 +1,164 @@
+"""The trainers :mod:`tms.bench.toy` times: the lab's compiled grid function (one call, or the instances as chunks
+side by side), and the notebook-style PyTorch trainer with its best thread count."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .common import flops_per_instance_sample, interleave, median
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One benchmark setting: ``n`` features, ``m`` hidden, ``instances`` models (density log-spaced
+    1 → 0.01), ``batch``; importance 0.9^i, Adam lr 1e-3."""
+
+    n: int = 5
+    m: int = 2
+    instances: int = 128
+    batch: int = 1024
+    lr: float = 1e-3
+
+    @property
+    def density(self) -> np.ndarray:
+        return np.geomspace(1.0, 0.01, self.instances)
+
+    @property
+    def importance(self) -> np.ndarray:
+        return 0.9 ** np.arange(self.n)
+
+    @property
+    def flops(self) -> float:
+        """FLOPs per instance-sample (:func:`flops_per_instance_sample`)."""
+        return flops_per_instance_sample(self.n, self.m, self.batch)
+
+    def samples(self, steps: int) -> int:
+        """Instance-samples in ``steps`` steps."""
+        return self.instances * self.batch * steps
+
+
+def jax_trainer(s: Setting, steps: int) -> tuple[float, Callable[[], None]]:
+    """Compile ``tms``'s grid function for ``s``; returns ``(compile seconds, run)`` after one warm-up run."""
+    import time
+
+    import jax
+
+    from ..engine.config import StaticConfig
+    from ..runs.grid import Grid, make_grid_fn, seed_keys
+
+    static = StaticConfig(n_features=s.n, n_hidden=s.m, batch_size=s.batch, steps=steps, eval_batch=s.batch)
+    grid = Grid.make(s.n, density=s.density, importance=s.importance, lr=s.lr)
+    hp, keys = grid.cell_hparams(s.n, np.arange(grid.n_cells)), seed_keys([0])
+    t0 = time.perf_counter()
+    compiled = make_grid_fn(static).lower(hp, keys).compile()
+    compile_s = time.perf_counter() - t0
+
+    def run():
+        jax.block_until_ready(compiled(hp, keys))
+
+    run()  # warm-up
+    return compile_s, run
+
+
+def jax_side_by_side_trainer(s: Setting, steps: int, workers: int) -> tuple[float, Callable[[], None]]:
+    """The same instances as a sweep of chunk size ``instances / workers`` trains them on the local backend:
+    ``workers`` chunks side by side, each on its own JAX device (:class:`tms.runs.backends.LocalBackend`'s
+    threads). Returns ``(seconds of the first call, which compiles once per device, run)`` after a warm-up."""
+    import time
+
+    import jax
+
+    from ..engine.config import StaticConfig
+    from ..runs.grid import Grid, make_grid_fn, seed_keys
+    from ..runs.side_by_side import side_by_side
+
+    static = StaticConfig(n_features=s.n, n_hidden=s.m, batch_size=s.batch, steps=steps, eval_batch=s.batch)
+    grid = Grid.make(s.n, density=s.density, importance=s.importance, lr=s.lr)
+    parts = np.array_split(np.arange(grid.n_cells), workers)
+    hps, keys, fn = [grid.cell_hparams(s.n, idx) for idx in parts], seed_keys([0]), make_grid_fn(static)
+
+    def run():
+        for _ in side_by_side(lambda i: jax.block_until_ready(fn(hps[i], keys)), range(workers), workers):
+            pass
+
+    t0 = time.perf_counter()
+    run()  # compiles for each device (side by side)
+    first_s = time.perf_counter() - t0
+    run()  # warm-up
+    return first_s, run
+
+
+def torch_trainer(s: Setting, steps: int, threads: int) -> Callable[[], None]:
+    """The notebook-style PyTorch trainer for ``s``; returns ``run`` (``steps`` steps) after a warm-up."""
+    import torch
+
+    torch.set_num_threads(threads)
+    n, m = s.n, s.m
+    torch.manual_seed(0)
+    density = torch.tensor(s.density, dtype=torch.float32)[:, None]  # (instances, 1)
+    importance = torch.tensor(s.importance, dtype=torch.float32)[None, None, :]
+    W = torch.nn.Parameter(torch.empty(s.instances, n, m))
+    torch.nn.init.xavier_normal_(W)
+    b = torch.nn.Parameter(torch.zeros(s.instances, n))
+    opt = torch.optim.Adam([W, b], lr=s.lr)
+
+    def step():
+        feat = torch.rand(s.batch, s.instances, n)
+        x = torch.where(torch.rand(s.batch, s.instances, n) <= density, feat, torch.zeros(()))
+        h = torch.einsum("bif,ifh->bih", x, W)
+        out = torch.relu(torch.einsum("bih,ifh->bif", h, W) + b)
+        loss = (importance * (x - out) ** 2).mean(dim=(0, 2)).sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return torch_runner(step, steps, threads)
+
+
+def torch_runner(step: Callable[[], None], steps: int, threads: int) -> Callable[[], None]:
+    """``run()``: ``steps`` calls of a PyTorch ``step`` on ``threads`` threads; warms up with 5 steps first."""
+    import torch
+
+    def run():
+        torch.set_num_threads(threads)
+        for _ in range(steps):
+            step()
+
+    for _ in range(min(5, steps)):  # warm-up
+        step()
+    return run
+
+
+def torch_best_threads(s: Setting, steps: int, rounds: int = 3) -> tuple[int, dict[int, float]]:
+    """PyTorch's fastest thread count in 1..cores: a short interleaved pilot, median seconds per step."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    counts = sorted({1, cores})
+    runs = {t: torch_trainer(s, steps, t) for t in counts}
+    per_step = {t: median([tr.wall for tr in trials]) / steps
+                for t, trials in interleave({t: runs[t] for t in counts}, rounds).items()}
+    return min(per_step, key=per_step.get), per_step
+
+
+def pin_jax(cores: int) -> list[int] | None:
+    """Create JAX's CPU client with its threads on the first ``cores`` CPUs this process may use; returns those
+    CPUs (None when ``cores`` covers them all). Must run before anything creates the client.
+
+    The main thread gets every CPU back afterwards, so threads made later (PyTorch's) may use all of them.
+    XLA's CPU runtime sizes its thread pool from the CPUs it sees when the client is created; on one CPU
+    every kernel runs on one thread, which for the tiny models here is faster than two (docs/performance.md).
+    """
+    allowed = sorted(os.sched_getaffinity(0))
+    if cores >= len(allowed):
+        return None
+    os.sched_setaffinity(0, allowed[:cores])
+    try:
+        import jax
+
+        jax.devices()  # creates the client and its thread pools now, on the pinned CPUs
+    finally:
+        os.sched_setaffinity(0, allowed)
+    return allowed[:cores]

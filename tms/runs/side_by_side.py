@@ -1,0 +1,95 @@
+"""Chunks side by side: several compiled programs at once in one process, one per local JAX device.
+
+On a CPU, XLA splits every kernel of one program over the cores; at the lab's small shapes that costs more
+than it gives, and two programs side by side keep both cores busier (docs/performance.md). JAX's CPU client
+has one device unless it is told to make more before it starts (:func:`use_cpu_cores`, which the ``tms``
+command calls); :class:`~tms.runs.backends.LocalBackend` then trains that many chunks at once
+(:func:`side_by_side`). A program gives the same bits on any device and beside any other program (tested),
+so the arrays do not depend on it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+
+CHUNK_THREAD = "tms-chunk"
+"""The name of the threads that train chunks side by side (:class:`LocalBackend`)."""
+
+
+def side_by_side(train: Callable[[int], dict], pending: Sequence[int], workers: int) -> Iterator[tuple[int, dict]]:
+    """``(cid, train(cid))`` for every pending chunk, ``workers`` at a time, each on its own local JAX device,
+    yielded as they finish; chunks start in the order given.
+
+    One thread per device (JAX releases the GIL while a program runs); the device is the thread's default
+    (``jax.default_device``, a thread-local setting). A chunk that fails raises here, in the caller's thread.
+    Threads are daemons: when the caller stops (an error, Ctrl-C, ``stop_after``), no new chunk starts and the
+    process may exit without waiting for the chunks still training, whose arrays are dropped.
+    """
+    import queue
+    import threading
+
+    import jax
+
+    done: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    todo = list(pending)
+    free = list(jax.local_devices()[:workers])
+
+    def run(cid, device):
+        try:
+            with jax.default_device(device):
+                done.put((cid, device, train(cid), None))
+        except BaseException as e:  # noqa: BLE001  (handed to the caller's thread, raised there)
+            done.put((cid, device, None, e))
+
+    def start():
+        while free and todo and not stop.is_set():
+            threading.Thread(target=run, args=(todo.pop(0), free.pop(0)), daemon=True,
+                             name=CHUNK_THREAD).start()
+
+    running = 0
+    try:
+        start()
+        running = len(pending) - len(todo)
+        while running:
+            cid, device, arrays, error = done.get()
+            running -= 1
+            if error is not None:
+                raise error
+            free.append(device)
+            before = len(todo)
+            start()
+            running += before - len(todo)
+            yield cid, arrays
+    finally:
+        stop.set()
+
+
+def use_cpu_cores(cores: int | None = None) -> bool:
+    """Make JAX's CPU client one device per core (at most :data:`MAX_CPU_DEVICES`), so that the local backend
+    trains that many chunks side by side; returns whether it did.
+
+    Only possible before JAX has run anything in this process; afterwards, or when the device count was set
+    already (``jax_num_cpu_devices`` or ``XLA_FLAGS=--xla_force_host_platform_device_count``), it changes nothing
+    and returns False. ``cores``: default the CPUs this process may run on. The ``tms`` command calls it first
+    thing; call it from Python right after ``import tms`` for the same speed. It does not start JAX.
+    """
+    import jax
+
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = max(1, min(int(cores), MAX_CPU_DEVICES))
+    if jax.config.jax_num_cpu_devices != -1 or "xla_force_host_platform_device_count" in os.environ.get(
+            "XLA_FLAGS", ""):
+        return False
+    try:
+        jax.config.update("jax_num_cpu_devices", cores)
+    except RuntimeError:  # JAX has started: its CPU client is made, with the devices it has
+        return False
+    return True
+
+
+MAX_CPU_DEVICES = 8
+"""At most this many CPU devices from :func:`use_cpu_cores` (so at most this many chunks in memory at once): the
+side-by-side gain was measured on 2 cores; on a large machine XLA's own threads already share the cores."""
