@@ -11,6 +11,8 @@ import json
 import time
 from pathlib import Path
 
+import jax
+
 from ..analysis import theory
 from ..io import write_json
 from ..plots import (
@@ -22,7 +24,10 @@ from ..plots import (
     trajectories_3d_figure,
     varying_sparsity_figure,
 )
+from ..runs.backends import LocalBackend
+from ..runs.progress import WorkBar
 from ..runs.results import Results
+from ..runs.side_by_side import each
 from ..runs.store import load, run_sweep
 
 from . import paper  # noqa: F401  isort: skip  (registers the paper's experiments first)
@@ -36,14 +41,42 @@ from ..io import save_figure
 from .registry import EXPERIMENTS, Context, get, shipped_spec
 
 
-def run_named_sweep(name: str, runs: Path, quick: bool = False, progress: bool = True) -> Results:
-    """Run (or resume) shipped sweep ``name`` into ``runs/name`` (``runs/quick/name`` with ``quick``)."""
-    spec = shipped_spec(name)
-    if quick:
-        spec = spec.quick()
-        runs = runs / "quick"
+def run_named_sweep(name: str, runs: Path, quick: bool = False, progress: bool = True, backend=None,
+                    listen: bool = True) -> Results:
+    """Run (or resume) shipped sweep ``name`` into ``runs/name`` (``runs/quick/name`` with ``quick``); ``backend``
+    and ``listen`` as :func:`~tms.runs.store.run_sweep` takes them."""
+    spec = _named_spec(name, quick)
+    runs = runs / "quick" if quick else runs
     print(f"[sweep] {name}: {spec.summary()} (est. {spec.estimate_seconds():.0f} s)", flush=True)
-    return run_sweep(spec, runs / name, progress=progress, overwrite=quick)
+    return run_sweep(spec, runs / name, progress=progress, overwrite=quick, backend=backend, listen=listen)
+
+
+def _named_spec(name: str, quick: bool):
+    spec = shipped_spec(name)
+    return spec.quick() if quick else spec
+
+
+def run_sweeps_side_by_side(names: list[str], runs: Path, quick: bool = False, progress: bool = True):
+    """Run (or resume) shipped sweeps ``names`` with one sweep per local JAX device at a time (each sweep's chunks
+    one after another on its device), the longest estimates first; returns ``({name: Results}, {name: seconds})``.
+
+    Every sweep stores the arrays it would store alone (each device runs the same programs), so this changes when
+    they are trained, not what. One bar over the sweeps' estimated seconds replaces the sweeps' own bars."""
+    order = sorted(names, key=lambda n: -_named_spec(n, quick).estimate_seconds())
+    bar = WorkBar(sum(_named_spec(n, quick).estimate_seconds() for n in order),
+                  f"[sweeps] {len(order)} side by side", enabled=progress)
+
+    def one(i: int):
+        t0 = time.perf_counter()
+        res = run_named_sweep(order[i], runs, quick, progress=False, backend=LocalBackend(concurrent=1), listen=False)
+        return res, time.perf_counter() - t0
+
+    results, seconds = {}, {}
+    for i, (res, took) in each(one, range(len(order))):
+        results[order[i]], seconds[order[i]] = res, took
+        bar.update(_named_spec(order[i], quick).estimate_seconds(), f"{order[i]} done")
+    bar.close()
+    return results, seconds
 
 
 def _names(name: str, quick: bool) -> list[str]:
@@ -77,6 +110,12 @@ def reproduce(name: str, out=".", figures=None, runs=None, fmt: str = "png", qui
     summary, timings = _read(summary_path), _read(timings_path)
     results: dict[str, Results] = {}
     t_all, spent = time.perf_counter(), {}
+    sweeps = list(dict.fromkeys(sweep for n in names for sweep in get(n).sweeps))
+    if len(sweeps) > 1 and jax.local_device_count() > 1:  # several devices: the sweeps first, side by side
+        t0 = time.perf_counter()
+        results, took = run_sweeps_side_by_side(sweeps, runs, quick=quick, progress=progress)
+        spent.update({f"sweep {k}": v for k, v in took.items()})
+        spent["sweeps side by side (wall)"] = time.perf_counter() - t0
     for n in names:
         exp = get(n)
         for sweep in exp.sweeps:

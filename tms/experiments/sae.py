@@ -42,6 +42,7 @@ from ..plots.sae import (
 )
 from ..runs.kinds.sae import call_seconds, make_source
 from ..runs.progress import WorkBar
+from ..runs.side_by_side import each
 from .registry import Context, register
 from .sae_absorption import QUICK as ABSORPTION_QUICK
 from .sae_absorption import absorption_numbers, absorption_study
@@ -146,19 +147,27 @@ def sae_sweep(source, archs=ARCHS, ratios=(1.0,), steps: int = 3000, batch: int 
     cost = {arch: sum(call_seconds(len(kn["penalties"]) * len(kn["ks"]) * len(seeds), steps, source.d_in, d, batch)
                       for d in sizes) for arch, kn in knobs.items()}
     bar = WorkBar(sum(cost.values()), f"[sae] {desc}", enabled=progress)
-    times = []
-    for arch in archs:
+
+    def one(a: int):  # an architecture's sizes, trained and scored (on its own device when side by side)
         t0 = time.perf_counter()
-        config = SaeConfig(arch, source.d_in, sizes[0], **{"batch": batch, "steps": steps, "resample": resample,
-                                                           **(extras or {}).get(arch, {})})
-        for grid in train_sae_sizes(config, source, sizes, seeds=seeds, lr=lr, **knobs[arch]):
-            frames.append(score_grid(config, grid, source))
-            params[(arch, grid.d_sae)] = jax.tree.map(np.asarray, grid.output.params)
-        times.append(f"{arch} {time.perf_counter() - t0:.1f} s")
-        bar.update(cost[arch], f"{arch} done")
+        config = SaeConfig(archs[a], source.d_in, sizes[0], **{"batch": batch, "steps": steps, "resample": resample,
+                                                                **(extras or {}).get(archs[a], {})})
+        got = [(score_grid(config, grid, source), grid.d_sae, jax.tree.map(np.asarray, grid.output.params))
+               for grid in train_sae_sizes(config, source, sizes, seeds=seeds, lr=lr, **knobs[archs[a]])]
+        return got, time.perf_counter() - t0
+
+    done = {}
+    for a, result in each(one, range(len(archs))):  # side by side where there are several devices (same bits)
+        done[a] = result
+        bar.update(cost[archs[a]], f"{archs[a]} done")
     bar.close()
+    for a, arch in enumerate(archs):  # in the architectures' order, however they finished
+        for frame, d_sae, p in done[a][0]:
+            frames.append(frame)
+            params[(arch, d_sae)] = p
     if progress:
-        print(f"[sae] {desc}: {len(sizes)} size(s) each: {', '.join(times)}", flush=True)
+        print(f"[sae] {desc}: {len(sizes)} size(s) each: "
+              + ", ".join(f"{arch} {done[a][1]:.1f} s" for a, arch in enumerate(archs)), flush=True)
     return pd.concat(frames, ignore_index=True), params
 
 
@@ -193,18 +202,24 @@ def resampling_study(steps: int = 12000, every: int = 2500, window: int = 500, p
     6,000 steps every 1,500, the first version, latents at this penalty died only after the last resampling,
     so the three modes trained identically.) ``progress``: a bar with an ETA over the three modes."""
     source = synthetic_source(REDUCED["n_true"], REDUCED["d_in"], REDUCED["mean_active"])
-    curves, rows = {}, []
+    modes = ("none", "simple", "advanced")
     bar = WorkBar(3, "[sae] resampling", enabled=progress)
-    for mode in ("none", "simple", "advanced"):
-        config = SaeConfig("relu", source.d_in, 2 * source.n_true, batch=128, steps=steps, resample=mode,
+
+    def one(i: int):  # one mode (on its own device when side by side)
+        config = SaeConfig("relu", source.d_in, 2 * source.n_true, batch=128, steps=steps, resample=modes[i],
                            resample_every=every, dead_window=window)
         (grid,) = train_sae_sizes(config, source, [config.d_sae], penalties=(0.3,), seeds=(0, 1), lr=1e-3)
-        curves[mode] = np.asarray(grid.output.metrics["dead"]).mean(axis=0)
-        rows.append(score_grid(config, grid, source).assign(resample=mode,
-                    resampled=np.asarray(grid.output.metrics["resampled"]).sum(axis=1)))
-        bar.update(1, f"{mode} done")
+        return (np.asarray(grid.output.metrics["dead"]).mean(axis=0),
+                score_grid(config, grid, source).assign(resample=modes[i],
+                                                        resampled=np.asarray(grid.output.metrics["resampled"]).sum(axis=1)))
+
+    done = {}
+    for i, result in each(one, range(len(modes))):
+        done[i] = result
+        bar.update(1, f"{modes[i]} done")
     bar.close()
-    return curves, pd.concat(rows, ignore_index=True)
+    curves = {mode: done[i][0] for i, mode in enumerate(modes)}
+    return curves, pd.concat([done[i][1] for i in range(len(modes))], ignore_index=True)
 
 
 def sae_figures(res, out, fmt: str = "png") -> list:

@@ -23,13 +23,14 @@ from .results import Results
 
 
 def run_chunks(spec, progress: bool = True, devices: int = 1, done: Callable[[int], dict | None] | None = None,
-               on_chunk: Callable[[int, dict], None] | None = None, backend=None) -> dict:
+               on_chunk: Callable[[int, dict], None] | None = None, backend=None, listen: bool = True) -> dict:
     """Train every chunk of ``spec`` (any sweep kind) and return the kind's merged arrays.
 
     ``done(chunk_id)`` may return the stored arrays of a finished chunk (resume: it is not retrained);
     ``on_chunk(chunk_id, arrays)`` is called after each newly trained chunk (e.g. to store it), in the order
     the backend finishes them. ``backend`` (:mod:`tms.runs.backends`) trains the pending chunks; default
-    ``LocalBackend(devices)``, this process. Every backend gives the same arrays.
+    ``LocalBackend(devices)``, this process. Every backend gives the same arrays. ``listen=False``: the engine's
+    ticks are not heard (the process has one listener: sweeps run side by side in threads leave it alone).
     """
     if backend is None:
         backend = LocalBackend(devices)
@@ -66,7 +67,8 @@ def run_chunks(spec, progress: bool = True, devices: int = 1, done: Callable[[in
         for cid, r in enumerate(results):
             if r is not None:
                 bar.update(spec.cells(parts[cid]), skipped=True)
-        with ticks.listening(heard), contextlib.closing(backend.map_chunks(spec, parts, pending)) as trained:
+        hearing = ticks.listening(heard) if listen else contextlib.nullcontext()
+        with hearing, contextlib.closing(backend.map_chunks(spec, parts, pending)) as trained:
             for cid, arrays in trained:
                 results[cid] = arrays
                 if on_chunk is not None:

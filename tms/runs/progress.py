@@ -47,6 +47,7 @@ class Progress:
                 self.bar.set_postfix_str("resumed", refresh=True)
             else:
                 self.bar.update(cells - partial)
+                self.bar.n = self.done + self.partial  # exact (float sums of ticks drift), never past the total
                 self.bar.set_postfix_str(f"{rate:.3g} model-samples/s")
         else:  # pragma: no cover
             eta = dt / max(self.trained, 1) * (self.total - self.done)

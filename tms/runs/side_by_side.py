@@ -93,3 +93,18 @@ def use_cpu_cores(cores: int | None = None) -> bool:
 MAX_CPU_DEVICES = 8
 """At most this many CPU devices from :func:`use_cpu_cores` (so at most this many chunks in memory at once): the
 side-by-side gain was measured on 2 cores; on a large machine XLA's own threads already share the cores."""
+
+
+def each(fn: Callable[[int], object], ids: Sequence[int], workers: int | None = None) -> Iterator[tuple[int, object]]:
+    """``(i, fn(i))`` for each of ``ids``: side by side on up to ``workers`` local JAX devices (default: every local
+    device) as they finish, or one after another in order when there is one device or one id. For work other than
+    sweep chunks (an experiment's independent trainings); ``fn`` returns host values (NumPy, frames), not arrays
+    left on its device."""
+    import jax
+
+    workers = min(len(ids), jax.local_device_count() if workers is None else workers)
+    if workers <= 1:
+        for i in ids:
+            yield i, fn(i)
+        return
+    yield from side_by_side(fn, ids, workers)

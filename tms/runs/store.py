@@ -67,14 +67,14 @@ class _Stop(Exception):
 
 
 def run_sweep(spec, out, overwrite: bool = False, progress: bool = True, devices: int = 1,
-              stop_after: int | None = None, backend=None):
+              stop_after: int | None = None, backend=None, listen: bool = True):
     """Run (or resume) ``spec`` (any sweep kind) into folder ``out``; returns its kind's merged results.
 
     ``backend`` (:mod:`tms.runs.backends`; default local on ``devices`` devices) trains the pending chunks;
     this process writes every file, so the store is the same whichever backend trained it, and a sweep
     started on one backend may be resumed on another. The kind's checks (e.g. memory) run before anything
     is written. ``stop_after``: stop after training that many new chunks and return None (for tests of
-    resuming).
+    resuming). ``listen``: as :func:`~tms.runs.pipeline.run_chunks` takes it.
     """
     kind = sweep_kind(spec.kind)
     if kind.preflight is not None:
@@ -91,7 +91,7 @@ def run_sweep(spec, out, overwrite: bool = False, progress: bool = True, devices
 
     try:
         arrays = run_chunks(spec, progress=progress, devices=devices, done=lambda cid: read_chunk(out, cid),
-                            on_chunk=on_chunk, backend=backend)
+                            on_chunk=on_chunk, backend=backend, listen=listen)
     except _Stop:
         return None
     res = kind.results(spec, arrays)

@@ -66,8 +66,8 @@ def test_ctrl_c_midway_says_so_in_one_line_keeps_the_finished_chunks_and_resumes
 
     from sweep_helpers import cli
 
-    text = (TINY.replace("steps = 60", "steps = 3000").replace("chunk_size = 3", "chunk_size = 1")
-            .replace("num = 5", "num = 4").replace("decay = [0.9, 0.7]", "decay = 0.9"))  # 4 chunks of 1 cell
+    text = (TINY.replace("steps = 60", "steps = 20000").replace("chunk_size = 3", "chunk_size = 1")
+            .replace("num = 5", "num = 3").replace("decay = [0.9, 0.7]", "decay = 0.9"))  # 3 chunks of 1 cell, ~5 s each
     spec_path = write(tmp_path, text)
     out = tmp_path / "out"
     p = cli("sweep", "run", str(spec_path), "--out", str(out))
@@ -80,7 +80,7 @@ def test_ctrl_c_midway_says_so_in_one_line_keeps_the_finished_chunks_and_resumes
     assert p.returncode == 130, stderr
     assert "Traceback" not in stderr and "terminate" not in stderr, stderr
     assert stderr.splitlines()[-1].endswith("tms sweep: interrupted; what had finished is kept (the same command resumes)")
-    assert 1 <= len(list(chunks.glob("*.npz"))) < 4
+    assert 1 <= len(list(chunks.glob("*.npz"))) < 3
     r = _cli("sweep", "run", str(spec_path), "--out", str(out))
     _, stderr = r.communicate(timeout=300)
     assert r.returncode == 0, stderr
