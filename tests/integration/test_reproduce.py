@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from sweep_helpers import assert_same_arrays
 
 from tms.analysis import phase, polytope_census, theory
 from tms.experiments.registry import shipped_spec
@@ -104,3 +105,47 @@ def test_two_quick_reproduce_runs_write_byte_identical_summaries(quick_intro, tm
     for out in (first, second):
         timings = _strict((out / "figures" / "timings-quick.json").read_text())
         assert any(k.startswith("sweep ") for k in timings)
+
+
+def test_sweeps_side_by_side_write_what_one_device_writes(tmp_path):
+    """With two devices (conftest) an experiment's sweeps train side by side, one per device; a process with one
+    device trains them one after another. Stores, summary and figures are the same bytes (timings aside)."""
+    import os
+    import subprocess
+    import sys
+
+    import jax
+
+    assert jax.local_device_count() == 2
+    reproduce("varying_sparsity", out=tmp_path / "two", quick=True, progress=False)
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
+    r = subprocess.run([sys.executable, "-m", "tms.cli", "reproduce", "varying_sparsity", "--quick", "--out",
+                        str(tmp_path / "one")], capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "[sweeps] 2 side by side" not in r.stderr + r.stdout  # the one-device run trained them in turn
+    timings = _strict((tmp_path / "two" / "figures" / "timings-quick.json").read_text())
+    assert "sweeps side by side (wall)" in timings
+    files = lambda d: sorted(p.relative_to(d).as_posix() for p in d.rglob("*") if p.is_file()  # noqa: E731
+                             and not p.name.startswith("timings"))
+    assert files(tmp_path / "two") == files(tmp_path / "one")
+    for name in files(tmp_path / "two"):
+        if name.endswith(".npz"):  # (a zip member records when it was written)
+            with np.load(tmp_path / "two" / name) as a, np.load(tmp_path / "one" / name) as b:
+                assert_same_arrays(dict(a), dict(b))
+        else:
+            assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
+
+
+def test_a_sweep_that_fails_behind_the_drawing_raises_in_the_drawing_thread(tmp_path, monkeypatch):
+    import tms.experiments.reproduce as rep
+
+    real = rep.run_named_sweep
+
+    def failing(name, *args, **kwargs):
+        if name == "varying_sparsity_linear":
+            raise ValueError("varying_sparsity_linear: broken on purpose")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(rep, "run_named_sweep", failing)
+    with pytest.raises(ValueError, match="broken on purpose"):
+        reproduce("varying_sparsity", out=tmp_path, quick=True, progress=False)
