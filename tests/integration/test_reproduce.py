@@ -136,8 +136,10 @@ def test_sweeps_side_by_side_write_what_one_device_writes(tmp_path):
             assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
 
 
-def test_a_sweep_that_fails_behind_the_drawing_raises_in_the_drawing_thread(tmp_path, monkeypatch):
-    import tms.experiments.reproduce as rep
+def test_a_sweep_that_fails_side_by_side_raises_in_the_caller(tmp_path, monkeypatch):
+    import importlib
+
+    rep = importlib.import_module("tms.experiments.reproduce")  # (tms.experiments.reproduce is also a function)
 
     real = rep.run_named_sweep
 

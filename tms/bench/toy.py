@@ -1,6 +1,7 @@
 """Benchmark: the toy-model trainer (JAX) against a PyTorch reference trainer, interleaved, in one invocation.
 
     python -m tms.bench [--repeats 5] [--steps 2000] [--torch-steps 200] [--torch-threads auto] [--jax-cores N]
+                     [--side-by-side N]
     python -m tms.bench --sizes [--repeats 3]
     python -m tms.bench --profile [--sizes]      # where a step's time goes (tms.bench.profile)
 
@@ -13,11 +14,14 @@ importance rule and optimiser; fewer steps per trial for the larger models).
 sweep runs; a trial is one call (init, ``steps`` steps, one evaluation batch of ``batch`` examples), timed
 after compiling and one warm-up call; compilation is timed and printed apart. By default JAX runs as a
 sweep does, its CPU client seeing every core; ``--jax-cores 1`` creates the client on one core
-(:func:`pin_jax`), which is faster for the tiny models (docs/performance.md says why) and leaves PyTorch every
-core. PyTorch: a trainer written the way Anthropic's notebook writes it (``W: [instances, n, m]`` with
-instances as an einsum axis, data from ``torch.rand``, ``torch.optim.Adam``), the same instances, batch,
-model and optimiser; it runs with its best thread count (``auto``: the faster of 1 and all cores in a short
-pilot, printed) or ``--torch-threads N``. The one difference in work: the notebook draws fresh uniforms for
+(:func:`pin_jax`). **JAX side by side** (``--side-by-side``, default one per CPU device): the same instances as
+that many chunks trained at once, one per device, as the local backend trains a sweep of that chunk size
+(:mod:`tms.runs.side_by_side`). PyTorch: a trainer written the way Anthropic's notebook writes it
+(``W: [instances, n, m]`` with instances as an einsum axis, data from ``torch.rand``, ``torch.optim.Adam``), the
+same instances, batch, model and optimiser, in its best setup: ``auto`` times, in a short interleaved pilot, one
+process on 1 and on every core, and one single-thread process per core with the instances split between them
+(the peer's own side by side), and keeps the fastest (printed); ``--torch-threads N`` forces one process on N
+threads. The one difference in work: the notebook draws fresh uniforms for
 every instance (2 x batch x instances x n per step), while ``tms`` draws one set per step and thresholds it
 at each instance's density (common random numbers, a design choice of ``tms``); the FLOP count credits
 neither.
@@ -52,10 +56,12 @@ from .common import (
 )
 from .trainers import (  # noqa: F401  (Setting, torch_runner: re-exported for tms.bench.neurons and kinds)
     Setting,
+    TorchSetup,
     jax_side_by_side_trainer,
     jax_trainer,
     pin_jax,
-    torch_best_threads,
+    torch_best_setup,
+    torch_run,
     torch_runner,
     torch_trainer,
 )
@@ -70,7 +76,7 @@ class Comparison:
     setting: Setting
     jax_steps: int
     torch_steps: int
-    torch_threads: int
+    torch_setup: TorchSetup | None
     compile_s: float
     jax: list[Trial]
     torch: list[Trial]
@@ -122,15 +128,16 @@ def compare(s: Setting, jax_steps: int, torch_steps: int | None, repeats: int, t
                   f"once per device, side by side; excluded)")
     if torch_steps is None:
         trials = interleave(contenders, repeats)
-        return Comparison(s, jax_steps, 0, 0, compile_s, trials["jax"], [], trials.get("side", ()), workers,
+        return Comparison(s, jax_steps, 0, None, compile_s, trials["jax"], [], trials.get("side", ()), workers,
                           side_first_s)
     if threads == "auto":
-        threads, pilot = torch_best_threads(s, max(2, torch_steps // 10))
+        setup, pilot = torch_best_setup(s, max(2, torch_steps // 10))
         if verbose:
-            print("PyTorch thread pilot (median ms/step): "
-                  + ", ".join(f"{t} thread{'s' if t > 1 else ''} {1e3 * v:.1f}" for t, v in pilot.items())
-                  + f" -> {threads}")
-    contenders["torch"] = torch_trainer(s, torch_steps, int(threads))
+            print("PyTorch setup pilot (median ms/step): "
+                  + ", ".join(f"{u} {1e3 * v:.1f}" for u, v in pilot.items()) + f" -> {setup}")
+    else:
+        setup = TorchSetup(1, int(threads))
+    contenders["torch"] = torch_run(s, torch_steps, setup)
     side = "side" in contenders
 
     def report(r, row):
@@ -147,7 +154,7 @@ def compare(s: Setting, jax_steps: int, torch_steps: int | None, repeats: int, t
               f"per trial):\n  trial           JAX       PyTorch   JAX/PyTorch"
               + ("  side by side  side/PyTorch" if side else ""))
     trials = interleave(contenders, repeats, report)
-    return Comparison(s, jax_steps, torch_steps, int(threads), compile_s, trials["jax"], trials["torch"],
+    return Comparison(s, jax_steps, torch_steps, setup, compile_s, trials["jax"], trials["torch"],
                       trials.get("side", ()), workers, side_first_s)
 
 
@@ -164,8 +171,8 @@ def print_summary(c: Comparison, peak: CpuPeak) -> None:
             print(f"JAX side by side ({c.workers} chunks) / PyTorch: median of paired ratios {paired:.2f}x, "
                   f"ratio of medians {of_medians:.2f}x")
         cj, ct = c.cpu_per_step("jax"), c.cpu_per_step("torch")
-        print(f"CPU time per step (process, all threads; median): JAX {1e3 * cj:.3f} ms, PyTorch "
-              f"{1e3 * ct:.2f} ms ({c.torch_threads} thread{'s' if c.torch_threads > 1 else ''}) -> {ct / cj:.1f}x")
+        print(f"CPU time per step (all threads, and PyTorch's processes; median): JAX {1e3 * cj:.3f} ms, PyTorch "
+              f"{1e3 * ct:.2f} ms ({c.torch_setup}) -> {ct / cj:.1f}x")
     print(f"arithmetic: {s.flops:.1f} FLOP per instance-sample (10nm + 9n fwd+bwd, Adam "
           f"{ADAM_FLOPS_PER_PARAM * (s.n * s.m + s.n) / s.batch:.2f}) -> JAX {c.gflops('jax'):.2f} GFLOP/s"
           + (f", PyTorch {c.gflops('torch'):.2f} GFLOP/s" if c.torch else ""))
@@ -194,7 +201,7 @@ def run_sizes(args, peak: CpuPeak, with_torch: bool) -> list[Comparison]:
     if side:
         print(f"side by side: the same instances as {args.workers} chunks trained at once, one per CPU device, as "
               f"the local backend trains a sweep of that chunk size (its first call compiles once per device)")
-    head = (f"{'(n, m)':>10} {'FLOP/i-s':>9} {'compile s':>9} {'JAX':>10} {'PyTorch':>10} {'threads':>7} "
+    head = (f"{'(n, m)':>10} {'FLOP/i-s':>9} {'compile s':>9} {'JAX':>10} {'PyTorch':>10} {'setup':>9} "
             f"{'JAX/PyTorch':>16} {'JAX GFLOP/s':>11} {'% peak':>6} {'PyT GFLOP/s':>11}")
     if side:
         head += f" {'side by side':>12} {'side/PyTorch':>16} {'side % peak':>11}"
@@ -204,9 +211,9 @@ def run_sizes(args, peak: CpuPeak, with_torch: bool) -> list[Comparison]:
         line = f"{f'({s.n}, {s.m})':>10} {s.flops:9.0f} {c.compile_s:9.2f} {c.rate('jax'):10.3g} "
         if c.torch:
             paired, of_medians = c.ratio
-            line += f"{c.rate('torch'):10.3g} {c.torch_threads:7d} {f'{paired:.2f}x ({of_medians:.2f}x)':>16} "
+            line += f"{c.rate('torch'):10.3g} {c.torch_setup.short:>9} {f'{paired:.2f}x ({of_medians:.2f}x)':>16} "
         else:
-            line += f"{'-':>10} {'-':>7} {'-':>16} "
+            line += f"{'-':>10} {'-':>9} {'-':>16} "
         line += f"{c.gflops('jax'):11.2f} {100 * c.gflops('jax') / peak.gflops:6.1f} "
         line += f"{c.gflops('torch'):11.2f}" if c.torch else f"{'-':>11}"
         if side:
@@ -226,7 +233,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--torch-steps", type=int, default=200,
                    help="PyTorch steps per trial (default 200; rates are per step, so fewer is fair)")
     p.add_argument("--torch-threads", default="auto",
-                   help="PyTorch threads: a number, or 'auto' (the faster of 1..cores in a pilot; default)")
+                   help="PyTorch threads in one process: a number, or 'auto' (default: the fastest of one process on "
+                        "1 and on every core, and one single-thread process per core with the instances split "
+                        "between them, in a pilot)")
     p.add_argument("--instances", type=int, default=128, help="models trained at once (default 128)")
     p.add_argument("--batch", type=int, default=1024, help="batch size (default 1024)")
     p.add_argument("--sizes", action="store_true", help="side by side for (n, m) = " + ", ".join(map(str, SIZES)))

@@ -4,12 +4,13 @@ side by side), and the notebook-style PyTorch trainer with its best thread count
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from .common import flops_per_instance_sample, interleave, median
+from .common import OtherCpu, flops_per_instance_sample, interleave, median
 
 
 @dataclass(frozen=True)
@@ -133,13 +134,82 @@ def torch_runner(step: Callable[[], None], steps: int, threads: int) -> Callable
     return run
 
 
-def torch_best_threads(s: Setting, steps: int, rounds: int = 3) -> tuple[int, dict[int, float]]:
-    """PyTorch's fastest thread count in 1..cores: a short interleaved pilot, median seconds per step."""
+@dataclass(frozen=True)
+class TorchSetup:
+    """How PyTorch runs: ``processes`` processes (the instances split between them), ``threads`` threads each."""
+
+    processes: int
+    threads: int
+
+    def __str__(self) -> str:
+        return (f"{self.threads} thread{'s' if self.threads > 1 else ''}" if self.processes == 1
+                else f"{self.processes} processes x {self.threads} thread{'s' if self.threads > 1 else ''}")
+
+    @property
+    def short(self) -> str:
+        return f"{self.processes}p x {self.threads}t"
+
+
+def torch_setups(s: Setting) -> list[TorchSetup]:
+    """The setups the pilot tries: one process on 1 and on every core, and one single-thread process per core
+    with the instances split between them (the peer's side by side)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    counts = sorted({1, cores})
-    runs = {t: torch_trainer(s, steps, t) for t in counts}
-    per_step = {t: median([tr.wall for tr in trials]) / steps
-                for t, trials in interleave({t: runs[t] for t in counts}, rounds).items()}
+    setups = [TorchSetup(1, t) for t in sorted({1, cores})]
+    if cores > 1 and s.instances >= cores:
+        setups.append(TorchSetup(cores, 1))
+    return setups
+
+
+def torch_run(s: Setting, steps: int, setup: TorchSetup) -> Callable[[], object]:
+    """``run()`` for PyTorch in ``setup`` (:func:`torch_trainer` in this process, or :func:`torch_processes`)."""
+    if setup.processes == 1:
+        return torch_trainer(s, steps, setup.threads)
+    return torch_processes(s, steps, setup.processes, setup.threads)
+
+
+def torch_processes(s: Setting, steps: int, processes: int, threads: int = 1) -> Callable[[], OtherCpu]:
+    """``run()``: the instances split into ``processes`` parts, each trained by :func:`torch_trainer` in its own
+    process (spawned, ``threads`` threads), all at once; returns their CPU seconds. Warmed up like one process."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")  # not fork: this process runs JAX's threads
+    sizes = [len(part) for part in np.array_split(np.arange(s.instances), processes)]
+    pipes = []
+    for size in sizes:
+        here, there = ctx.Pipe()
+        part = Setting(s.n, s.m, size, s.batch, s.lr)
+        ctx.Process(target=_torch_worker, args=(there, part, steps, threads), daemon=True).start()
+        pipes.append(here)
+    for here in pipes:
+        here.recv()  # ready (imported, warmed up)
+
+    def run() -> OtherCpu:
+        for here in pipes:
+            here.send("go")
+        return OtherCpu(sum(here.recv() for here in pipes))
+
+    return run
+
+
+def _torch_worker(conn, s: Setting, steps: int, threads: int) -> None:
+    run = torch_trainer(s, steps, threads)
+    conn.send("ready")
+    while True:
+        try:
+            if conn.recv() != "go":
+                return
+        except EOFError:  # the benchmark ended
+            return
+        c = time.process_time()
+        run()
+        conn.send(time.process_time() - c)
+
+
+def torch_best_setup(s: Setting, steps: int, rounds: int = 3) -> tuple[TorchSetup, dict[TorchSetup, float]]:
+    """PyTorch's fastest setup of :func:`torch_setups`: a short interleaved pilot, median seconds per step."""
+    setups = torch_setups(s)
+    runs = {u: torch_run(s, steps, u) for u in setups}
+    per_step = {u: median([tr.wall for tr in trials]) / steps for u, trials in interleave(runs, rounds).items()}
     return min(per_step, key=per_step.get), per_step
 
 

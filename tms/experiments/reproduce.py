@@ -8,7 +8,6 @@ sweeps). The numbers the docs quote go to ``<out>/figures/summary.json``; wall t
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 
@@ -26,8 +25,9 @@ from ..plots import (
     varying_sparsity_figure,
 )
 from ..runs.backends import LocalBackend
+from ..runs.progress import WorkBar
 from ..runs.results import Results
-from ..runs.side_by_side import CHUNK_THREAD, each
+from ..runs.side_by_side import each
 from ..runs.store import load, run_sweep
 
 from . import paper  # noqa: F401  isort: skip  (registers the paper's experiments first)
@@ -56,68 +56,27 @@ def _named_spec(name: str, quick: bool):
     return spec.quick() if quick else spec
 
 
-class SweepsBehind:
-    """Shipped sweeps ``names`` trained in the background, one per local JAX device at a time (each sweep's chunks
-    one after another on its device), the longest estimates first, while the caller's thread draws the
-    experiments whose sweeps are done (:func:`reproduce`).
+def run_sweeps_side_by_side(names: list[str], runs: Path, quick: bool = False, progress: bool = True):
+    """Run (or resume) shipped sweeps ``names`` with one sweep per local JAX device at a time (each sweep's chunks
+    one after another on its device), the longest estimates first; returns ``({name: Results}, {name: seconds})``.
 
-    Every sweep stores the arrays it would store alone (a device runs the same programs whatever runs beside it),
-    so this changes when sweeps are trained, not what. A line is printed as each one finishes; their own bars are
-    off (two at once would garble them)."""
+    Every sweep stores the arrays it would store alone (each device runs the same programs), so this changes when
+    they are trained, not what. One bar over the sweeps' estimated seconds replaces the sweeps' own bars."""
+    order = sorted(names, key=lambda n: -_named_spec(n, quick).estimate_seconds())
+    bar = WorkBar(sum(_named_spec(n, quick).estimate_seconds() for n in order),
+                  f"[sweeps] {len(order)} side by side", enabled=progress)
 
-    def __init__(self, names: list[str], runs: Path, quick: bool = False):
-        self.order = sorted(names, key=lambda n: -_named_spec(n, quick).estimate_seconds())
-        self.runs, self.quick = runs, quick
-        self.results: dict[str, Results] = {}
-        self.seconds: dict[str, float] = {}
-        self.error: BaseException | None = None
-        self.wall: float | None = None
-        self._changed = threading.Condition()
-        self._t0 = time.perf_counter()
-        threading.Thread(target=self._drive, daemon=True, name=CHUNK_THREAD).start()
-
-    def _one(self, i: int):
+    def one(i: int):
         t0 = time.perf_counter()
-        res = run_named_sweep(self.order[i], self.runs, self.quick, progress=False, backend=LocalBackend(concurrent=1),
-                              listen=False)
+        res = run_named_sweep(order[i], runs, quick, progress=False, backend=LocalBackend(concurrent=1), listen=False)
         return res, time.perf_counter() - t0
 
-    def _drive(self):
-        try:
-            for i, (res, took) in each(self._one, range(len(self.order))):
-                with self._changed:
-                    self.results[self.order[i]], self.seconds[self.order[i]] = res, took
-                    self._changed.notify_all()
-                print(f"[sweep] {self.order[i]} done in {took:.1f} s", flush=True)
-        except BaseException as e:  # noqa: BLE001  (raised in the drawing thread by wait)
-            with self._changed:
-                self.error = e
-        finally:
-            with self._changed:
-                self.wall = time.perf_counter() - self._t0
-                self._changed.notify_all()
-
-    def done(self, sweeps) -> bool:
-        """Whether every sweep of ``sweeps`` is trained; raises what stopped the background, if anything did."""
-        with self._changed:
-            if self.error is not None:
-                raise self.error
-            return all(s in self.results for s in sweeps)
-
-    def finish(self) -> float:
-        """Wait for the background to end; returns its wall time (seconds)."""
-        with self._changed:
-            while self.wall is None:
-                self._changed.wait(timeout=1.0)
-            if self.error is not None:
-                raise self.error
-            return self.wall
-
-    def wait(self) -> None:
-        """Until another sweep finishes (or the background stops)."""
-        with self._changed:
-            if self.error is None and self.wall is None:
-                self._changed.wait(timeout=1.0)  # a timeout, so Ctrl-C reaches the caller at once
+    results, seconds = {}, {}
+    for i, (res, took) in each(one, range(len(order))):
+        results[order[i]], seconds[order[i]] = res, took
+        bar.update(_named_spec(order[i], quick).estimate_seconds(), f"{order[i]} done")
+    bar.close()
+    return results, seconds
 
 
 def _names(name: str, quick: bool) -> list[str]:
@@ -125,28 +84,6 @@ def _names(name: str, quick: bool) -> list[str]:
         return [n for n, e in EXPERIMENTS.items() if e.in_all and (e.quick or not quick)]
     get(name)
     return [name]
-
-
-def _next_ready(todo: list[str], behind: SweepsBehind | None) -> str:
-    """Take from ``todo`` the first experiment whose sweeps are trained (waiting for one if none is)."""
-    while True:
-        n = next((n for n in todo if behind is None or behind.done(get(n).sweeps)), None)
-        if n is not None:
-            todo.remove(n)
-            return n
-        behind.wait()
-
-
-def _draw(exp, ctx: Context, spent: dict) -> dict:
-    """Draw experiment ``exp`` (its sweeps trained), print its files and numbers; returns the numbers."""
-    t0 = time.perf_counter()
-    files, numbers = exp.draw(ctx)
-    spent[f"figures {exp.name}"] = time.perf_counter() - t0
-    for f in files:
-        print(f"[figure] {f}", flush=True)
-    for k, v in numbers.items():
-        print(f"[{exp.name}] {k}: {v}", flush=True)
-    return numbers
 
 
 def _read(path: Path) -> dict:
@@ -174,26 +111,28 @@ def reproduce(name: str, out=".", figures=None, runs=None, fmt: str = "png", qui
     results: dict[str, Results] = {}
     t_all, spent = time.perf_counter(), {}
     sweeps = list(dict.fromkeys(sweep for n in names for sweep in get(n).sweeps))
-    # several devices: the sweeps train side by side behind the drawing, which takes each experiment as soon as its
-    # sweeps are done (those without sweeps at once); the summary and figures are the same, only the order moves
-    behind = SweepsBehind(sweeps, runs, quick) if len(sweeps) > 1 and jax.local_device_count() > 1 else None
-    todo = list(names)
-    while todo:
-        n = _next_ready(todo, behind)
+    if len(sweeps) > 1 and jax.local_device_count() > 1:  # several devices: the sweeps first, side by side
+        t0 = time.perf_counter()
+        results, took = run_sweeps_side_by_side(sweeps, runs, quick=quick, progress=progress)
+        spent.update({f"sweep {k}": v for k, v in took.items()})
+        spent["sweeps side by side (wall)"] = time.perf_counter() - t0
+    for n in names:
         exp = get(n)
-        if behind is not None:
-            results.update({sweep: behind.results[sweep] for sweep in exp.sweeps})
         for sweep in exp.sweeps:
             if sweep not in results:
                 t0 = time.perf_counter()
                 results[sweep] = run_named_sweep(sweep, runs, quick=quick, progress=progress)
                 spent[f"sweep {sweep}"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
         ctx = Context(results, figures / "quick" if quick else figures, fmt, quick, progress,
                       retrain=(n == "challenge" and name == "challenge" and not shipped), named=(name == n))
-        summary[n] = _draw(exp, ctx, spent)
-    if behind is not None:
-        spent.update({f"sweep {k}": v for k, v in behind.seconds.items()})
-        spent["sweeps side by side (wall)"] = behind.finish()
+        files, numbers = exp.draw(ctx)
+        spent[f"figures {n}"] = time.perf_counter() - t0
+        summary[n] = numbers
+        for f in files:
+            print(f"[figure] {f}", flush=True)
+        for k, v in numbers.items():
+            print(f"[{n}] {k}: {v}", flush=True)
     total = time.perf_counter() - t_all
     write_json(summary_path, dict(sorted(summary.items())))
     timings.update({k: round(v, 1) for k, v in spent.items()})
