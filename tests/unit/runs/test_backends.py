@@ -213,13 +213,17 @@ def test_side_by_side_runs_each_chunk_on_a_free_device_and_raises_a_failure_in_t
             with lock:
                 busy.discard(device)
 
+    done = dict(side_by_side(train, [0, 1, 2, 3, 5, 6], 2))
+    assert done == {c: {"cid": c} for c in (0, 1, 2, 3, 5, 6)}
+    assert {d for _, d in seen} == set(jax.local_devices())  # chunks 0 and 1 start on the two devices
     got = []
     with pytest.raises(RuntimeError, match="chunk 4 failed"):
         for cid, arrays in side_by_side(train, [0, 1, 2, 3, 4, 5, 6], 2):
             assert arrays == {"cid": cid}
             got.append(cid)
-    assert sorted(got) == [0, 1, 2, 3] and {d for _, d in seen} == set(jax.local_devices())
-    assert [c for c, _ in seen][:5] == [0, 1, 2, 3, 4] or sorted(c for c, _ in seen[:5]) == [0, 1, 2, 3, 4]
+    # chunks start in order, two at a time, the next when one is done: 4 starts after three were yielded; what
+    # trained beside it may or may not be yielded before its failure is read
+    assert len(got) >= 3 and 4 not in got and set(got) <= {0, 1, 2, 3, 5, 6}
 
 
 def test_concurrent_is_checked_and_refused_where_it_does_not_apply():
