@@ -11,6 +11,7 @@ so the arrays do not depend on it.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 
 CHUNK_THREAD = "tms-chunk"
@@ -23,8 +24,9 @@ def side_by_side(train: Callable[[int], dict], pending: Sequence[int], workers: 
 
     One thread per device (JAX releases the GIL while a program runs); the device is the thread's default
     (``jax.default_device``, a thread-local setting). A chunk that fails raises here, in the caller's thread.
-    Threads are daemons: when the caller stops (an error, Ctrl-C, ``stop_after``), no new chunk starts and the
-    process may exit without waiting for the chunks still training, whose arrays are dropped.
+    When the caller stops early (an error, ``stop_after``), no new chunk starts and the chunks still training
+    finish before this returns, their arrays dropped. On Ctrl-C (a KeyboardInterrupt while it waits) it returns at
+    once; the threads are daemons, so the process may exit without them (the ``tms`` command does).
     """
     import queue
     import threading
@@ -64,6 +66,12 @@ def side_by_side(train: Callable[[int], dict], pending: Sequence[int], workers: 
             yield cid, arrays
     finally:
         stop.set()
+        if running and not isinstance(sys.exc_info()[1], KeyboardInterrupt):
+            # stopped early by the caller (stop_after, an error): the chunks in training finish (their arrays
+            # dropped) before this returns, so no work outlives the call; Ctrl-C does not wait for them
+            while running:
+                done.get()
+                running -= 1
 
 
 def use_cpu_cores(cores: int | None = None) -> bool:

@@ -20,7 +20,8 @@ from tms.runs.store import run_sweep
 
 
 class Reversed(LocalBackend):
-    """Finishes the pending chunks last first: what a cluster's out-of-order completion looks like."""
+    """Finishes the pending chunks last first: what a cluster's out-of-order completion looks like (with
+    ``concurrent=1``, in a known order)."""
 
     def map_chunks(self, spec, chunks, pending):
         yield from super().map_chunks(spec, chunks, list(reversed(pending)))
@@ -29,11 +30,11 @@ class Reversed(LocalBackend):
 def test_chunks_finished_in_any_order_give_the_same_arrays_and_store(tmp_path):
     spec = load_spec(write(tmp_path))
     ref = run_sweep(spec, tmp_path / "ref", progress=False)
-    got = run_sweep(spec, tmp_path / "rev", progress=False, backend=Reversed())
+    got = run_sweep(spec, tmp_path / "rev", progress=False, backend=Reversed(concurrent=1))
     assert_same_arrays(got.arrays, ref.arrays)
     assert_same_store(tmp_path / "rev", tmp_path / "ref")
     # resumed with chunks from another run order: the finished ones are read, not retrained
-    assert run_sweep(spec, tmp_path / "mix", progress=False, stop_after=2, backend=Reversed()) is None
+    assert run_sweep(spec, tmp_path / "mix", progress=False, stop_after=2, backend=Reversed(concurrent=1)) is None
     assert sorted(p.name for p in (tmp_path / "mix" / "chunks").glob("*.npz")) == ["00002.npz", "00003.npz"]
     assert_same_arrays(run_sweep(spec, tmp_path / "mix", progress=False).arrays, ref.arrays)
 
