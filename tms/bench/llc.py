@@ -9,7 +9,10 @@ sources, a list of ``{"input_ids": row}`` tensors collates a batch of 500 in ~14
 ``datasets.Dataset`` in torch format that its docs describe in ~150-170 ms (measured under load 20, see
 docs/performance.md), so the list is used. Each round times, in order: ours
 **cold** (the sampler's compilation caches cleared first, so compilation is included), ours **warm**
-(compiled), devinterp (nothing to compile; its first call in the process is the warm-up before the rounds).
+(compiled), devinterp (nothing to compile; warmed up before the rounds) in its best setup: a short pilot (a
+tenth of the draws) times one process on 1 thread and on every core, and one single-thread process per core
+with the chains split between them (devinterp 2.0.1 runs chains one after another; splitting them is what a
+user with several cores can do), and the fastest is timed (``--threads N`` skips the pilot).
 Prints both estimates with their chain standard errors, the medians, and the cold and warm ratios (median of
 the per-round ratios), with the load average before and after. :func:`devinterp_llc` is also what the
 cross-check test runs (tests/acceptance/test_slt.py).
@@ -30,14 +33,16 @@ from ..slt import SGLDConfig, default_nbeta, estimate_llc
 from ..slt.llc import compiled_sampler
 from ..slt.toy import dense_loss, kgon_point
 from .common import cpu_peak, interleave, load_average, median
+from .trainers import TorchSetup, fastest, in_processes, torch_setups
 
 
 def devinterp_llc(W, b, X, *, step_size: float, localization: float, nbeta: float, chains: int, draws: int,
-                  burn_in: int, batch_size: int, seed: int = 0) -> dict:
+                  burn_in: int, batch_size: int, seed: int = 0, first_chain: int = 0) -> dict:
     """λ̂ by devinterp: ``devinterp.slt.sampler.sample_single_chain`` with ``devinterp.optim.SGLD`` per chain,
     the loss recorded at each draw by a callback, λ̂_c = nβ (mean draw loss − L_n(w*)) as devinterp's
     ``compute_llc`` forms it. ``W: (m, n)``, ``b: (n,)``, ``X: (N, n)`` (NumPy). Returns llc, llc_se, llc_std,
-    llc_per_chain."""
+    llc_per_chain. Runs chains ``first_chain`` .. ``first_chain + chains - 1`` (chain ``c`` seeded ``seed + c``),
+    so a set of chains split among processes gives the chains one process gives."""
     torch = require("torch", "slt", "the devinterp cross-check")
     SGLD = require("devinterp.optim", "slt", "the devinterp cross-check").SGLD
     from devinterp.slt.sampler import sample_single_chain
@@ -61,7 +66,7 @@ def devinterp_llc(W, b, X, *, step_size: float, localization: float, nbeta: floa
         init_loss = float(evaluate(model, {"input_ids": Xt})[0])
     dataset = [{"input_ids": row} for row in Xt]  # the fastest source its loop accepts (module docstring)
     per_chain = []
-    for c in range(chains):
+    for c in range(first_chain, first_chain + chains):
         losses: list[float] = []
         record = losses.append
         with warnings.catch_warnings():
@@ -73,8 +78,33 @@ def devinterp_llc(W, b, X, *, step_size: float, localization: float, nbeta: floa
                                 callbacks=[lambda loss, _record=record, **_: _record(float(loss))])
         per_chain.append(nbeta * (np.mean(losses) - init_loss))
     per_chain = np.asarray(per_chain)
-    return {"llc": float(per_chain.mean()), "llc_se": float(per_chain.std(ddof=1) / np.sqrt(chains)),
+    return {"llc": float(per_chain.mean()),
+            "llc_se": float(per_chain.std(ddof=1) / np.sqrt(chains)) if chains > 1 else float("nan"),
             "llc_std": float(per_chain.std()), "llc_per_chain": per_chain}
+
+
+def devinterp_run(W, b, X, hp: dict, first_chain: int, chains: int, threads: int):
+    """``run()``: :func:`devinterp_llc` for chains ``first_chain`` .. on ``threads`` PyTorch threads, after a
+    warm-up (one chain, a few draws)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    devinterp_llc(W, b, X, **{**hp, "chains": 1, "draws": 5, "burn_in": 0})
+
+    def run():
+        torch.set_num_threads(threads)
+        return devinterp_llc(W, b, X, **{**hp, "chains": chains}, first_chain=first_chain)
+
+    return run
+
+
+def devinterp_setup_run(W, b, X, hp: dict, setup):
+    """``run()`` for devinterp in ``setup`` (a :class:`tms.bench.trainers.TorchSetup`): in this process, or the
+    chains split among processes."""
+    if setup.processes == 1:
+        return devinterp_run(W, b, X, hp, 0, hp["chains"], setup.threads)
+    parts = np.array_split(np.arange(hp["chains"]), setup.processes)
+    return in_processes(devinterp_run, [(W, b, X, hp, int(p[0]), len(p), setup.threads) for p in parts])
 
 
 def setup(n: int = 10_000, label: str = "6", seed: int = 0):
@@ -100,7 +130,13 @@ def main(argv=None) -> dict:
     ap.add_argument("--batch-size", type=int, default=500)
     ap.add_argument("--n", type=int, default=10_000, help="sample size (default 10,000)")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", default="auto",
+                    help="devinterp: 'auto' (default: the fastest of one process on 1 thread, on every core, and one "
+                         "single-thread process per core with the chains split, in a pilot) or a thread count (one "
+                         "process)")
     a = ap.parse_args(argv)
+    if a.threads != "auto" and not (a.threads.isdigit() and int(a.threads) >= 1):
+        ap.error("--threads must be 'auto' or a positive integer")
     try:  # before any work: the comparison is the point of this script
         require("torch", "slt", "python -m tms.bench.llc (the devinterp comparison)")
         require("devinterp", "slt", "python -m tms.bench.llc (the devinterp comparison)")
@@ -120,16 +156,28 @@ def main(argv=None) -> dict:
         jax.clear_caches()
         return ours()
 
-    def theirs():
-        return devinterp_llc(np.asarray(point.W), np.asarray(point.b), X, **hp)
-
-    print(f"machine: {cpu_peak().model}, {cpu_peak().cores} cores (shared with other sessions); jax {jax.__version__}")
+    peak = cpu_peak()
+    print(f"machine: {peak.model}, {peak.cores} CPU cores, {peak.isa}; jax {jax.__version__}")
     print(f"load average before: {load_average()}")
     print(f"6-gon, n={a.n}, nβ={nb:.1f}, ε={hp['step_size']:.3g}, γ=1, batch {a.batch_size}, "
-          f"{a.chains} chains x ({a.burn_in} burn-in + {a.draws} draws)")
-    e_ours, e_dev = ours(), theirs()  # the warm-ups
+          f"{a.chains} chains x ({a.burn_in} burn-in + {a.draws} draws)", flush=True)
+    Wn, bn = np.asarray(point.W), np.asarray(point.b)
+    if a.threads == "auto":
+        short = {**hp, "draws": max(10, a.draws // 10), "burn_in": a.burn_in // 10}
+        best, pilot = fastest({u: devinterp_setup_run(Wn, bn, X, short, u) for u in torch_setups(a.chains)}, 1)
+        print("devinterp setup pilot (median s, a tenth of the draws): "
+              + ", ".join(f"{u} {v:.2f}" for u, v in pilot.items()) + f" -> {best}", flush=True)
+    else:
+        best = TorchSetup(1, int(a.threads))
+    theirs_run = devinterp_setup_run(Wn, bn, X, hp, best)
+
+    def theirs():
+        return theirs_run()
+
+    e_ours, e_dev = ours(), devinterp_llc(Wn, bn, X, **hp)  # the warm-ups; devinterp's estimate from one process
     print(f"ours      λ̂ = {e_ours.llc:.3f} ± {e_ours.llc_se:.3f} (s.e.)")
     print(f"devinterp λ̂ = {e_dev['llc']:.3f} ± {e_dev['llc_se']:.3f} (s.e.)")
+    print(f"devinterp timed in its best setup: {best}")
     times = interleave({"ours cold": ours_cold, "ours warm": ours, "devinterp": theirs}, a.repeats,
                        on_round=lambda r, row: print(f"round {r + 1}: " + ", ".join(
                            f"{k} {t.wall:.2f} s" for k, t in row.items()), flush=True))

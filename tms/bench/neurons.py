@@ -7,19 +7,22 @@ Setting: ``instances`` models with density log-spaced 1 → 0.01, importance 0.8
 JAX: the lab's compiled grid function on the kind's fast path and on the registry's generic path (compile
 seconds printed beside the warm rates); PyTorch: W of shape
 ``(instances, m, n)`` (and ``W2: (instances, n, m)`` for ``abs``), fresh ``torch.rand`` data per instance,
-``torch.optim.Adam``. Steps per second, medians, with the load average.
+``torch.optim.Adam``. PyTorch runs in its best setup: a short interleaved pilot times one process on 1 thread
+and on every core, and one single-thread process per core with the instances split between them, and the
+fastest is timed (``--threads N`` skips the pilot: one process, N threads). Steps per second, medians, with
+the load average.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 
 import numpy as np
 
 from .common import cpu_peak, interleave, load_average, median, ratios
 from .kinds import grid_trainer
 from .toy import Setting, torch_runner
+from .trainers import TorchSetup, fastest, in_processes, split_instances, torch_setups
 
 
 def torch_trainer(kind: str, s: Setting, steps: int, threads: int):
@@ -57,6 +60,14 @@ def torch_trainer(kind: str, s: Setting, steps: int, threads: int):
     return torch_runner(step, steps, threads)
 
 
+def torch_run(kind: str, s: Setting, steps: int, setup: TorchSetup):
+    """``run()`` for the PyTorch trainer in ``setup``: in this process, or the instances split among processes."""
+    if setup.processes == 1:
+        return torch_trainer(kind, s, steps, setup.threads)
+    return in_processes(torch_trainer, [(kind, part, steps, setup.threads)
+                                        for part in split_instances(s, setup.processes)])
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m tms.bench.neurons", description=__doc__.split("\n\n")[0])
     ap.add_argument("--kinds", nargs="+", default=["relu_hidden", "abs"])
@@ -64,27 +75,38 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--instances", type=int, default=32)
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
-                    help="PyTorch threads (default: every CPU, its fastest setting measured here)")
+    ap.add_argument("--threads", default="auto",
+                    help="PyTorch: 'auto' (default: the fastest of one process on 1 thread, on every core, and one "
+                         "single-thread process per core with the instances split, in a pilot) or a thread count "
+                         "(one process)")
     a = ap.parse_args(argv)
+    if a.threads != "auto" and not (a.threads.isdigit() and int(a.threads) >= 1):
+        ap.error("--threads must be 'auto' or a positive integer")
     import jax
 
     peak = cpu_peak()
     print(f"machine: {peak.model}, {peak.cores} CPU cores, {peak.isa}; jax {jax.__version__}; "
-          f"PyTorch threads {a.threads}; load average before: {load_average()}")
+          f"PyTorch setup {a.threads}; load average before: {load_average()}")
     for kind in a.kinds:
         for size in a.sizes:
             n, m = (int(v) for v in size.split("x"))
             s = Setting(n=n, m=m, instances=a.instances)
             fast_compile, fast_run = grid_trainer(s, kind, a.steps, fast=True)
             generic_compile, generic_run = grid_trainer(s, kind, a.steps, fast=False)
+            if a.threads == "auto":
+                pilot_steps = max(2, a.steps // 10)
+                setup, pilot = fastest({u: torch_run(kind, s, pilot_steps, u) for u in torch_setups(s)}, pilot_steps)
+                print(f"{kind} {n}x{m}: PyTorch setup pilot (median ms/step): "
+                      + ", ".join(f"{u} {1e3 * v:.1f}" for u, v in pilot.items()) + f" -> {setup}", flush=True)
+            else:
+                setup = TorchSetup(1, int(a.threads))
             trials = interleave({"fast": fast_run, "generic": generic_run,
-                                 "torch": torch_trainer(kind, s, a.steps, a.threads)}, a.repeats)
+                                 "torch": torch_run(kind, s, a.steps, setup)}, a.repeats)
             rates = {k: [a.steps / t.wall for t in v] for k, v in trials.items()}
             print(f"{kind:12s} n={n:4d} m={m:3d} ({a.instances} instances, batch 1024): "
                   f"tms fast path {median(rates['fast']):8.1f} steps/s (compile {fast_compile:.1f} s)   "
                   f"generic path {median(rates['generic']):8.1f} (compile {generic_compile:.1f} s)   "
-                  f"PyTorch {median(rates['torch']):8.1f}   "
+                  f"PyTorch ({setup.short}) {median(rates['torch']):8.1f}   "
                   f"fast / PyTorch {ratios(rates['fast'], rates['torch'])[0]:.2f}x   "
                   f"generic / PyTorch {ratios(rates['generic'], rates['torch'])[0]:.2f}x", flush=True)
     print(f"load average after: {load_average()}")

@@ -5,8 +5,10 @@
 Both train ReLU+L1 SAEs (``d_sae`` latents on ``d_in``-wide activations of the pentagon toy model at sparsity
 0.9, Adam, batch ``--batch``, decoder rows renormalised after each step) for the same steps. PyTorch runs the
 loop ARENA's and SAELens's training loops run: one SAE, one ``torch.optim.Adam``, one step per Python
-iteration, the batch drawn on the fly; it gets its best plain setup (``torch.set_num_threads`` at the core
-count, no autograd anomaly checks, ``zero_grad(set_to_none=True)``). JAX is timed warm (compiled before the
+iteration, the batch drawn on the fly, no autograd anomaly checks, ``zero_grad(set_to_none=True)``; and it
+gets its best setup: a short interleaved pilot times one process on 1 thread and on every core, and one
+single-thread process per core with the SAEs split between them, and the fastest is timed (``--threads N``
+skips the pilot: one process, N threads). JAX is timed warm (compiled before the
 first trial) and its compile time printed apart. Trials are interleaved; medians and the median of paired
 ratios are printed with the machine line and the load average before and after.
 """
@@ -14,7 +16,6 @@ ratios are printed with the machine line and the load average before and after.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 import jax
@@ -22,14 +23,16 @@ import numpy as np
 
 from ..engine.sae import SaeConfig, pentagon, sae_hparams, toy_model_source, train_saes
 from .common import cpu_peak, interleave, load_average, median, ratios
+from .trainers import TorchSetup, fastest, in_processes, torch_setups
 
 
-def torch_one_at_a_time(n: int, steps: int, batch: int, d_sae: int, W: np.ndarray, sparsity: float) -> None:
+def torch_one_at_a_time(seeds, steps: int, batch: int, d_sae: int, W: np.ndarray, sparsity: float) -> None:
+    """The SAEs ``seeds`` (an int: ``range(seeds)``) trained one after another, ARENA/SAELens style."""
     import torch
 
     Wt = torch.as_tensor(W)
     d_in, n_feat = W.shape
-    for seed in range(n):
+    for seed in (range(seeds) if isinstance(seeds, int) else seeds):
         g = torch.Generator().manual_seed(seed)
         W_dec = torch.randn(d_sae, d_in, generator=g)
         W_dec = W_dec / W_dec.norm(dim=1, keepdim=True)
@@ -50,6 +53,28 @@ def torch_one_at_a_time(n: int, steps: int, batch: int, d_sae: int, W: np.ndarra
                 W_dec /= W_dec.norm(dim=1, keepdim=True)
 
 
+def torch_sae_run(seeds, steps: int, batch: int, d_sae: int, W: np.ndarray, sparsity: float, threads: int):
+    """``run()``: :func:`torch_one_at_a_time` for ``seeds`` on ``threads`` threads, after a short warm-up."""
+    import torch
+
+    torch.set_num_threads(threads)
+    torch_one_at_a_time([0], min(steps, 20), batch, d_sae, W, sparsity)
+
+    def run():
+        torch.set_num_threads(threads)
+        torch_one_at_a_time(seeds, steps, batch, d_sae, W, sparsity)
+
+    return run
+
+
+def torch_run(setup: TorchSetup, n: int, steps: int, batch: int, d_sae: int, W: np.ndarray, sparsity: float):
+    """``run()`` for ``n`` SAEs in ``setup``: in this process, or the SAEs split among processes."""
+    if setup.processes == 1:
+        return torch_sae_run(n, steps, batch, d_sae, W, sparsity, setup.threads)
+    return in_processes(torch_sae_run, [([int(i) for i in part], steps, batch, d_sae, W, sparsity, setup.threads)
+                                        for part in np.array_split(np.arange(n), setup.processes)])
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m tms.bench.sae", description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=64, help="SAEs")
@@ -57,10 +82,15 @@ def main(argv=None) -> None:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--d-sae", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", default="auto",
+                    help="PyTorch: 'auto' (default: the fastest of one process on 1 thread, on every core, and one "
+                         "single-thread process per core with the SAEs split, in a pilot) or a thread count (one "
+                         "process)")
     a = ap.parse_args(argv)
+    if a.threads != "auto" and not (a.threads.isdigit() and int(a.threads) >= 1):
+        ap.error("--threads must be 'auto' or a positive integer")
     import torch
 
-    torch.set_num_threads(os.cpu_count() or 1)
     peak = cpu_peak()
     print(f"machine: {peak.model}, {peak.cores} CPU cores, {peak.isa}; jax {jax.__version__}, torch "
           f"{torch.__version__}; load average before {load_average()}", flush=True)
@@ -77,13 +107,20 @@ def main(argv=None) -> None:
     ours()
     cold = time.perf_counter() - t0
     print(f"JAX compile + first call: {cold:.2f} s", flush=True)
-    trials = interleave({"jax": ours, "torch": lambda: torch_one_at_a_time(a.n, a.steps, a.batch, a.d_sae, W, S)},
-                        a.repeats)
+    if a.threads == "auto":
+        pilot_steps = max(2, a.steps // 10)
+        setup, pilot = fastest({u: torch_run(u, a.n, pilot_steps, a.batch, a.d_sae, W, S)
+                                for u in torch_setups(a.n)}, pilot_steps)
+        print("PyTorch setup pilot (median s per step of all the SAEs): "
+              + ", ".join(f"{u} {v:.4f}" for u, v in pilot.items()) + f" -> {setup}", flush=True)
+    else:
+        setup = TorchSetup(1, int(a.threads))
+    trials = interleave({"jax": ours, "torch": torch_run(setup, a.n, a.steps, a.batch, a.d_sae, W, S)}, a.repeats)
     j, t = [x.wall for x in trials["jax"]], [x.wall for x in trials["torch"]]
     paired, of_medians = ratios([1 / x for x in j], [1 / x for x in t])
     print(f"{a.n} SAEs (d_in=2, d_sae={a.d_sae}), {a.steps} steps x batch {a.batch}, {a.repeats} interleaved trials")
     print(f"  JAX, all in one call (warm): median {median(j):.2f} s")
-    print(f"  PyTorch, one at a time:      median {median(t):.2f} s")
+    print(f"  PyTorch, one at a time ({setup}): median {median(t):.2f} s")
     print(f"  speed-up: {paired:.1f}x (median of paired ratios), {of_medians:.1f}x (ratio of medians)")
     print(f"  cold (JAX's compile + first call, {cold:.2f} s, against PyTorch's median): {median(t) / cold:.1f}x")
     print(f"load average after: {load_average()}", flush=True)

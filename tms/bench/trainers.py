@@ -150,12 +150,14 @@ class TorchSetup:
         return f"{self.processes}p x {self.threads}t"
 
 
-def torch_setups(s: Setting) -> list[TorchSetup]:
+def torch_setups(s: Setting | int) -> list[TorchSetup]:
     """The setups the pilot tries: one process on 1 and on every core, and one single-thread process per core
-    with the instances split between them (the peer's side by side)."""
+    with the instances (or, given an int, that many independent units of work) split between them (the peer's
+    side by side)."""
+    units = s if isinstance(s, int) else s.instances
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     setups = [TorchSetup(1, t) for t in sorted({1, cores})]
-    if cores > 1 and s.instances >= cores:
+    if cores > 1 and units >= cores:
         setups.append(TorchSetup(cores, 1))
     return setups
 
@@ -167,21 +169,44 @@ def torch_run(s: Setting, steps: int, setup: TorchSetup) -> Callable[[], object]
     return torch_processes(s, steps, setup.processes, setup.threads)
 
 
+def split_instances(s: Setting, processes: int) -> list[Setting]:
+    """``s`` with its instances split into ``processes`` near-equal parts (what each peer process trains)."""
+    return [Setting(s.n, s.m, len(part), s.batch, s.lr) for part in np.array_split(np.arange(s.instances), processes)]
+
+
+def fastest(runs: dict, steps: int, rounds: int = 3) -> tuple[object, dict[object, float]]:
+    """The key of ``runs`` whose ``run()`` (``steps`` steps) is fastest in a short interleaved pilot, and every
+    key's median seconds per step."""
+    per_step = {u: median([tr.wall for tr in trials]) / steps for u, trials in interleave(runs, rounds).items()}
+    return min(per_step, key=per_step.get), per_step
+
+
 def torch_processes(s: Setting, steps: int, processes: int, threads: int = 1) -> Callable[[], OtherCpu]:
     """``run()``: the instances split into ``processes`` parts, each trained by :func:`torch_trainer` in its own
     process (spawned, ``threads`` threads), all at once; returns their CPU seconds. Warmed up like one process."""
+    return in_processes(torch_trainer, [(part, steps, threads) for part in split_instances(s, processes)])
+
+
+def in_processes(make_run: Callable[..., Callable[[], object]], parts: list[tuple]) -> Callable[[], OtherCpu]:
+    """``run()``: ``make_run(*part)()`` for every part at once, each in its own spawned process; returns the
+    processes' CPU seconds.
+
+    ``make_run`` (a module-level function, so a spawned process can import it) builds the part's trainer, warms
+    it up and returns its ``run``; it runs once per process before this returns, so neither the processes'
+    start-up (Python, ``import torch``) nor the warm-up is timed: the peer is timed in its steady state, as the
+    lab is when it is timed warm. The processes end with the benchmark.
+    """
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")  # not fork: this process runs JAX's threads
-    sizes = [len(part) for part in np.array_split(np.arange(s.instances), processes)]
     pipes = []
-    for size in sizes:
+    for part in parts:
         here, there = ctx.Pipe()
-        part = Setting(s.n, s.m, size, s.batch, s.lr)
-        ctx.Process(target=_torch_worker, args=(there, part, steps, threads), daemon=True).start()
+        ctx.Process(target=_worker, args=(there, make_run, part), daemon=True).start()
         pipes.append(here)
     for here in pipes:
-        here.recv()  # ready (imported, warmed up)
+        if here.recv() != "ready":  # pragma: no cover (a worker that failed to start says why on stderr)
+            raise RuntimeError("a benchmark worker process failed to start")
 
     def run() -> OtherCpu:
         for here in pipes:
@@ -191,8 +216,8 @@ def torch_processes(s: Setting, steps: int, processes: int, threads: int = 1) ->
     return run
 
 
-def _torch_worker(conn, s: Setting, steps: int, threads: int) -> None:
-    run = torch_trainer(s, steps, threads)
+def _worker(conn, make_run: Callable[..., Callable[[], object]], part: tuple) -> None:
+    run = make_run(*part)
     conn.send("ready")
     while True:
         try:
@@ -207,10 +232,7 @@ def _torch_worker(conn, s: Setting, steps: int, threads: int) -> None:
 
 def torch_best_setup(s: Setting, steps: int, rounds: int = 3) -> tuple[TorchSetup, dict[TorchSetup, float]]:
     """PyTorch's fastest setup of :func:`torch_setups`: a short interleaved pilot, median seconds per step."""
-    setups = torch_setups(s)
-    runs = {u: torch_run(s, steps, u) for u in setups}
-    per_step = {u: median([tr.wall for tr in trials]) / steps for u, trials in interleave(runs, rounds).items()}
-    return min(per_step, key=per_step.get), per_step
+    return fastest({u: torch_run(s, steps, u) for u in torch_setups(s)}, steps, rounds)
 
 
 def pin_jax(cores: int) -> list[int] | None:

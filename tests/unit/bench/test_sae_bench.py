@@ -14,10 +14,24 @@ def test_sae_bench_prints_warm_cold_and_torch(capsys):
     out = capsys.readouterr().out
     assert out.startswith("machine: ") and "load average before" in out and "load average after" in out
     for label in ("JAX compile + first call", "JAX, all in one call (warm)", "PyTorch, one at a time",
-                  "median of paired ratios", "cold (JAX's compile + first call"):
+                  "median of paired ratios", "cold (JAX's compile + first call",
+                  "PyTorch setup pilot (median s per step of all the SAEs): 1 thread"):
         assert label in out, label
     ratios = re.findall(r"(\d+\.\d+)x", out)  # at 3 steps the cold ratio rounds to 0.0x: only their presence
     assert len(ratios) == 3
+
+
+def test_the_sae_peer_split_among_processes_trains_every_sae(monkeypatch):
+    """The PyTorch peer's side-by-side setup (one single-thread process per core, the SAEs split) trains each SAE
+    once: the parts cover the seeds exactly (checked in this process by recording what each part trains)."""
+    from tms.bench import sae
+    from tms.bench.trainers import TorchSetup
+
+    parts = []
+    monkeypatch.setattr(sae, "in_processes", lambda make_run, args: parts.extend(a[0] for a in args))
+    sae.torch_run(TorchSetup(3, 1), 7, 2, 4, 8, sae.pentagon(), 0.9)
+    assert len(parts) == 3 and sorted(s for p in parts for s in p) == list(range(7))
+    assert max(map(len, parts)) - min(map(len, parts)) <= 1
 
 
 @pytest.mark.slow  # four training calls compiled: about 20 s
