@@ -5,7 +5,9 @@ superposition notebook writes them (every instance in one tensor, ``einsum`` ove
 
 Setting: ``instances`` models with density log-spaced 1 → 0.01, importance 0.8^i, batch 1024, Adam lr 1e-3.
 JAX: the lab's compiled grid function on the kind's fast path and on the registry's generic path (compile
-seconds printed beside the warm rates); PyTorch: W of shape
+seconds printed beside the warm rates), and on the fast path as a sweep trains by default where JAX shows
+several CPU devices (``tms.runs.side_by_side.use_cpu_cores``): the instances as one chunk per device, side by
+side (its first call, which compiles on each device, printed beside it); PyTorch: W of shape
 ``(instances, m, n)`` (and ``W2: (instances, n, m)`` for ``abs``), fresh ``torch.rand`` data per instance,
 ``torch.optim.Adam``. PyTorch runs in its best setup: a short interleaved pilot times one process on 1 thread
 and on every core, and one single-thread process per core with the instances split between them, and the
@@ -22,7 +24,7 @@ import numpy as np
 from .common import cpu_peak, interleave, load_average, median, ratios
 from .kinds import grid_trainer
 from .toy import Setting, torch_runner
-from .trainers import TorchSetup, fastest, in_processes, split_instances, torch_setups
+from .trainers import TorchSetup, fastest, in_processes, jax_side_by_side_trainer, split_instances, torch_setups
 
 
 def torch_trainer(kind: str, s: Setting, steps: int, threads: int):
@@ -82,6 +84,9 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.threads != "auto" and not (a.threads.isdigit() and int(a.threads) >= 1):
         ap.error("--threads must be 'auto' or a positive integer")
+    from ..runs.side_by_side import use_cpu_cores
+
+    use_cpu_cores()  # a CPU device per core, as the tms command has (before JAX starts)
     import jax
 
     peak = cpu_peak()
@@ -100,15 +105,23 @@ def main(argv=None):
                       + ", ".join(f"{u} {1e3 * v:.1f}" for u, v in pilot.items()) + f" -> {setup}", flush=True)
             else:
                 setup = TorchSetup(1, int(a.threads))
-            trials = interleave({"fast": fast_run, "generic": generic_run,
-                                 "torch": torch_run(kind, s, a.steps, setup)}, a.repeats)
+            runs = {"fast": fast_run, "generic": generic_run}
+            workers = min(jax.local_device_count(), a.instances)
+            if workers > 1:
+                sbs_first, runs["side"] = jax_side_by_side_trainer(s, a.steps, workers, kind)
+            runs["torch"] = torch_run(kind, s, a.steps, setup)
+            trials = interleave(runs, a.repeats)
             rates = {k: [a.steps / t.wall for t in v] for k, v in trials.items()}
             print(f"{kind:12s} n={n:4d} m={m:3d} ({a.instances} instances, batch 1024): "
                   f"tms fast path {median(rates['fast']):8.1f} steps/s (compile {fast_compile:.1f} s)   "
                   f"generic path {median(rates['generic']):8.1f} (compile {generic_compile:.1f} s)   "
-                  f"PyTorch ({setup.short}) {median(rates['torch']):8.1f}   "
+                  + (f"side by side ({workers} chunks) {median(rates['side']):8.1f} (first call {sbs_first:.1f} s)   "
+                     if "side" in rates else "")
+                  + f"PyTorch ({setup.short}) {median(rates['torch']):8.1f}   "
                   f"fast / PyTorch {ratios(rates['fast'], rates['torch'])[0]:.2f}x   "
-                  f"generic / PyTorch {ratios(rates['generic'], rates['torch'])[0]:.2f}x", flush=True)
+                  f"generic / PyTorch {ratios(rates['generic'], rates['torch'])[0]:.2f}x"
+                  + (f"   side by side / PyTorch {ratios(rates['side'], rates['torch'])[0]:.2f}x" if "side" in rates
+                     else ""), flush=True)
     print(f"load average after: {load_average()}")
 
 

@@ -8,7 +8,8 @@ loop ARENA's and SAELens's training loops run: one SAE, one ``torch.optim.Adam``
 iteration, the batch drawn on the fly, no autograd anomaly checks, ``zero_grad(set_to_none=True)``; and it
 gets its best setup: a short interleaved pilot times one process on 1 thread and on every core, and one
 single-thread process per core with the SAEs split between them, and the fastest is timed (``--threads N``
-skips the pilot: one process, N threads). JAX is timed warm (compiled before the
+skips the pilot: one process, N threads). JAX is timed as one call and, where it shows several CPU devices (as the ``tms`` command sets up), as the SAEs
+split into one call per device side by side (how an SAE sweep's chunks train by default), both warm (compiled before the
 first trial) and its compile time printed apart. Trials are interleaved; medians and the median of paired
 ratios are printed with the machine line and the load average before and after.
 """
@@ -75,6 +76,22 @@ def torch_run(setup: TorchSetup, n: int, steps: int, batch: int, d_sae: int, W: 
                                         for part in np.array_split(np.arange(n), setup.processes)])
 
 
+def jax_side_by_side(config, source, hp, seeds, workers: int):
+    """``run()``: the SAEs split into ``workers`` calls of :func:`train_saes`, each on its own device, side by side."""
+    from ..engine.sae.config import SaeHparams
+    from ..runs.side_by_side import side_by_side
+
+    parts = np.array_split(np.arange(len(seeds)), workers)
+    hps = [SaeHparams(*(np.asarray(v)[p] for v in hp)) for p in parts]
+
+    def run():
+        for _ in side_by_side(lambda i: jax.block_until_ready(train_saes(config, source, hps[i], seeds[parts[i]]).params),
+                              range(workers), workers):
+            pass
+
+    return run
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m tms.bench.sae", description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=64, help="SAEs")
@@ -89,6 +106,9 @@ def main(argv=None) -> None:
     a = ap.parse_args(argv)
     if a.threads != "auto" and not (a.threads.isdigit() and int(a.threads) >= 1):
         ap.error("--threads must be 'auto' or a positive integer")
+    from ..runs.side_by_side import use_cpu_cores
+
+    use_cpu_cores()  # a CPU device per core, as the tms command has (only if JAX has not started yet)
     import torch
 
     peak = cpu_peak()
@@ -107,6 +127,15 @@ def main(argv=None) -> None:
     ours()
     cold = time.perf_counter() - t0
     print(f"JAX compile + first call: {cold:.2f} s", flush=True)
+    contenders = {"jax": ours}
+    workers = min(jax.local_device_count(), a.n)
+    if workers > 1:
+        side = jax_side_by_side(config, source, hp, seeds, workers)
+        t0 = time.perf_counter()
+        side()
+        side_cold = time.perf_counter() - t0
+        print(f"JAX side by side ({workers} calls), compile + first call: {side_cold:.2f} s", flush=True)
+        contenders["side"] = side
     if a.threads == "auto":
         pilot_steps = max(2, a.steps // 10)
         setup, pilot = fastest({u: torch_run(u, a.n, pilot_steps, a.batch, a.d_sae, W, S)
@@ -115,7 +144,8 @@ def main(argv=None) -> None:
               + ", ".join(f"{u} {v:.4f}" for u, v in pilot.items()) + f" -> {setup}", flush=True)
     else:
         setup = TorchSetup(1, int(a.threads))
-    trials = interleave({"jax": ours, "torch": torch_run(setup, a.n, a.steps, a.batch, a.d_sae, W, S)}, a.repeats)
+    contenders["torch"] = torch_run(setup, a.n, a.steps, a.batch, a.d_sae, W, S)
+    trials = interleave(contenders, a.repeats)
     j, t = [x.wall for x in trials["jax"]], [x.wall for x in trials["torch"]]
     paired, of_medians = ratios([1 / x for x in j], [1 / x for x in t])
     print(f"{a.n} SAEs (d_in=2, d_sae={a.d_sae}), {a.steps} steps x batch {a.batch}, {a.repeats} interleaved trials")
@@ -123,6 +153,11 @@ def main(argv=None) -> None:
     print(f"  PyTorch, one at a time ({setup}): median {median(t):.2f} s")
     print(f"  speed-up: {paired:.1f}x (median of paired ratios), {of_medians:.1f}x (ratio of medians)")
     print(f"  cold (JAX's compile + first call, {cold:.2f} s, against PyTorch's median): {median(t) / cold:.1f}x")
+    if "side" in trials:
+        sv = [x.wall for x in trials["side"]]
+        sp, sm = ratios([1 / x for x in sv], [1 / x for x in t])
+        print(f"  JAX side by side ({workers} calls, warm): median {median(sv):.2f} s; speed-up {sp:.1f}x (median of "
+              f"paired ratios), {sm:.1f}x (ratio of medians); cold ({side_cold:.2f} s): {median(t) / side_cold:.1f}x")
     print(f"load average after: {load_average()}", flush=True)
 
 

@@ -65,7 +65,8 @@ def jax_trainer(s: Setting, steps: int) -> tuple[float, Callable[[], None]]:
     return compile_s, run
 
 
-def jax_side_by_side_trainer(s: Setting, steps: int, workers: int) -> tuple[float, Callable[[], None]]:
+def jax_side_by_side_trainer(s: Setting, steps: int, workers: int, kind: str = "relu",
+                             ) -> tuple[float, Callable[[], None]]:
     """The same instances as a sweep of chunk size ``instances / workers`` trains them on the local backend:
     ``workers`` chunks side by side, each on its own JAX device (:class:`tms.runs.backends.LocalBackend`'s
     threads). Returns ``(seconds of the first call, which compiles once per device, run)`` after a warm-up."""
@@ -77,7 +78,8 @@ def jax_side_by_side_trainer(s: Setting, steps: int, workers: int) -> tuple[floa
     from ..runs.grid import Grid, make_grid_fn, seed_keys
     from ..runs.side_by_side import side_by_side
 
-    static = StaticConfig(n_features=s.n, n_hidden=s.m, batch_size=s.batch, steps=steps, eval_batch=s.batch)
+    static = StaticConfig(n_features=s.n, n_hidden=s.m, kind=kind, batch_size=s.batch, steps=steps,
+                          eval_batch=s.batch)
     grid = Grid.make(s.n, density=s.density, importance=s.importance, lr=s.lr)
     parts = np.array_split(np.arange(grid.n_cells), workers)
     hps, keys, fn = [grid.cell_hparams(s.n, idx) for idx in parts], seed_keys([0]), make_grid_fn(static)

@@ -18,7 +18,8 @@ def test_neurons_bench_prints_fast_generic_and_torch(capsys):
     rows = [line for line in out.splitlines() if re.match(r"(relu_hidden|abs)\s+n=", line)]
     assert [r.split()[0] for r in rows] == ["relu_hidden", "abs"]
     for r in rows:
-        for label in ("tms fast path", "generic path", "PyTorch", "fast / PyTorch", "generic / PyTorch", "compile"):
+        for label in ("tms fast path", "generic path", "PyTorch", "fast / PyTorch", "generic / PyTorch", "compile",
+                      "side by side (2 chunks)", "side by side / PyTorch"):  # 2 CPU devices in tests (conftest)
             assert label in r, (label, r)
         rates = [float(v) for v in re.findall(r"(\d+\.\d+) steps/s", r)]
         assert rates and all(v > 0 for v in rates)
