@@ -5,9 +5,9 @@ optimizer and its chain loop, one chain after another), on the same TMS model, d
 
 devinterp gets the fastest data it accepts: its 2.0.1 chain loop builds its own ``DataLoader`` and indexes
 each batch as ``batch["input_ids"]``, so a ``TensorDataset`` (tuples) does not run; of the two dict-shaped
-sources, a list of ``{"input_ids": row}`` tensors collates a batch of 500 in ~14 ms here, the HuggingFace
-``datasets.Dataset`` in torch format that its docs describe in ~150-170 ms (measured under load 20, see
-docs/performance.md), so the list is used. Each round times, in order: ours
+sources, a list of ``{"input_ids": row}`` tensors collated a batch of 500 in ~14 ms, the HuggingFace
+``datasets.Dataset`` in torch format that its docs describe in ~150-170 ms (both under load 20; docs/slt.md),
+so the list is used. Each round times, in order: ours
 **cold** (the sampler's compilation caches cleared first, so compilation is included), ours **warm**
 (compiled), devinterp (nothing to compile; warmed up before the rounds) in its best setup: a short pilot (a
 tenth of the draws) times one process on 1 thread and on every core, and one single-thread process per core

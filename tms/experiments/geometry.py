@@ -18,6 +18,7 @@ from ..plots.trajectories3d import trajectories_3d_figure
 from ..plots.transitions import perturbation_axis, polytope_transition_figure
 from ..runs.continuation import cell_losses, crossing, follow_branches
 from ..runs.results import best_models
+from ..runs.side_by_side import each
 from .registry import Context, register
 
 TALK_FINAL_LOSS = 0.01827  # the talk's "Phase Transition in Loss" setting (n=5, m=2, batch 128, step lr)
@@ -53,13 +54,19 @@ def transition_numbers(res, branches, axis: str) -> dict:
           "pentagon (n=5, m=2) losing one feature as its density or importance falls; both branches followed")
 def polytope_transitions(ctx: Context):
     files, numbers = [], {}
-    for name, axis in TRANSITIONS.items():
-        res = ctx.results[name]
+    names = list(TRANSITIONS)
+
+    def follow(i: int):  # one axis's branches (on its own device when side by side: the same bits)
+        res, axis = ctx.results[names[i]], TRANSITIONS[names[i]]
         steps = max(1, res.static.steps // 2)  # a warm start only has to relax to the neighbouring optimum
         branches = follow_branches(res, axis, steps=steps, progress=ctx.progress)
         best = best_models(res)
         Wc, bc = (best.W[:, 0], best.b[:, 0]) if axis == "sparsity" else (best.W[0], best.b[0])
-        cold = cell_losses(res.static, res.grid, branches.cells, Wc, bc)
+        return branches, cell_losses(res.static, res.grid, branches.cells, Wc, bc)
+
+    followed = dict(each(follow, range(len(names))))
+    for i, name in enumerate(names):  # drawn here, in order, one at a time
+        res, axis, (branches, cold) = ctx.results[name], TRANSITIONS[name], followed[i]
         fig = polytope_transition_figure(res, branches, axis, cold_loss=cold)
         files.append(save_figure(fig, ctx.out / f"{name}.{ctx.fmt}"))
         numbers[axis] = transition_numbers(res, branches, axis)

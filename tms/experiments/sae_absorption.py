@@ -30,6 +30,7 @@ from ..engine.sae import (
     train_sae_sizes,
 )
 from ..runs.progress import WorkBar
+from ..runs.side_by_side import each
 
 SOURCE = {"n_parents": 4, "n_children": 3, "d_in": 32, "p_parent": 0.25, "p_child": 0.25}
 KNOBS = {"relu": {"penalties": tuple(10.0 ** (np.array([-8, -6, -4, -2]) / 4)), "ks": (1,)},
@@ -65,18 +66,24 @@ def absorption_study(magnitudes=("uniform", "unit"), archs=("relu", "topk"), see
     unknown = sorted(set(archs) - set(KNOBS))
     if unknown:
         raise SaeError(f"absorption_study: archs must be among {sorted(KNOBS)}; got {unknown}")
-    frames, times = [], []
-    bar = WorkBar(len(magnitudes) * len(archs), "[sae] absorption", enabled=progress)
-    for mags in magnitudes:
+    jobs = [(mags, arch) for mags in magnitudes for arch in archs]
+    bar = WorkBar(len(jobs), "[sae] absorption", enabled=progress)
+
+    def one(j: int):  # one (magnitudes, architecture) grid (on its own device when side by side: the same bits)
+        mags, arch = jobs[j]
+        t0 = time.perf_counter()
         src = hierarchical_source(**source, magnitudes=mags)
-        for arch in archs:
-            t0 = time.perf_counter()
-            config = SaeConfig(arch, src.d_in, src.n_true, batch=batch, steps=steps)
-            (grid,) = train_sae_sizes(config, src, [src.n_true], seeds=seeds, lr=lr, **KNOBS[arch])
-            frames.append(score_absorption(config, grid, src).assign(magnitudes=mags))
-            times.append(f"{mags} {arch} {time.perf_counter() - t0:.1f} s")
-            bar.update(1, f"{mags} {arch} done")
+        config = SaeConfig(arch, src.d_in, src.n_true, batch=batch, steps=steps)
+        (grid,) = train_sae_sizes(config, src, [src.n_true], seeds=seeds, lr=lr, **KNOBS[arch])
+        return score_absorption(config, grid, src).assign(magnitudes=mags), time.perf_counter() - t0
+
+    done = {}
+    for j, result in each(one, range(len(jobs))):
+        done[j] = result
+        bar.update(1, f"{jobs[j][0]} {jobs[j][1]} done")
     bar.close()
+    frames = [done[j][0] for j in range(len(jobs))]  # in the jobs' order, however they finished
+    times = [f"{mags} {arch} {done[j][1]:.1f} s" for j, (mags, arch) in enumerate(jobs)]
     if progress:
         print(f"[absorption] {', '.join(times)}", flush=True)
     return pd.concat(frames, ignore_index=True)

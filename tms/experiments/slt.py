@@ -9,11 +9,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from ..io import save_figure, write_json
 from ..plots.slt import calibration_figure, kgon_llc_figure, llc_dynamics_figure, posterior_figure, trace_figure
 from ..slt import bayes, dynamics, kgon, laplace
+from ..runs.side_by_side import each
 from ..slt.settings import SLTSettings, load_settings
 from .registry import Context, register
 
@@ -28,18 +30,6 @@ def _f(v):
 def _say(msg: str, progress: bool) -> None:
     if progress:
         print(f"[slt] {msg}", flush=True)
-
-
-def _stage(name, progress, timings):
-    """Context-free timer: returns a function that records the stage's seconds when called."""
-    t0 = time.perf_counter()
-    _say(f"{name} ...", progress)
-
-    def done():
-        timings[name] = round(time.perf_counter() - t0, 2)
-        _say(f"{name}: {timings[name]:.1f} s", progress)
-
-    return done
 
 
 def critical_sizes(table, prior_precision: float = 1.0) -> dict:
@@ -72,23 +62,41 @@ def run_slt(settings: SLTSettings, out, fmt: str = "png", progress: bool = True)
     data_dir = out / "slt"
     data_dir.mkdir(parents=True, exist_ok=True)
     s, files, timings = settings, [], {}
-    done = _stage("k-gon table", progress, timings)
-    table = kgon.kgon_llc_table(s.kgon.labels, s.kgon.sizes, sampler=s.sampler, seed=s.seed)
+    c, d = s.calibration, s.dynamics
+
+    def calibration():
+        return (kgon.calibration_sweep(c, seed=s.seed),
+                kgon.point_estimate(c.label, c.n, sampler=s.sampler, seed=s.seed))
+
+    def sgd_dynamics():
+        run = dynamics.sgd_run(d.n, d.batch, d.lr, d.epochs, seed=s.seed)
+        return run, dynamics.snapshot_llcs(run, dynamics.snapshot_epochs(d.epochs, d.snapshots), seed=s.seed,
+                                           sampler=d.sampler(s.sampler.step_scale))
+
+    stages = {"k-gon table": lambda: kgon.kgon_llc_table(s.kgon.labels, s.kgon.sizes, sampler=s.sampler, seed=s.seed),
+              "calibration sweep": calibration,
+              "posterior across n": lambda: bayes.posterior_phases(s.posterior, seed=s.seed),
+              "SGD dynamics and snapshot LLCs": sgd_dynamics}
+    names = list(stages)
+
+    def one(i: int):  # a stage's computation (on its own device when side by side: the same bits)
+        t0 = time.perf_counter()
+        out = stages[names[i]]()
+        return out, round(time.perf_counter() - t0, 2)
+
+    got = {}
+    _say(f"{len(names)} stages" + (" side by side" if jax.local_device_count() > 1 else "") + " ...", progress)
+    for i, (result, seconds) in each(one, range(len(names))):
+        got[names[i]], timings[names[i]] = result, seconds
+        _say(f"{names[i]}: {seconds:.1f} s", progress)
+    table, (calib, est), post, (run, snaps) = (got[n] for n in names)
     table.to_csv(data_dir / "kgon_llc.csv", index=False)
     files.append(save_figure(kgon_llc_figure(table), out / f"slt_kgon.{fmt}"))
-    done()
-    done = _stage("calibration sweep", progress, timings)
-    calib = kgon.calibration_sweep(s.calibration, seed=s.seed)
     calib.to_csv(data_dir / "calibration.csv", index=False)
     files.append(save_figure(calibration_figure(calib), out / f"slt_calibration.{fmt}"))
-    c = s.calibration
-    est = kgon.point_estimate(c.label, c.n, sampler=s.sampler, seed=s.seed)
     files.append(save_figure(trace_figure(est, s.sampler.burn_in, f"Loss traces at the {c.label}-gon, n={c.n}: "
                                           f"λ̂ = {est.llc:.2f} ± {est.llc_se:.2f}, acceptance {est.accept:.3f}"),
                              out / f"slt_traces.{fmt}"))
-    done()
-    done = _stage("posterior across n", progress, timings)
-    post = bayes.posterior_phases(s.posterior, seed=s.seed)
     post.to_csv(data_dir / "posterior.csv", index=False)
     crit = critical_sizes(table, s.posterior.prior_precision)
     full = "all (+ orbit, multiplicity)"
@@ -96,14 +104,7 @@ def run_slt(settings: SLTSettings, out, fmt: str = "png", progress: bool = True)
                                                      "n_cr 5+→6 (all terms)": crit["n_cr_5p_6"][full],
                                                      "n_cr 5→6 (prior term only)": crit["n_cr_5_6"]["prior"]}),
                              out / f"slt_posterior.{fmt}"))
-    done()
-    done = _stage("SGD dynamics and snapshot LLCs", progress, timings)
-    d = s.dynamics
-    run = dynamics.sgd_run(d.n, d.batch, d.lr, d.epochs, seed=s.seed)
-    snaps = dynamics.snapshot_llcs(run, dynamics.snapshot_epochs(d.epochs, d.snapshots), seed=s.seed,
-                                   sampler=d.sampler(s.sampler.step_scale))
     files.append(save_figure(llc_dynamics_figure(run, snaps), out / f"slt_dynamics.{fmt}"))
-    done()
     numbers = {"kgon": {f"{r.label} n={r.n}": {"llc": _f(r.llc), "llc_se": _f(r.llc_se),
                                                 "frac_below": _f(r.frac_below), "frac_discarded": _f(r.frac_discarded),
                                                 "accept": _f(r.accept), "trusted": bool(r.trusted),
