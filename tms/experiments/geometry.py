@@ -59,7 +59,7 @@ def polytope_transitions(ctx: Context):
     def follow(i: int):  # one axis's branches (on its own device when side by side: the same bits)
         res, axis = ctx.results[names[i]], TRANSITIONS[names[i]]
         steps = max(1, res.static.steps // 2)  # a warm start only has to relax to the neighbouring optimum
-        branches = follow_branches(res, axis, steps=steps, progress=ctx.progress)
+        branches = follow_branches(res, axis, steps=steps, progress=ctx.progress, desc=f"follow branches ({axis})")
         best = best_models(res)
         Wc, bc = (best.W[:, 0], best.b[:, 0]) if axis == "sparsity" else (best.W[0], best.b[0])
         return branches, cell_losses(res.static, res.grid, branches.cells, Wc, bc)

@@ -74,9 +74,10 @@ def cell_losses(static: StaticConfig, grid, cells: np.ndarray, W: np.ndarray, b:
 
 
 def follow_branches(res, axis: str = "sparsity", steps: int | None = None, eval_batch: int = 2 ** 17,
-                    progress: bool = True) -> Branches:
+                    progress: bool = True, desc: str = "follow branches") -> Branches:
     """Follow the best models of ``res`` along ``axis`` (``"sparsity"`` or ``"importance"``; the other grid
-    indices at 0) from both ends, ``steps`` training steps per cell (default the sweep's), seed 0's key."""
+    indices at 0) from both ends, ``steps`` training steps per cell (default the sweep's), seed 0's key.
+    ``desc`` names the progress bar."""
     if axis not in FOLLOW_AXES:
         raise TmsError(f"axis must be one of {FOLLOW_AXES}; got {axis!r}")
     if steps is not None:
@@ -95,7 +96,7 @@ def follow_branches(res, axis: str = "sparsity", steps: int | None = None, eval_
     W = np.zeros((2, P) + cold_W.shape[1:])
     b = np.zeros((2, P) + cold_b.shape[1:])
     W[0, 0], b[0, 0], W[1, P - 1], b[1, P - 1] = cold_W[0], cold_b[0], cold_W[P - 1], cold_b[P - 1]
-    bar = Progress(P - 1, 2 * warm.steps * warm.batch_size, enabled=progress, desc="follow branches")
+    bar = Progress(P - 1, 2 * warm.steps * warm.batch_size, enabled=progress, desc=desc)
     try:
         for j in range(1, P):
             up, down = j, P - 1 - j
