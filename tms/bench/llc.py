@@ -33,7 +33,7 @@ from ..slt import SGLDConfig, default_nbeta, estimate_llc
 from ..slt.llc import compiled_sampler
 from ..slt.toy import dense_loss, kgon_point
 from .common import cpu_peak, interleave, load_average, median
-from .trainers import TorchSetup, fastest, in_processes, torch_setups
+from .trainers import add_threads_option, check_threads, chosen_setup, in_processes
 
 
 def devinterp_llc(W, b, X, *, step_size: float, localization: float, nbeta: float, chains: int, draws: int,
@@ -122,6 +122,14 @@ def ours_llc(point, X, *, step_size, localization, nbeta, chains, draws, burn_in
 _LOSS = dense_loss()  # one function object, so the compiled sampler is reused across trials
 
 
+def _require_extras() -> None:
+    try:  # before any work: the comparison is the point of this script
+        require("torch", "slt", "python -m tms.bench.llc (the devinterp comparison)")
+        require("devinterp", "slt", "python -m tms.bench.llc (the devinterp comparison)")
+    except MissingExtraError as e:
+        raise SystemExit(f"error: {e}") from None
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(prog="python -m tms.bench.llc", description=__doc__.splitlines()[0])
     ap.add_argument("--chains", type=int, default=4)
@@ -130,18 +138,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--batch-size", type=int, default=500)
     ap.add_argument("--n", type=int, default=10_000, help="sample size (default 10,000)")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--threads", default="auto",
-                    help="devinterp: 'auto' (default: the fastest of one process on 1 thread, on every core, and one "
-                         "single-thread process per core with the chains split, in a pilot) or a thread count (one "
-                         "process)")
+    add_threads_option(ap)
     a = ap.parse_args(argv)
-    if a.threads != "auto" and not (a.threads.isdigit() and int(a.threads) >= 1):
-        ap.error("--threads must be 'auto' or a positive integer")
-    try:  # before any work: the comparison is the point of this script
-        require("torch", "slt", "python -m tms.bench.llc (the devinterp comparison)")
-        require("devinterp", "slt", "python -m tms.bench.llc (the devinterp comparison)")
-    except MissingExtraError as e:
-        raise SystemExit(f"error: {e}") from None
+    check_threads(ap, a.threads)
+    _require_extras()
     point, X, nb = setup(a.n)
     hp = dict(step_size=0.1 / nb, localization=1.0, nbeta=nb, chains=a.chains, draws=a.draws, burn_in=a.burn_in,
               batch_size=a.batch_size)
@@ -162,18 +162,10 @@ def main(argv=None) -> dict:
     print(f"6-gon, n={a.n}, nβ={nb:.1f}, ε={hp['step_size']:.3g}, γ=1, batch {a.batch_size}, "
           f"{a.chains} chains x ({a.burn_in} burn-in + {a.draws} draws)", flush=True)
     Wn, bn = np.asarray(point.W), np.asarray(point.b)
-    if a.threads == "auto":
-        short = {**hp, "draws": max(10, a.draws // 10), "burn_in": a.burn_in // 10}
-        best, pilot = fastest({u: devinterp_setup_run(Wn, bn, X, short, u) for u in torch_setups(a.chains)}, 1)
-        print("devinterp setup pilot (median s, a tenth of the draws): "
-              + ", ".join(f"{u} {v:.2f}" for u, v in pilot.items()) + f" -> {best}", flush=True)
-    else:
-        best = TorchSetup(1, int(a.threads))
-    theirs_run = devinterp_setup_run(Wn, bn, X, hp, best)
-
-    def theirs():
-        return theirs_run()
-
+    short = {**hp, "draws": max(10, a.draws // 10), "burn_in": a.burn_in // 10}
+    best = chosen_setup(a.threads, lambda u: devinterp_setup_run(Wn, bn, X, short, u), a.chains, 1,
+                        "devinterp setup pilot (median s, a tenth of the draws)", scale=1, digits=2)
+    theirs = devinterp_setup_run(Wn, bn, X, hp, best)
     e_ours, e_dev = ours(), devinterp_llc(Wn, bn, X, **hp)  # the warm-ups; devinterp's estimate from one process
     print(f"ours      λ̂ = {e_ours.llc:.3f} ± {e_ours.llc_se:.3f} (s.e.)")
     print(f"devinterp λ̂ = {e_dev['llc']:.3f} ± {e_dev['llc_se']:.3f} (s.e.)")

@@ -24,7 +24,15 @@ import numpy as np
 from .common import cpu_peak, interleave, load_average, median, ratios
 from .kinds import grid_trainer
 from .toy import Setting, torch_runner
-from .trainers import TorchSetup, fastest, in_processes, jax_side_by_side_trainer, split_instances, torch_setups
+from .trainers import (
+    TorchSetup,
+    add_threads_option,
+    check_threads,
+    chosen_setup,
+    in_processes,
+    jax_side_by_side_trainer,
+    split_instances,
+)
 
 
 def torch_trainer(kind: str, s: Setting, steps: int, threads: int):
@@ -77,13 +85,9 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--instances", type=int, default=32)
-    ap.add_argument("--threads", default="auto",
-                    help="PyTorch: 'auto' (default: the fastest of one process on 1 thread, on every core, and one "
-                         "single-thread process per core with the instances split, in a pilot) or a thread count "
-                         "(one process)")
+    add_threads_option(ap)
     a = ap.parse_args(argv)
-    if a.threads != "auto" and not (a.threads.isdigit() and int(a.threads) >= 1):
-        ap.error("--threads must be 'auto' or a positive integer")
+    check_threads(ap, a.threads)
     from ..runs.side_by_side import use_cpu_cores
 
     use_cpu_cores()  # a CPU device per core, as the tms command has (before JAX starts)
@@ -98,13 +102,9 @@ def main(argv=None):
             s = Setting(n=n, m=m, instances=a.instances)
             fast_compile, fast_run = grid_trainer(s, kind, a.steps, fast=True)
             generic_compile, generic_run = grid_trainer(s, kind, a.steps, fast=False)
-            if a.threads == "auto":
-                pilot_steps = max(2, a.steps // 10)
-                setup, pilot = fastest({u: torch_run(kind, s, pilot_steps, u) for u in torch_setups(s)}, pilot_steps)
-                print(f"{kind} {n}x{m}: PyTorch setup pilot (median ms/step): "
-                      + ", ".join(f"{u} {1e3 * v:.1f}" for u, v in pilot.items()) + f" -> {setup}", flush=True)
-            else:
-                setup = TorchSetup(1, int(a.threads))
+            pilot_steps = max(2, a.steps // 10)
+            setup = chosen_setup(a.threads, lambda u: torch_run(kind, s, pilot_steps, u), a.instances, pilot_steps,
+                                 f"{kind} {n}x{m}: PyTorch setup pilot (median ms/step)")
             runs = {"fast": fast_run, "generic": generic_run}
             workers = min(jax.local_device_count(), a.instances)
             if workers > 1:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..engine.sae import SaeConfig, pentagon, sae_hparams, toy_model_source, train_saes
 from .common import cpu_peak, interleave, load_average, median, ratios
-from .trainers import TorchSetup, fastest, in_processes, torch_setups
+from .trainers import TorchSetup, add_threads_option, check_threads, chosen_setup, in_processes
 
 
 def torch_one_at_a_time(seeds, steps: int, batch: int, d_sae: int, W: np.ndarray, sparsity: float) -> None:
@@ -99,13 +99,9 @@ def main(argv=None) -> None:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--d-sae", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--threads", default="auto",
-                    help="PyTorch: 'auto' (default: the fastest of one process on 1 thread, on every core, and one "
-                         "single-thread process per core with the SAEs split, in a pilot) or a thread count (one "
-                         "process)")
+    add_threads_option(ap)
     a = ap.parse_args(argv)
-    if a.threads != "auto" and not (a.threads.isdigit() and int(a.threads) >= 1):
-        ap.error("--threads must be 'auto' or a positive integer")
+    check_threads(ap, a.threads)
     from ..runs.side_by_side import use_cpu_cores
 
     use_cpu_cores()  # a CPU device per core, as the tms command has (only if JAX has not started yet)
@@ -120,45 +116,53 @@ def main(argv=None) -> None:
     hp = sae_hparams(config, penalty=[0.01 * (1 + i % 4) for i in range(a.n)], lr=[1e-3])
     seeds = np.arange(a.n)
 
+    contenders, cold = jax_contenders(config, source, hp, seeds)
+    pilot_steps = max(2, a.steps // 10)
+    setup = chosen_setup(a.threads, lambda u: torch_run(u, a.n, pilot_steps, a.batch, a.d_sae, W, S), a.n,
+                         pilot_steps, "PyTorch setup pilot (median s per step of all the SAEs)", scale=1, digits=4)
+    contenders["torch"] = torch_run(setup, a.n, a.steps, a.batch, a.d_sae, W, S)
+    trials = interleave(contenders, a.repeats)
+    print(f"{a.n} SAEs (d_in=2, d_sae={a.d_sae}), {a.steps} steps x batch {a.batch}, {a.repeats} interleaved trials")
+    report(trials, cold, setup)
+    print(f"load average after: {load_average()}", flush=True)
+
+
+def jax_contenders(config, source, hp, seeds) -> tuple[dict, dict]:
+    """JAX's contenders, each called once (compiled) with its seconds printed: one call, and (with several CPU
+    devices) one call per device side by side. Returns ``({name: run}, {name: first call's seconds})``."""
     def ours():
         jax.block_until_ready(train_saes(config, source, hp, seeds).params)
 
-    t0 = time.perf_counter()
-    ours()
-    cold = time.perf_counter() - t0
-    print(f"JAX compile + first call: {cold:.2f} s", flush=True)
-    contenders = {"jax": ours}
-    workers = min(jax.local_device_count(), a.n)
+    contenders, cold = {"jax": ours}, {}
+    workers = min(jax.local_device_count(), len(seeds))
     if workers > 1:
-        side = jax_side_by_side(config, source, hp, seeds, workers)
+        contenders["side"] = jax_side_by_side(config, source, hp, seeds, workers)
+    for name, run in contenders.items():
         t0 = time.perf_counter()
-        side()
-        side_cold = time.perf_counter() - t0
-        print(f"JAX side by side ({workers} calls), compile + first call: {side_cold:.2f} s", flush=True)
-        contenders["side"] = side
-    if a.threads == "auto":
-        pilot_steps = max(2, a.steps // 10)
-        setup, pilot = fastest({u: torch_run(u, a.n, pilot_steps, a.batch, a.d_sae, W, S)
-                                for u in torch_setups(a.n)}, pilot_steps)
-        print("PyTorch setup pilot (median s per step of all the SAEs): "
-              + ", ".join(f"{u} {v:.4f}" for u, v in pilot.items()) + f" -> {setup}", flush=True)
-    else:
-        setup = TorchSetup(1, int(a.threads))
-    contenders["torch"] = torch_run(setup, a.n, a.steps, a.batch, a.d_sae, W, S)
-    trials = interleave(contenders, a.repeats)
-    j, t = [x.wall for x in trials["jax"]], [x.wall for x in trials["torch"]]
+        run()
+        cold[name] = time.perf_counter() - t0
+        label = f"JAX side by side ({workers} calls), compile" if name == "side" else "JAX compile"
+        print(f"{label} + first call: {cold[name]:.2f} s", flush=True)
+    return contenders, cold
+
+
+def report(trials: dict, cold: dict, setup: TorchSetup) -> None:
+    """The medians, the speed-ups (warm: median of paired ratios and ratio of medians; cold: the first call
+    against PyTorch's median) of each JAX contender against PyTorch."""
+    t = [x.wall for x in trials["torch"]]
+    j = [x.wall for x in trials["jax"]]
     paired, of_medians = ratios([1 / x for x in j], [1 / x for x in t])
-    print(f"{a.n} SAEs (d_in=2, d_sae={a.d_sae}), {a.steps} steps x batch {a.batch}, {a.repeats} interleaved trials")
     print(f"  JAX, all in one call (warm): median {median(j):.2f} s")
     print(f"  PyTorch, one at a time ({setup}): median {median(t):.2f} s")
     print(f"  speed-up: {paired:.1f}x (median of paired ratios), {of_medians:.1f}x (ratio of medians)")
-    print(f"  cold (JAX's compile + first call, {cold:.2f} s, against PyTorch's median): {median(t) / cold:.1f}x")
+    print(f"  cold (JAX's compile + first call, {cold['jax']:.2f} s, against PyTorch's median): "
+          f"{median(t) / cold['jax']:.1f}x")
     if "side" in trials:
         sv = [x.wall for x in trials["side"]]
         sp, sm = ratios([1 / x for x in sv], [1 / x for x in t])
-        print(f"  JAX side by side ({workers} calls, warm): median {median(sv):.2f} s; speed-up {sp:.1f}x (median of "
-              f"paired ratios), {sm:.1f}x (ratio of medians); cold ({side_cold:.2f} s): {median(t) / side_cold:.1f}x")
-    print(f"load average after: {load_average()}", flush=True)
+        print(f"  JAX side by side ({jax.local_device_count()} calls, warm): median {median(sv):.2f} s; speed-up "
+              f"{sp:.1f}x (median of paired ratios), {sm:.1f}x (ratio of medians); cold ({cold['side']:.2f} s): "
+              f"{median(t) / cold['side']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -183,6 +183,34 @@ def fastest(runs: dict, steps: int, rounds: int = 3) -> tuple[object, dict[objec
     return min(per_step, key=per_step.get), per_step
 
 
+THREADS_HELP = ("PyTorch: 'auto' (default: the fastest of one process on 1 thread, on every core, and one single-thread "
+                "process per core with the work split, in a pilot) or a thread count (one process)")
+
+
+def add_threads_option(ap) -> None:
+    """``--threads`` (``auto`` or a positive integer) on an argument parser; check it with :func:`check_threads`."""
+    ap.add_argument("--threads", default="auto", help=THREADS_HELP)
+
+
+def check_threads(ap, value: str) -> None:
+    if value != "auto" and not (value.isdigit() and int(value) >= 1):
+        ap.error("--threads must be 'auto' or a positive integer")
+
+
+def chosen_setup(threads: str, run_for: Callable[[TorchSetup], Callable[[], object]], units: int, steps: int,
+                 label: str, scale: float = 1e3, digits: int = 1) -> TorchSetup:
+    """The peer's setup: ``threads`` ``"auto"``: the fastest of :func:`torch_setups` (``units`` independent
+    pieces of work to split) in a pilot of ``run_for(setup)`` (``steps`` steps each), printed as
+    ``label: setup median, ... -> fastest`` (medians in seconds per step × ``scale``); else one process on that
+    many threads."""
+    if threads != "auto":
+        return TorchSetup(1, int(threads))
+    setup, pilot = fastest({u: run_for(u) for u in torch_setups(units)}, steps)
+    print(f"{label}: " + ", ".join(f"{u} {scale * v:.{digits}f}" for u, v in pilot.items()) + f" -> {setup}",
+          flush=True)
+    return setup
+
+
 def torch_processes(s: Setting, steps: int, processes: int, threads: int = 1) -> Callable[[], OtherCpu]:
     """``run()``: the instances split into ``processes`` parts, each trained by :func:`torch_trainer` in its own
     process (spawned, ``threads`` threads), all at once; returns their CPU seconds. Warmed up like one process."""

@@ -14,8 +14,8 @@ import numpy as np
 
 from ..io import save_figure, write_json
 from ..plots.slt import calibration_figure, kgon_llc_figure, llc_dynamics_figure, posterior_figure, trace_figure
-from ..slt import bayes, dynamics, kgon, laplace
 from ..runs.side_by_side import each
+from ..slt import bayes, dynamics, kgon, laplace
 from ..slt.settings import SLTSettings, load_settings
 from .registry import Context, register
 
@@ -55,13 +55,9 @@ def critical_sizes(table, prior_precision: float = 1.0) -> dict:
     return out
 
 
-def run_slt(settings: SLTSettings, out, fmt: str = "png", progress: bool = True):
-    """Run every part of the testbed; write tables (CSV) to ``out/slt/`` and figures to ``out``.
-    Returns ``(figure paths, numbers, timings)``."""
-    out = Path(out)
-    data_dir = out / "slt"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    s, files, timings = settings, [], {}
+def _compute(s: SLTSettings, progress: bool, timings: dict):
+    """The testbed's four stages (k-gon table, calibration, posterior, SGD dynamics), side by side where JAX
+    shows several devices (each stage on its own: the same bits); their seconds go into ``timings``."""
     c, d = s.calibration, s.dynamics
 
     def calibration():
@@ -81,15 +77,26 @@ def run_slt(settings: SLTSettings, out, fmt: str = "png", progress: bool = True)
 
     def one(i: int):  # a stage's computation (on its own device when side by side: the same bits)
         t0 = time.perf_counter()
-        out = stages[names[i]]()
-        return out, round(time.perf_counter() - t0, 2)
+        result = stages[names[i]]()
+        return result, round(time.perf_counter() - t0, 2)
 
     got = {}
     _say(f"{len(names)} stages" + (" side by side" if jax.local_device_count() > 1 else "") + " ...", progress)
     for i, (result, seconds) in each(one, range(len(names))):
         got[names[i]], timings[names[i]] = result, seconds
         _say(f"{names[i]}: {seconds:.1f} s", progress)
-    table, (calib, est), post, (run, snaps) = (got[n] for n in names)
+    return tuple(got[n] for n in names)
+
+
+def run_slt(settings: SLTSettings, out, fmt: str = "png", progress: bool = True):
+    """Run every part of the testbed; write tables (CSV) to ``out/slt/`` and figures to ``out``.
+    Returns ``(figure paths, numbers, timings)``."""
+    out = Path(out)
+    data_dir = out / "slt"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    s, files, timings = settings, [], {}
+    c = s.calibration
+    table, (calib, est), post, (run, snaps) = _compute(s, progress, timings)
     table.to_csv(data_dir / "kgon_llc.csv", index=False)
     files.append(save_figure(kgon_llc_figure(table), out / f"slt_kgon.{fmt}"))
     calib.to_csv(data_dir / "calibration.csv", index=False)
