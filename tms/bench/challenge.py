@@ -31,6 +31,7 @@ from tms.challenge import model as M
 from tms.challenge import train as T
 
 from .common import cpu_peak, interleave, load_average, median, ratios
+from .trainers import check_threads
 
 
 def jax_trainer(epochs: int, cfg: M.Config | None = None) -> tuple[float, Callable[[], None]]:
@@ -138,8 +139,7 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     if args.epochs < 1 or args.repeats < 3:
         ap.error("--epochs must be >= 1 and --repeats >= 3")
-    if args.torch_threads != "auto" and not (args.torch_threads.isdigit() and int(args.torch_threads) >= 1):
-        ap.error("--torch-threads must be 'auto' or a positive integer")
+    check_threads(ap, args.torch_threads, "--torch-threads")
     peak = cpu_peak()
     print(f"challenge transformer, full batch of 6384; {peak.model}, {peak.cores} CPU cores; jax {jax.__version__} "
           f"on {jax.devices()[0].platform}; load average {load_average()}")

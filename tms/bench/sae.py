@@ -123,7 +123,7 @@ def main(argv=None) -> None:
     contenders["torch"] = torch_run(setup, a.n, a.steps, a.batch, a.d_sae, W, S)
     trials = interleave(contenders, a.repeats)
     print(f"{a.n} SAEs (d_in=2, d_sae={a.d_sae}), {a.steps} steps x batch {a.batch}, {a.repeats} interleaved trials")
-    report(trials, cold, setup)
+    report(trials, cold, setup, min(jax.local_device_count(), a.n))
     print(f"load average after: {load_average()}", flush=True)
 
 
@@ -146,7 +146,7 @@ def jax_contenders(config, source, hp, seeds) -> tuple[dict, dict]:
     return contenders, cold
 
 
-def report(trials: dict, cold: dict, setup: TorchSetup) -> None:
+def report(trials: dict, cold: dict, setup: TorchSetup, workers: int) -> None:
     """The medians, the speed-ups (warm: median of paired ratios and ratio of medians; cold: the first call
     against PyTorch's median) of each JAX contender against PyTorch."""
     t = [x.wall for x in trials["torch"]]
@@ -160,7 +160,7 @@ def report(trials: dict, cold: dict, setup: TorchSetup) -> None:
     if "side" in trials:
         sv = [x.wall for x in trials["side"]]
         sp, sm = ratios([1 / x for x in sv], [1 / x for x in t])
-        print(f"  JAX side by side ({jax.local_device_count()} calls, warm): median {median(sv):.2f} s; speed-up "
+        print(f"  JAX side by side ({workers} calls, warm): median {median(sv):.2f} s; speed-up "
               f"{sp:.1f}x (median of paired ratios), {sm:.1f}x (ratio of medians); cold ({cold['side']:.2f} s): "
               f"{median(t) / cold['side']:.1f}x")
 

@@ -60,7 +60,8 @@ from .trainers import (  # noqa: F401  (Setting, torch_runner: re-exported for t
     jax_side_by_side_trainer,
     jax_trainer,
     pin_jax,
-    torch_best_setup,
+    check_threads,
+    chosen_setup,
     torch_run,
     torch_runner,
     torch_trainer,
@@ -130,13 +131,9 @@ def compare(s: Setting, jax_steps: int, torch_steps: int | None, repeats: int, t
         trials = interleave(contenders, repeats)
         return Comparison(s, jax_steps, 0, None, compile_s, trials["jax"], [], trials.get("side", ()), workers,
                           side_first_s)
-    if threads == "auto":
-        setup, pilot = torch_best_setup(s, max(2, torch_steps // 10))
-        if verbose:
-            print("PyTorch setup pilot (median ms/step): "
-                  + ", ".join(f"{u} {1e3 * v:.1f}" for u, v in pilot.items()) + f" -> {setup}")
-    else:
-        setup = TorchSetup(1, int(threads))
+    pilot_steps = max(2, torch_steps // 10)
+    setup = chosen_setup(str(threads), lambda u: torch_run(s, pilot_steps, u), s.instances, pilot_steps,
+                         "PyTorch setup pilot (median ms/step)" if verbose else None)
     contenders["torch"] = torch_run(s, torch_steps, setup)
     side = "side" in contenders
 
@@ -258,8 +255,7 @@ def main(argv=None):
         p.error("--repeats must be >= 3 (a median of fewer trials is not worth printing)")
     if min(a.steps, a.torch_steps, a.instances, a.batch) < 1:
         p.error("--steps, --torch-steps, --instances and --batch must be >= 1")
-    if a.torch_threads != "auto" and not (a.torch_threads.isdigit() and int(a.torch_threads) >= 1):
-        p.error("--torch-threads must be 'auto' or a positive integer")
+    check_threads(p, a.torch_threads, "--torch-threads")
 
     if a.jax_cores is not None and a.jax_cores < 1:
         p.error("--jax-cores must be >= 1")

@@ -192,22 +192,24 @@ def add_threads_option(ap) -> None:
     ap.add_argument("--threads", default="auto", help=THREADS_HELP)
 
 
-def check_threads(ap, value: str) -> None:
+def check_threads(ap, value: str, option: str = "--threads") -> None:
+    """``ap.error`` naming ``option`` unless ``value`` is ``auto`` or a positive integer."""
     if value != "auto" and not (value.isdigit() and int(value) >= 1):
-        ap.error("--threads must be 'auto' or a positive integer")
+        ap.error(f"{option} must be 'auto' or a positive integer")
 
 
 def chosen_setup(threads: str, run_for: Callable[[TorchSetup], Callable[[], object]], units: int, steps: int,
-                 label: str, scale: float = 1e3, digits: int = 1) -> TorchSetup:
+                 label: str | None, scale: float = 1e3, digits: int = 1) -> TorchSetup:
     """The peer's setup: ``threads`` ``"auto"``: the fastest of :func:`torch_setups` (``units`` independent
     pieces of work to split) in a pilot of ``run_for(setup)`` (``steps`` steps each), printed as
-    ``label: setup median, ... -> fastest`` (medians in seconds per step × ``scale``); else one process on that
-    many threads."""
+    ``label: setup median, ... -> fastest`` (medians in seconds per step × ``scale``; not printed when ``label``
+    is None); else one process on that many threads."""
     if threads != "auto":
         return TorchSetup(1, int(threads))
     setup, pilot = fastest({u: run_for(u) for u in torch_setups(units)}, steps)
-    print(f"{label}: " + ", ".join(f"{u} {scale * v:.{digits}f}" for u, v in pilot.items()) + f" -> {setup}",
-          flush=True)
+    if label is not None:
+        print(f"{label}: " + ", ".join(f"{u} {scale * v:.{digits}f}" for u, v in pilot.items()) + f" -> {setup}",
+              flush=True)
     return setup
 
 
@@ -258,11 +260,6 @@ def _worker(conn, make_run: Callable[..., Callable[[], object]], part: tuple) ->
         c = time.process_time()
         run()
         conn.send(time.process_time() - c)
-
-
-def torch_best_setup(s: Setting, steps: int, rounds: int = 3) -> tuple[TorchSetup, dict[TorchSetup, float]]:
-    """PyTorch's fastest setup of :func:`torch_setups`: a short interleaved pilot, median seconds per step."""
-    return fastest({u: torch_run(s, steps, u) for u in torch_setups(s)}, steps, rounds)
 
 
 def pin_jax(cores: int) -> list[int] | None:

@@ -62,9 +62,9 @@ def run_sweeps_side_by_side(names: list[str], runs: Path, quick: bool = False, p
 
     Every sweep stores the arrays it would store alone (each device runs the same programs), so this changes when
     they are trained, not what. One bar over the sweeps' estimated seconds replaces the sweeps' own bars."""
-    order = sorted(names, key=lambda n: -_named_spec(n, quick).estimate_seconds())
-    bar = WorkBar(sum(_named_spec(n, quick).estimate_seconds() for n in order),
-                  f"[sweeps] {len(order)} side by side", enabled=progress)
+    estimate = {n: _named_spec(n, quick).estimate_seconds() for n in names}  # each spec read once
+    order = sorted(names, key=lambda n: -estimate[n])
+    bar = WorkBar(sum(estimate.values()), f"[sweeps] {len(order)} side by side", enabled=progress)
 
     def one(i: int):
         t0 = time.perf_counter()
@@ -74,7 +74,7 @@ def run_sweeps_side_by_side(names: list[str], runs: Path, quick: bool = False, p
     results, seconds = {}, {}
     for i, (res, took) in each(one, range(len(order))):
         results[order[i]], seconds[order[i]] = res, took
-        bar.update(_named_spec(order[i], quick).estimate_seconds(), f"{order[i]} done")
+        bar.update(estimate[order[i]], f"{order[i]} done")
     bar.close()
     return results, seconds
 
