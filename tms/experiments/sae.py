@@ -144,30 +144,35 @@ def sae_sweep(source, archs=ARCHS, ratios=(1.0,), steps: int = 3000, batch: int 
                        f"features give sizes {sizes}")
     knobs = {arch: _knobs(arch, penalty_stride, (ks or {}).get(arch, tuple(k for k in KS if k <= min(sizes))),
                           penalties) for arch in archs}
-    cost = {arch: sum(call_seconds(len(kn["penalties"]) * len(kn["ks"]) * len(seeds), steps, source.d_in, d, batch)
-                      for d in sizes) for arch, kn in knobs.items()}
-    bar = WorkBar(sum(cost.values()), f"[sae] {desc}", enabled=progress)
+    jobs = [(a, j) for a in range(len(archs)) for j in range(len(sizes))]  # one compiled call each
+    cost = [call_seconds(len(knobs[archs[a]]["penalties"]) * len(knobs[archs[a]]["ks"]) * len(seeds), steps,
+                         source.d_in, sizes[j], batch) for a, j in jobs]
+    bar = WorkBar(sum(cost), f"[sae] {desc}", enabled=progress)
 
-    def one(a: int):  # an architecture's sizes, trained and scored (on its own device when side by side)
+    def one(i: int):  # one architecture at one size, trained and scored (on its own device when side by side)
         t0 = time.perf_counter()
-        config = SaeConfig(archs[a], source.d_in, sizes[0], **{"batch": batch, "steps": steps, "resample": resample,
+        a, j = jobs[i]
+        config = SaeConfig(archs[a], source.d_in, sizes[j], **{"batch": batch, "steps": steps, "resample": resample,
                                                                 **(extras or {}).get(archs[a], {})})
-        got = [(score_grid(config, grid, source), grid.d_sae, jax.tree.map(np.asarray, grid.output.params))
-               for grid in train_sae_sizes(config, source, sizes, seeds=seeds, lr=lr, **knobs[archs[a]])]
+        (grid,) = train_sae_sizes(config, source, [sizes[j]], seeds=seeds, lr=lr, **knobs[archs[a]])
+        got = (score_grid(config, grid, source), grid.d_sae, jax.tree.map(np.asarray, grid.output.params))
         return got, time.perf_counter() - t0
 
+    # side by side where there are several devices (same bits), the calls estimated longest first, so that the
+    # last ones to start are short and the devices finish close together
     done = {}
-    for a, result in each(one, range(len(archs))):  # side by side where there are several devices (same bits)
-        done[a] = result
-        bar.update(cost[archs[a]], f"{archs[a]} done")
+    for i, result in each(one, sorted(range(len(jobs)), key=lambda i: -cost[i])):
+        done[i] = result
+        bar.update(cost[i], f"{archs[jobs[i][0]]} {sizes[jobs[i][1]]} done")
     bar.close()
-    for a, arch in enumerate(archs):  # in the architectures' order, however they finished
-        for frame, d_sae, p in done[a][0]:
-            frames.append(frame)
-            params[(arch, d_sae)] = p
+    for i, (a, j) in enumerate(jobs):  # in the architectures' and sizes' order, however they finished
+        frame, d_sae, p = done[i][0]
+        frames.append(frame)
+        params[(archs[a], d_sae)] = p
     if progress:
+        seconds = [sum(done[i][1] for i, (a, _) in enumerate(jobs) if a == b) for b in range(len(archs))]
         print(f"[sae] {desc}: {len(sizes)} size(s) each: "
-              + ", ".join(f"{arch} {done[a][1]:.1f} s" for a, arch in enumerate(archs)), flush=True)
+              + ", ".join(f"{arch} {seconds[a]:.1f} s" for a, arch in enumerate(archs)), flush=True)
     return pd.concat(frames, ignore_index=True), params
 
 
