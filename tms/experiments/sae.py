@@ -146,7 +146,7 @@ def sae_sweep(source, archs=ARCHS, ratios=(1.0,), steps: int = 3000, batch: int 
                           penalties) for arch in archs}
     jobs = [(a, j) for a in range(len(archs)) for j in range(len(sizes))]  # one compiled call each
     cost = [call_seconds(len(knobs[archs[a]]["penalties"]) * len(knobs[archs[a]]["ks"]) * len(seeds), steps,
-                         source.d_in, sizes[j], batch) for a, j in jobs]
+                         source.d_in, sizes[j], batch, archs[a]) for a, j in jobs]
     bar = WorkBar(sum(cost), f"[sae] {desc}", enabled=progress)
 
     def one(i: int):  # one architecture at one size, trained and scored (on its own device when side by side)

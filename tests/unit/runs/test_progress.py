@@ -31,6 +31,20 @@ def test_call_seconds_is_the_sweep_estimate_of_one_chunk():
            "train": {"steps": 300, "batch": 64, "seeds": [0, 1]}}
     spec = parse_sae_spec(doc)
     assert spec.n_chunks == 1
-    expected = 4 * 300 * (1e-4 + 12 * 8 * 16 * 64 / 2e10) + 5.0  # 2 penalties x 2 seeds, one size of 16 latents
+    expected = 4 * 300 * (6e-5 + 12 * 8 * 16 * 64 / 2e10) + 5.0  # 2 penalties x 2 seeds, one size of 16 latents
     assert call_seconds(4, 300, 8, 16, 64) == pytest.approx(expected, rel=1e-12)
     assert spec.estimate_seconds() == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_sae_estimate_weighs_each_architecture_and_runs_chunks_two_at_a_time():
+    doc = {"name": "x", "kind": "sae", "source": {"type": "synthetic", "n_true": 16, "d_in": 8, "mean_active": 2.0},
+           "sae": {"archs": ["relu", "batchtopk"], "ratios": [1.0, 2.0], "penalties": [0.1], "ks": [1, 2, 3]},
+           "train": {"steps": 300, "batch": 64, "seeds": [0]}}
+    spec = parse_sae_spec(doc)
+    assert spec.n_chunks == 4  # (architecture, size) pairs
+    per_step = lambda d: 6e-5 + 12 * 8 * d * 64 / 2e10
+    relu = [1 * 300 * per_step(d) + 5.0 for d in (16, 32)]
+    topk = [3 * 300 * per_step(d) * 3.5 + 5.0 for d in (16, 32)]  # three k values, BatchTopK 3.5x ReLU's cost
+    assert call_seconds(3, 300, 8, 32, 64, "batchtopk") == pytest.approx(topk[1], rel=1e-12)
+    assert call_seconds(1, 300, 8, 32, 64, "not-registered") == pytest.approx(relu[1], rel=1e-12)
+    assert spec.estimate_seconds() == pytest.approx(sum(relu + topk) / 2, rel=1e-12)

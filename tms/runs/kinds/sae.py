@@ -60,12 +60,25 @@ COORD_NAMES = ("valid", "penalty", "k", "seed")
 ARRAY_NAMES = COORD_NAMES + METRIC_NAMES + PARAM_NAMES
 
 
-def call_seconds(n_sae: int, steps: int, d_in: int, d_sae: int, batch: int, overhead: float = 1e-4,
-                 rate: float = 2e10, compile_s: float = 5.0) -> float:
-    """Rough wall time of one compiled call training ``n_sae`` SAEs of one size on an idle 2-core CPU: per SAE and
-    step ``overhead`` seconds plus its FLOPs (about 12 per weight per example: encoder and decoder, forward and
-    backward) at ``rate`` per second, plus ``compile_s`` of compilation (see :meth:`SaeSpec.estimate_seconds`)."""
-    return n_sae * steps * (overhead + 12 * d_in * d_sae * batch / rate) + compile_s
+ARCH_COST = {"relu": 1.0, "jumprelu": 1.2, "gated": 1.6, "topk": 2.5, "batchtopk": 3.5}
+"""Seconds per SAE-step of each architecture relative to ReLU's, from whole runs on one core of the 2-core Intel
+machine, 7 December 2026 (docs/sae.md#speed): at Sharkey et al.'s size (d_in 256, 20,000 steps of 256) ReLU 178 s
+per SAE of 1,024 latents (423 s at 2,048), JumpReLU 188, Gated 300, BatchTopK 537, TopK 1,069 s at 2,048 (their
+AuxK loss over dead latents grows as latents die); on the pentagon (d_in 2) per SAE-step ReLU 3.1e-5 s, JumpReLU
+and Gated 4.2e-5, TopK 1.1e-4, BatchTopK 1.5e-4. An architecture not listed counts as ReLU."""
+
+
+def call_seconds(n_sae: int, steps: int, d_in: int, d_sae: int, batch: int, arch: str = "relu",
+                 overhead: float = 6e-5, rate: float = 2e10, compile_s: float = 5.0) -> float:
+    """Rough wall time of one compiled call training ``n_sae`` SAEs of one size on one core of a 2-core AVX2 CPU
+    (the slower machine class of docs/performance.md; an AVX-512 core was about 3× as fast): per SAE and step
+    ``overhead`` seconds plus its FLOPs (about 12 per weight per example: encoder and decoder, forward and backward)
+    at ``rate`` per second, both times :data:`ARCH_COST` of ``arch``, plus ``compile_s`` of compilation.
+    ``rate``: ReLU at 512 and 1,024 latents on that core, 2.7e10 and 2.3e10 FLOP/s (``sae_synthetic_full_relu``'s
+    slices, 6 December 2026); ``overhead``: ``sae_pentagon`` there, 181 s for 1.56 million SAE-steps of every
+    architecture on both cores (1.0e-4 per SAE-step at its mix of architectures, 1.6× ReLU's cost on average)."""
+    per_step = (overhead + 12 * d_in * d_sae * batch / rate) * ARCH_COST.get(arch, 1.0)
+    return n_sae * steps * per_step + compile_s
 
 
 @dataclass(frozen=True)
@@ -146,14 +159,12 @@ class SaeSpec:
                                                 if self.arch_ks else {}),
                 **({"config_by_arch": {a: dict(c) for a, c in self.arch_config}} if self.arch_config else {})}
 
-    def estimate_seconds(self, overhead: float = 1e-4, rate: float = 2e10) -> float:
-        """Rough wall time on an idle 2-core CPU: per SAE and step ``overhead`` seconds plus its FLOPs (about 12 per
-        weight per example: encoder and decoder, forward and backward) at ``rate`` per second, plus 5 s of
-        compilation per chunk. ``overhead`` from ``sae_pentagon`` (181 s for 1.56 million SAE-steps of d_in = 2,
-        idle 2-core AVX2 machine); ``rate`` a matmul-bound guess, not measured at the synthetic sizes."""
+    def estimate_seconds(self) -> float:
+        """Rough wall time on an idle 2-core AVX2 CPU: each chunk's :func:`call_seconds` (one core), the chunks two
+        at a time (side by side, one per device, as ``tms sweep run`` trains them)."""
         d_in, b, steps = self.base.d_in, self.base.batch, self.base.steps
-        return sum(call_seconds(len(self.coords(a)), steps, d_in, d, b, overhead, rate, compile_s=0.0)
-                   for a in self.archs for d in self.sizes) + 5.0 * self.n_chunks
+        total = sum(call_seconds(len(self.coords(a)), steps, d_in, d, b, a) for a in self.archs for d in self.sizes)
+        return total / min(2, self.n_chunks)
 
     def quick(self) -> SaeSpec:
         """A reduced-cost version for smoke tests: 100 steps, one seed, at most 3 knob values."""
