@@ -62,7 +62,7 @@ ARRAY_NAMES = COORD_NAMES + METRIC_NAMES + PARAM_NAMES
 
 ARCH_COST = {"relu": 1.0, "jumprelu": 1.2, "gated": 1.6, "topk": 2.5, "batchtopk": 3.5}
 """Seconds per SAE-step of each architecture relative to ReLU's, from whole runs on one core of the 2-core Intel
-machine, 7 December 2026 (docs/sae.md#speed): at Sharkey et al.'s size (d_in 256, 20,000 steps of 256) ReLU 178 s
+machine, 7 December 2026 (docs/sae.md#run-time-estimates): at Sharkey et al.'s size (d_in 256, 20,000 steps of 256) ReLU 178 s
 per SAE of 1,024 latents (423 s at 2,048), JumpReLU 188, Gated 300, BatchTopK 537, TopK 1,069 s at 2,048 (their
 AuxK loss over dead latents grows as latents die); on the pentagon (d_in 2) per SAE-step ReLU 3.1e-5 s, JumpReLU
 and Gated 4.2e-5, TopK 1.1e-4, BatchTopK 1.5e-4. An architecture not listed counts as ReLU."""
@@ -75,8 +75,9 @@ def call_seconds(n_sae: int, steps: int, d_in: int, d_sae: int, batch: int, arch
     ``overhead`` seconds plus its FLOPs (about 12 per weight per example: encoder and decoder, forward and backward)
     at ``rate`` per second, both times :data:`ARCH_COST` of ``arch``, plus ``compile_s`` of compilation.
     ``rate``: ReLU at 512 and 1,024 latents on that core, 2.7e10 and 2.3e10 FLOP/s (``sae_synthetic_full_relu``'s
-    slices, 6 December 2026); ``overhead``: ``sae_pentagon`` there, 181 s for 1.56 million SAE-steps of every
-    architecture on both cores (1.0e-4 per SAE-step at its mix of architectures, 1.6× ReLU's cost on average)."""
+    slices, 6 December 2026); ``overhead``: ``sae_pentagon`` there took 181 s for 1.56 million SAE-steps of every
+    architecture on both cores, 1.2e-4 s per SAE-step at a mix costing 1.6× ReLU's, so about 7e-5 for ReLU; on a
+    core of the Intel machine ReLU needs 3.1e-5."""
     per_step = (overhead + 12 * d_in * d_sae * batch / rate) * ARCH_COST.get(arch, 1.0)
     return n_sae * steps * per_step + compile_s
 
