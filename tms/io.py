@@ -22,6 +22,7 @@ import numbers
 import os
 import sys
 import tempfile
+import threading
 import tomllib
 import zipfile
 import zlib
@@ -86,6 +87,11 @@ def write_json(path, obj, indent: int = 1) -> Path:
     return atomic_write(Path(path), lambda f: f.write(text + "\n"))
 
 
+_SAVING = threading.Lock()
+"""One figure written at a time: the fixed SVG salt is set in matplotlib's global settings while one is written,
+and several threads draw at once in ``tms reproduce all``."""
+
+
 def save_figure(fig, path, dpi: int = FIGURE_DPI) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix: png, svg or pdf), atomically, with no timestamp or
     software version in the file, so the same figure gives the same bytes; returns the path. The figure stays
@@ -102,7 +108,7 @@ def save_figure(fig, path, dpi: int = FIGURE_DPI) -> Path:
 
     metadata = {"png": {"Software": None}, "pdf": {"CreationDate": None}, "svg": {"Date": None}}[fmt]
     buf = io.BytesIO()
-    with matplotlib.rc_context({"svg.hashsalt": "tms"}):  # SVG element ids from a fixed salt, not a random one
+    with _SAVING, matplotlib.rc_context({"svg.hashsalt": "tms"}):  # SVG ids from a fixed salt, not a random one
         fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata=metadata)
     data = buf.getvalue()
     if path.is_file():

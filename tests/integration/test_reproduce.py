@@ -13,6 +13,7 @@ from sweep_helpers import assert_same_arrays
 from tms.analysis import phase, polytope_census, theory
 from tms.experiments.registry import shipped_spec
 from tms.experiments.reproduce import reproduce
+from tms.runs.side_by_side import side_by_side
 from tms.runs.store import run_sweep
 
 # The census the README states for the shipped intro sweep, label by label.
@@ -134,6 +135,40 @@ def test_sweeps_side_by_side_write_what_one_device_writes(tmp_path):
                 assert_same_arrays(dict(a), dict(b))
         else:
             assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
+
+
+def test_several_experiments_as_jobs_side_by_side_write_what_one_after_another_writes(tmp_path, monkeypatch):
+    """``tms reproduce all`` runs every sweep and every draw as a job on a free device, a draw after its sweeps
+    (run_side_by_side); with one device granted, the same experiments run one after another as before. Stores,
+    summary and figures are the same bytes (timings aside). Three quick experiments stand in for "all": one whose
+    draw spreads its own parts over the devices (polytope_transitions), one with two sweeps, one with one."""
+    import importlib
+
+    import jax
+
+    rep = importlib.import_module("tms.experiments.reproduce")  # the module (the package exports the function)
+    names = ["polytope_transitions", "varying_sparsity", "intro"]
+    monkeypatch.setattr(rep, "_names", lambda name, quick: list(names))
+    jobs = []
+    monkeypatch.setattr(rep, "side_by_side", lambda *a, **k: jobs.append(k["after"]) or side_by_side(*a, **k))
+    rep.reproduce("all", out=tmp_path / "jobs", quick=True, progress=False)
+    assert len(jobs) == 1  # the jobs path ran; its draws waited for their sweeps (sweeps first in the job list)
+    assert jobs[0] == {5: {0, 1}, 6: {2, 3}, 7: {4}}
+    timings = _strict((tmp_path / "jobs" / "figures" / "timings-quick.json").read_text())
+    assert "sweeps and figures side by side (wall)" in timings and "figures polytope_transitions" in timings
+    monkeypatch.setattr(rep, "granted_devices", lambda: jax.local_devices()[:1])  # one device: in turn
+    rep.reproduce("all", out=tmp_path / "turn", quick=True, progress=False)
+    assert "sweeps and figures side by side (wall)" not in _strict(
+        (tmp_path / "turn" / "figures" / "timings-quick.json").read_text())
+    files = lambda d: sorted(p.relative_to(d).as_posix() for p in d.rglob("*") if p.is_file()  # noqa: E731
+                             and not p.name.startswith("timings"))
+    assert files(tmp_path / "jobs") == files(tmp_path / "turn") and len(files(tmp_path / "jobs")) > 10
+    for name in files(tmp_path / "jobs"):
+        if name.endswith(".npz"):
+            with np.load(tmp_path / "jobs" / name) as a, np.load(tmp_path / "turn" / name) as b:
+                assert_same_arrays(dict(a), dict(b))
+        else:
+            assert (tmp_path / "jobs" / name).read_bytes() == (tmp_path / "turn" / name).read_bytes(), name
 
 
 def test_a_sweep_that_fails_side_by_side_raises_in_the_caller(tmp_path, monkeypatch):

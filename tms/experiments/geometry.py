@@ -51,7 +51,8 @@ def transition_numbers(res, branches, axis: str) -> dict:
 
 
 @register("polytope_transitions", tuple(TRANSITIONS),
-          "pentagon (n=5, m=2) losing one feature as its density or importance falls; both branches followed")
+          "pentagon (n=5, m=2) losing one feature as its density or importance falls; both branches followed",
+          seconds=23)
 def polytope_transitions(ctx: Context):
     files, numbers = [], {}
     names = list(TRANSITIONS)

@@ -11,8 +11,6 @@ import json
 import time
 from pathlib import Path
 
-import jax
-
 from ..analysis import theory
 from ..io import write_json
 from ..plots import (
@@ -27,7 +25,7 @@ from ..plots import (
 from ..runs.backends import LocalBackend
 from ..runs.progress import WorkBar
 from ..runs.results import Results
-from ..runs.side_by_side import each
+from ..runs.side_by_side import each, granted_devices, side_by_side
 from ..runs.store import load, run_sweep
 
 from . import paper  # noqa: F401  isort: skip  (registers the paper's experiments first)
@@ -79,6 +77,43 @@ def run_sweeps_side_by_side(names: list[str], runs: Path, quick: bool = False, p
     return results, seconds
 
 
+def run_side_by_side(names: list[str], runs: Path, context, quick: bool = False, progress: bool = True):
+    """Run the sweeps and draws of experiments ``names`` as jobs, one per local JAX device at a time, the longest
+    estimates first (a sweep's ``estimate_seconds``, a draw's registered ``seconds``); a draw starts once its
+    sweeps are stored, on one device (its own parts one after another there). Returns ``({sweep: Results},
+    {experiment: (files, numbers)}, {timing name: seconds})``.
+
+    A program gives the same bits on any device and beside any other, so this changes when the work is done, not
+    what it gives. ``context(name, results, progress)`` makes a draw's :class:`Context`; the draws' own bars and
+    messages are off, one bar over every job's estimate replaces them."""
+    sweeps = list(dict.fromkeys(sweep for n in names for sweep in get(n).sweeps))
+    jobs = [("sweep", s) for s in sweeps] + [("figures", n) for n in names]
+    estimate = [_named_spec(s, quick).estimate_seconds() for s in sweeps] + [get(n).seconds for n in names]
+    after = {len(sweeps) + j: {sweeps.index(s) for s in get(n).sweeps} for j, n in enumerate(names)}
+    results, drawn = {}, {}
+
+    def one(i: int) -> float:  # on its own device; results and drawn are filled before its dependants start
+        what, name = jobs[i]
+        t0 = time.perf_counter()
+        if what == "sweep":
+            results[name] = run_named_sweep(name, runs, quick, progress=False, backend=LocalBackend(concurrent=1),
+                                            listen=False)
+        else:
+            drawn[name] = get(name).draw(context(name, {s: results[s] for s in get(name).sweeps}, False))
+        return time.perf_counter() - t0
+
+    t0, seconds = time.perf_counter(), {}
+    bar = WorkBar(sum(estimate), f"[reproduce] {len(sweeps)} sweeps, {len(names)} experiments side by side",
+                  enabled=progress)
+    order = sorted(range(len(jobs)), key=lambda i: -estimate[i])
+    for i, took in side_by_side(one, order, len(granted_devices()), after=after):
+        seconds[" ".join(jobs[i])] = took
+        bar.update(estimate[i], f"{jobs[i][1]} done")
+    bar.close()
+    seconds["sweeps and figures side by side (wall)"] = time.perf_counter() - t0
+    return results, drawn, seconds
+
+
 def _names(name: str, quick: bool) -> list[str]:
     if name == "all":  # the challenge has no reduced-cost version: name it to run it
         return [n for n, e in EXPERIMENTS.items() if e.in_all and (e.quick or not quick)]
@@ -108,26 +143,34 @@ def reproduce(name: str, out=".", figures=None, runs=None, fmt: str = "png", qui
     suffix = "-quick" if quick else ""
     summary_path, timings_path = figures / f"summary{suffix}.json", figures / f"timings{suffix}.json"
     summary, timings = _read(summary_path), _read(timings_path)
-    results: dict[str, Results] = {}
-    t_all, spent = time.perf_counter(), {}
+    t_all, spent, drawn, results = time.perf_counter(), {}, {}, {}
     sweeps = list(dict.fromkeys(sweep for n in names for sweep in get(n).sweeps))
-    if len(sweeps) > 1 and jax.local_device_count() > 1:  # several devices: the sweeps first, side by side
+
+    def context(n: str, res: dict, show: bool) -> Context:
+        return Context(res, figures / "quick" if quick else figures, fmt, quick, show,
+                       retrain=(n == "challenge" and name == "challenge" and not shipped), named=(name == n))
+
+    devices = len(granted_devices())
+    if len(names) > 1 and devices > 1:  # several experiments: every sweep and draw a job, one per device
+        results, drawn, took = run_side_by_side(names, runs, context, quick=quick, progress=progress)
+        spent.update(took)
+    elif len(sweeps) > 1 and devices > 1:  # one experiment: its sweeps side by side, then its draw on every device
         t0 = time.perf_counter()
         results, took = run_sweeps_side_by_side(sweeps, runs, quick=quick, progress=progress)
         spent.update({f"sweep {k}": v for k, v in took.items()})
         spent["sweeps side by side (wall)"] = time.perf_counter() - t0
     for n in names:
         exp = get(n)
-        for sweep in exp.sweeps:
-            if sweep not in results:
-                t0 = time.perf_counter()
-                results[sweep] = run_named_sweep(sweep, runs, quick=quick, progress=progress)
-                spent[f"sweep {sweep}"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        ctx = Context(results, figures / "quick" if quick else figures, fmt, quick, progress,
-                      retrain=(n == "challenge" and name == "challenge" and not shipped), named=(name == n))
-        files, numbers = exp.draw(ctx)
-        spent[f"figures {n}"] = time.perf_counter() - t0
+        if n not in drawn:
+            for sweep in exp.sweeps:
+                if sweep not in results:
+                    t0 = time.perf_counter()
+                    results[sweep] = run_named_sweep(sweep, runs, quick=quick, progress=progress)
+                    spent[f"sweep {sweep}"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            drawn[n] = exp.draw(context(n, results, progress))
+            spent[f"figures {n}"] = time.perf_counter() - t0
+        files, numbers = drawn[n]
         summary[n] = numbers
         for f in files:
             print(f"[figure] {f}", flush=True)

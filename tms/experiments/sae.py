@@ -271,7 +271,7 @@ def _numbers(pent: pd.DataFrame, synth: pd.DataFrame, res: pd.DataFrame) -> dict
 
 
 @register("sae", description="SAEs against ground truth: pentagon, Sharkey et al. sweep (reduced), resampling, "
-          "L0-FVU frontier, absorption")
+          "L0-FVU frontier, absorption", seconds=203)
 def draw(ctx: Context):
     """Long because: one stage per figure, each timed (timings go apart from the numbers)."""
     timings, files = {}, []

@@ -129,7 +129,8 @@ def run_slt(settings: SLTSettings, out, fmt: str = "png", progress: bool = True)
     return files, numbers, timings
 
 
-@register("slt", (), "SLT testbed: k-gon LLCs vs n, calibration, free-energy n_cr, posterior phases, LLC dynamics")
+@register("slt", (), "SLT testbed: k-gon LLCs vs n, calibration, free-energy n_cr, posterior phases, LLC dynamics",
+          seconds=62)
 def slt(ctx: Context):
     settings = load_settings(QUICK_PRESET if ctx.quick else None)
     files, numbers, _ = run_slt(settings, ctx.out, ctx.fmt, ctx.progress)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib import colors
+from matplotlib.figure import Figure
 
 from ..errors import TmsError
 
@@ -17,6 +18,13 @@ SUPERPOSITION_CMAP = "plasma"
 
 
 IMPORTANCE_CMAP = "viridis"
+
+
+def subplots(*grid, figsize, **kw):
+    """``(fig, axes)`` as ``plt.subplots`` gives them, on a :class:`Figure` made without pyplot: nothing is kept in
+    pyplot's list of open figures, and figures may be drawn in several threads at once (``tms reproduce all``)."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid, **kw)
 
 
 def check_index(value, size: int, field: str) -> int:

@@ -3,25 +3,27 @@ density, the absolute-value model's hidden units, and the asymmetric-superpositi
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib import cm, colormaps, colors
+from matplotlib.figure import Figure
 
 from ..analysis.neurons import neuron_frame
+from .common import subplots
 
 
 def _feature_colours(n: int):
-    return plt.get_cmap("viridis")(np.linspace(0.0, 0.9, n))
+    return colormaps["viridis"](np.linspace(0.0, 0.9, n))
 
 
-def neuron_bars_figure(Ws, densities, title: str = "") -> plt.Figure:
+def neuron_bars_figure(Ws, densities, title: str = "") -> Figure:
     """One panel per density: a column per neuron, one block per feature weight (height |w|, negative weights
     below the axis), coloured by feature (dark = most important), each neuron labelled mono or poly.
     ``Ws``: ``(densities, m, n)``."""
     Ws = np.asarray(Ws, np.float64)
     k, m, n = Ws.shape
     colours = _feature_colours(n)
-    fig, axes = plt.subplots(1, k, figsize=(1.6 * k + 1, 3.2), sharey=True, squeeze=False)
+    fig, axes = subplots(1, k, figsize=(1.6 * k + 1, 3.2), sharey=True, squeeze=False)
     for ax, W, d in zip(axes[0], Ws, densities):
         labels = neuron_frame(W).label
         for j in range(m):
@@ -37,16 +39,16 @@ def neuron_bars_figure(Ws, densities, title: str = "") -> plt.Figure:
         ax.set_title(f"density {d:g}", fontsize=9)
         ax.set_xticks([])
     axes[0, 0].set_ylabel("weight of each feature on the neuron")
-    sm = plt.cm.ScalarMappable(cmap="viridis", norm=plt.Normalize(0, n - 1))
+    sm = cm.ScalarMappable(cmap="viridis", norm=colors.Normalize(0, n - 1))
     fig.colorbar(sm, ax=axes[0].tolist(), label="feature (0 = most important)", fraction=0.02)
     fig.suptitle(title or "Neurons across density (M monosemantic, P polysemantic)", fontsize=10)
     return fig
 
 
-def monosemantic_figure(frame: pd.DataFrame) -> plt.Figure:
+def monosemantic_figure(frame: pd.DataFrame) -> Figure:
     """Left: share of neurons monosemantic against density; right: features represented (relu_hidden beside the
     ReLU output model) and mean features per neuron. ``frame``: the experiment's per-density table."""
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, (a, b) = subplots(1, 2, figsize=(9, 3.4))
     a.plot(frame.density, frame.monosemantic_fraction, "o-")
     a.set_xscale("log")
     a.set_ylim(-0.05, 1.05)
@@ -62,12 +64,12 @@ def monosemantic_figure(frame: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def abs_units_figure(W1s, densities, importance) -> plt.Figure:
+def abs_units_figure(W1s, densities, importance) -> Figure:
     """The absolute-value model's hidden units per density: each unit's input weights rescaled so its largest
     |W₁| entry is 1, units sorted by the importance of their largest feature. ``W1s``: ``(densities, m, n)``."""
     W1s = np.asarray(W1s, np.float64)
     k = len(W1s)
-    fig, axes = plt.subplots(1, k, figsize=(2.0 * k + 1, 4), squeeze=False)
+    fig, axes = subplots(1, k, figsize=(2.0 * k + 1, 4), squeeze=False)
     for ax, W, d in zip(axes[0], W1s, densities):
         scale = np.abs(W).max(axis=1, keepdims=True)
         R = np.divide(W, scale, out=np.zeros_like(W), where=scale > 0)
@@ -82,10 +84,10 @@ def abs_units_figure(W1s, densities, importance) -> plt.Figure:
     return fig
 
 
-def asymmetric_figure(W1, W2, neuron: int, strong: int, weak: int, inhibitor: int, setting: str = "") -> plt.Figure:
+def asymmetric_figure(W1, W2, neuron: int, strong: int, weak: int, inhibitor: int, setting: str = "") -> Figure:
     """The motif: the neuron's input weights from and output weights to its strong and weak feature, and the
     inhibitor's (when there is one); ``setting`` (e.g. "n = 20, m = 10, density 0.1") heads the title."""
-    fig, ax = plt.subplots(figsize=(5, 3.2))
+    fig, ax = subplots(figsize=(5, 3.2))
     units = [(neuron, "motif neuron")] + ([(inhibitor, "inhibitor")] if inhibitor >= 0 else [])
     xs, width = np.arange(4), 0.8 / len(units)
     for u, (j, name) in enumerate(units):

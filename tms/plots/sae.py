@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import itertools
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
+from matplotlib.figure import Figure
 
 from ..analysis.sae_signs import pick_sizes
+from .common import subplots
 
 
-def pentagon_figure(truth: np.ndarray, decoders: dict) -> plt.Figure:
+def pentagon_figure(truth: np.ndarray, decoders: dict) -> Figure:
     """One panel per architecture: true directions ``truth: (n, 2)`` (grey) and decoder rows ``(d_sae, 2)``."""
-    fig, axes = plt.subplots(1, len(decoders), figsize=(3.0 * len(decoders), 3.2))
+    fig, axes = subplots(1, len(decoders), figsize=(3.0 * len(decoders), 3.2))
     axes = np.atleast_1d(axes)
     unit = truth / np.linalg.norm(truth, axis=1, keepdims=True)
     for ax, (arch, W) in zip(axes, decoders.items()):
@@ -42,10 +44,10 @@ def _knob(rows: pd.DataFrame) -> tuple[str, np.ndarray]:
     return "k", rows["k"].to_numpy()
 
 
-def mmcs_heatmap_figure(frame: pd.DataFrame) -> plt.Figure:
+def mmcs_heatmap_figure(frame: pd.DataFrame) -> Figure:
     """MMCS over (dictionary size ratio, sparsity knob), one panel per architecture (seeds averaged)."""
     archs = list(dict.fromkeys(frame.arch))
-    fig, axes = plt.subplots(1, len(archs), figsize=(3.6 * len(archs), 3.6), squeeze=False)
+    fig, axes = subplots(1, len(archs), figsize=(3.6 * len(archs), 3.6), squeeze=False)
     fig.subplots_adjust(wspace=0.55, bottom=0.18)
     for ax, arch in zip(axes[0], archs):
         rows = frame[frame.arch == arch]
@@ -63,9 +65,9 @@ def mmcs_heatmap_figure(frame: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def frontier_figure(frame: pd.DataFrame) -> plt.Figure:
+def frontier_figure(frame: pd.DataFrame) -> Figure:
     """L0 against FVU, one colour per architecture (each point one SAE)."""
-    fig, ax = plt.subplots(figsize=(5.2, 3.8))
+    fig, ax = subplots(figsize=(5.2, 3.8))
     for i, (arch, rows) in enumerate(frame.groupby("arch", sort=False)):
         rows = rows.sort_values("l0")
         ax.scatter(rows["l0"], rows["fvu"], s=14, color=f"C{i}", label=arch, alpha=0.8)
@@ -79,9 +81,9 @@ def frontier_figure(frame: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def dead_latents_figure(curves: dict) -> plt.Figure:
+def dead_latents_figure(curves: dict) -> Figure:
     """Dead latents per step, one line per resampling mode."""
-    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    fig, ax = subplots(figsize=(5.2, 3.4))
     for mode, y in curves.items():
         ax.plot(np.arange(len(y)), y, label=f"resample: {mode}", lw=1.2)
     ax.set_xlabel("step")
@@ -91,7 +93,7 @@ def dead_latents_figure(curves: dict) -> plt.Figure:
     return fig
 
 
-def absorption_figure(frame: pd.DataFrame) -> plt.Figure:
+def absorption_figure(frame: pd.DataFrame) -> Figure:
     """Feature absorption against the sparsity knob: a row of panels per magnitude law (the ``magnitudes``
     column; one row without it), a column per architecture, each panel with its knob on x (penalty α, log
     scale, or k). Lines: the seed means of ``absorption`` (solid: the parent latent's misses that a child adds)
@@ -100,7 +102,7 @@ def absorption_figure(frame: pd.DataFrame) -> plt.Figure:
     single seeds."""
     frame = frame if "magnitudes" in frame else frame.assign(magnitudes="")
     laws, archs = list(dict.fromkeys(frame.magnitudes)), list(dict.fromkeys(frame.arch))
-    fig, axes = plt.subplots(len(laws), len(archs), figsize=(3.4 * len(archs), 2.8 * len(laws)), squeeze=False)
+    fig, axes = subplots(len(laws), len(archs), figsize=(3.4 * len(archs), 2.8 * len(laws)), squeeze=False)
     low = min(-0.05, float(np.nanmin(frame[["absorption", "absorbed"]].to_numpy())) - 0.05)
     for (i, law), (j, arch) in itertools.product(enumerate(laws), enumerate(archs)):
         ax, rows = axes[i, j], frame[(frame.magnitudes == law) & (frame.arch == arch)]
@@ -134,17 +136,17 @@ _SIGN_PANELS = (("mmcs", "MMCS with the true features", "truth"), ("dead_frac", 
 
 
 def signs_figure(table: pd.DataFrame, dead_tol: float = 0.05, n_true: int | None = None,
-                 knob_names: dict | None = None) -> plt.Figure:
+                 knob_names: dict | None = None) -> Figure:
     """The size-choosing signs of :mod:`tms.analysis.sae_signs` against dictionary size beside the truth: a row
     per architecture, a line per knob value; a star marks the truth's best size at each knob, an open circle
     each sign's pick; the dotted line is the true feature count, the grey dashes what random directions give."""
     archs = list(dict.fromkeys(table["arch"]))
-    fig, axes = plt.subplots(len(archs), 4, figsize=(13.0, 2.6 * len(archs) + 0.7), squeeze=False, sharex=True)
+    fig, axes = subplots(len(archs), 4, figsize=(13.0, 2.6 * len(archs) + 0.7), squeeze=False, sharex=True)
     sizes = sorted(table["d_sae"].unique())
     for row, arch in zip(axes, archs):
         t = table[table["arch"] == arch]
         knobs = sorted(t["knob"].unique())
-        colors = plt.cm.viridis(np.linspace(0.0, 0.9, len(knobs)))
+        colors = colormaps["viridis"](np.linspace(0.0, 0.9, len(knobs)))
         for color, knob in zip(colors, knobs):
             k = t[t["knob"] == knob].sort_values("d_sae").assign(loss_rel=lambda f: f["loss"] / f["loss"].iloc[0])
             picks = pick_sizes(k, dead_tol)

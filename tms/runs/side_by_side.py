@@ -12,15 +12,23 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+
+from ..errors import TmsError
 
 CHUNK_THREAD = "tms-chunk"
 """The name of the threads that train chunks side by side (:class:`LocalBackend`)."""
 
 
-def side_by_side(train: Callable[[int], dict], pending: Sequence[int], workers: int) -> Iterator[tuple[int, dict]]:
-    """``(cid, train(cid))`` for every pending chunk, ``workers`` at a time, each on its own local JAX device,
-    yielded as they finish; chunks start in the order given.
+def side_by_side(train: Callable[[int], dict], pending: Sequence[int], workers: int,
+                 after: Mapping[int, Collection[int]] | None = None) -> Iterator[tuple[int, dict]]:
+    """``(cid, train(cid))`` for every pending chunk, ``workers`` at a time, each on its own local JAX device
+    (of those :func:`granted_devices` gives this thread), yielded as they finish; chunks start in the order given.
+    ``after``: ``{cid: ids that must have finished first}``; a chunk waits (and those behind it may pass it) until
+    they have. Inside ``train`` the thread's device is the only one granted (:func:`only_devices`), so an ``each``
+    there runs its parts one after another on it.
 
     One thread per device (JAX releases the GIL while a program runs); the device is the thread's default
     (``jax.default_device``, a thread-local setting). A chunk that fails raises here, in the caller's thread.
@@ -29,40 +37,47 @@ def side_by_side(train: Callable[[int], dict], pending: Sequence[int], workers: 
     once; the threads are daemons, so the process may exit without them (the ``tms`` command does).
     """
     import queue
-    import threading
-
-    import jax
 
     done: queue.Queue = queue.Queue()
     stop = threading.Event()
     todo = list(pending)
-    free = list(jax.local_devices()[:workers])
+    free = granted_devices()[:workers]
+    after = {cid: set(ids) for cid, ids in (after or {}).items()}
+    finished: set = set()
 
     def run(cid, device):
         try:
-            with jax.default_device(device):
+            with only_devices([device]):
                 done.put((cid, device, train(cid), None))
         except BaseException as e:  # noqa: BLE001  (handed to the caller's thread, raised there)
             done.put((cid, device, None, e))
 
     def start():
-        while free and todo and not stop.is_set():
-            threading.Thread(target=run, args=(todo.pop(0), free.pop(0)), daemon=True,
-                             name=CHUNK_THREAD).start()
+        while free and not stop.is_set():
+            ready = [cid for cid in todo if after.get(cid, set()) <= finished]
+            if not ready:
+                return
+            todo.remove(ready[0])
+            threading.Thread(target=run, args=(ready[0], free.pop(0)), daemon=True, name=CHUNK_THREAD).start()
 
     running = 0
     try:
         start()
         running = len(pending) - len(todo)
+        if not running and todo:
+            raise TmsError(f"no chunk can start: each of {todo} waits for another (after={after})")
         while running:
             cid, device, arrays, error = done.get()
             running -= 1
             if error is not None:
                 raise error
             free.append(device)
+            finished.add(cid)
             before = len(todo)
             start()
             running += before - len(todo)
+            if not running and todo:
+                raise TmsError(f"no chunk can start: each of {todo} waits for one that never runs (after={after})")
             yield cid, arrays
     finally:
         stop.set()
@@ -72,6 +87,33 @@ def side_by_side(train: Callable[[int], dict], pending: Sequence[int], workers: 
             while running:
                 done.get()
                 running -= 1
+
+
+_GRANT = threading.local()
+
+
+def granted_devices() -> list:
+    """The local JAX devices this thread may spread work over: every local device, or those :func:`only_devices`
+    granted it (a chunk or job trained side by side gets its own device alone)."""
+    import jax
+
+    devices = getattr(_GRANT, "devices", None)
+    return list(devices) if devices is not None else list(jax.local_devices())
+
+
+@contextmanager
+def only_devices(devices: Sequence):
+    """Within this block, this thread's work goes to ``devices`` only: the first is its default JAX device, and
+    :func:`each` and :func:`side_by_side` spread work over these alone (one device: its parts one after another)."""
+    import jax
+
+    before = getattr(_GRANT, "devices", None)
+    _GRANT.devices = tuple(devices)
+    try:
+        with jax.default_device(devices[0]):
+            yield
+    finally:
+        _GRANT.devices = before
 
 
 def use_cpu_cores(cores: int | None = None) -> bool:
@@ -108,9 +150,7 @@ def each(fn: Callable[[int], object], ids: Sequence[int], workers: int | None = 
     device) as they finish, or one after another in order when there is one device or one id. For work other than
     sweep chunks (an experiment's independent trainings); ``fn`` returns host values (NumPy, frames), not arrays
     left on its device."""
-    import jax
-
-    workers = min(len(ids), jax.local_device_count() if workers is None else workers)
+    workers = min(len(ids), len(granted_devices()) if workers is None else workers)
     if workers <= 1:
         for i in ids:
             yield i, fn(i)

@@ -227,6 +227,52 @@ def test_side_by_side_runs_each_chunk_on_a_free_device_and_raises_a_failure_in_t
     assert len(got) >= 3 and 4 not in got and set(got) <= {0, 1, 2, 3, 5, 6}
 
 
+def test_side_by_side_starts_a_job_only_after_those_it_waits_for_and_names_a_cycle():
+    import threading
+    import time
+
+    from tms.errors import TmsError
+    from tms.runs.side_by_side import side_by_side
+
+    lock, started, finished = threading.Lock(), [], []
+
+    def job(cid):
+        with lock:
+            started.append(cid)
+        time.sleep({0: 0.3, 1: 0.05, 2: 0.0, 3: 0.0}[cid])
+        with lock:
+            finished.append(cid)
+        return cid
+
+    # 2 waits for 0 (the slow one): 3 passes it and takes the device 1 leaves free
+    done = [cid for cid, _ in side_by_side(job, [0, 1, 2, 3], 2, after={2: {0}})]
+    assert sorted(done) == [0, 1, 2, 3]
+    assert started.index(2) > finished.index(0) and started.index(3) < started.index(2)
+    with pytest.raises(TmsError, match="waits for"):
+        list(side_by_side(job, [0, 1], 2, after={0: {1}, 1: {0}}))
+
+
+def test_a_job_side_by_side_spreads_its_own_parts_over_its_device_alone():
+    """Inside a job that side_by_side runs, each() and granted_devices() see the job's device only, so the job's
+    parts run one after another there (not on the device another job holds); outside, every device."""
+    import jax
+    import jax.numpy as jnp
+
+    from tms.runs.side_by_side import each, granted_devices, side_by_side
+
+    assert granted_devices() == jax.local_devices() and len(granted_devices()) == 2
+
+    def job(cid):
+        own = granted_devices()
+        parts = list(each(lambda i: next(iter(jnp.zeros(()).devices())), range(3)))
+        return own, parts
+
+    for _, (own, parts) in side_by_side(job, [0, 1], 2):
+        assert len(own) == 1 and [i for i, _ in parts] == [0, 1, 2]  # in turn, in order
+        assert all(device == own[0] for _, device in parts)
+    assert granted_devices() == jax.local_devices()  # the grant ends with the job
+
+
 def test_concurrent_is_checked_and_refused_where_it_does_not_apply():
     assert LocalBackend().concurrent == 2 and LocalBackend(concurrent=1).concurrent == 1
     assert LocalBackend(devices=2).concurrent == 1  # a sharded chunk takes every device
