@@ -6,7 +6,7 @@ from .registry import Context, register
 
 
 @register("challenge", (), "the challenge #2 transformer: diagnostics beside the published numbers", quick=False,
-          seconds=86, alone=True)  # its matmuls use both cores: 51 s alone, 105 s beside a sweep (7 Dec 2026)
+          seconds=86)
 def challenge(ctx: Context):
     from ..challenge import reproduce as challenge_reproduce
 

@@ -43,28 +43,24 @@ class Experiment:
     extra: dict = field(default_factory=dict)
     in_all: bool = True  # False: run only when named (too slow for reproduce all's budget)
     seconds: float = 1.0  # the draw's own work (its sweeps aside), estimated as sweeps estimate theirs (below)
-    alone: bool = False  # True: reproduce all draws it by itself on every device, not as a job beside others
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
 def register(name: str, sweeps=(), description: str = "", quick: bool = True, in_all: bool = True,
-             seconds: float = 1.0, alone: bool = False):
+             seconds: float = 1.0):
     """Decorator: register ``draw(ctx) -> (files, numbers)`` as experiment ``name``.
 
     ``seconds``: the draw's own run time (training it does itself, figures; not its sweeps') in the unit of the
     sweeps' estimates, seconds on a 2-core AVX2 CPU; ``tms reproduce all`` orders its work by these. Measured
     draws: their seconds in ``reproduce all`` on the 2-core Intel AVX-512 machine (figures/timings.json) × 1.7,
-    the two machines' ratio on ``feature_geometry`` (461 s estimated there, 266 s measured here). ``alone``: a
-    draw whose programs spread their kernels over every core, which ``reproduce all`` runs after the jobs it runs
-    side by side, by itself (beside another job both would run at half speed)."""
+    the two machines' ratio on ``feature_geometry`` (461 s estimated there, 266 s measured here)."""
 
     def wrap(draw):
         if name in EXPERIMENTS:
             raise TmsError(f"experiment {name!r} is registered twice")
-        EXPERIMENTS[name] = Experiment(name, tuple(sweeps), draw, description, quick, in_all=in_all,
-                                       seconds=seconds, alone=alone)
+        EXPERIMENTS[name] = Experiment(name, tuple(sweeps), draw, description, quick, in_all=in_all, seconds=seconds)
         return draw
 
     return wrap

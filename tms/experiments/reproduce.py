@@ -80,8 +80,7 @@ def run_sweeps_side_by_side(names: list[str], runs: Path, quick: bool = False, p
 def run_side_by_side(names: list[str], runs: Path, context, quick: bool = False, progress: bool = True):
     """Run the sweeps and draws of experiments ``names`` as jobs, one per local JAX device at a time, the longest
     estimates first (a sweep's ``estimate_seconds``, a draw's registered ``seconds``); a draw starts once its
-    sweeps are stored, on one device (its own parts one after another there). Experiments registered ``alone``
-    are the caller's to draw, after these, on every device. Returns ``({sweep: Results},
+    sweeps are stored, on one device (its own parts one after another there). Returns ``({sweep: Results},
     {experiment: (files, numbers)}, {timing name: seconds})``.
 
     A program gives the same bits on any device and beside any other, so this changes when the work is done, not
@@ -151,9 +150,9 @@ def reproduce(name: str, out=".", figures=None, runs=None, fmt: str = "png", qui
         return Context(res, figures / "quick" if quick else figures, fmt, quick, show,
                        retrain=(n == "challenge" and name == "challenge" and not shipped), named=(name == n))
 
-    devices, jobs = len(granted_devices()), [n for n in names if not get(n).alone]
-    if len(jobs) > 1 and devices > 1:  # several experiments: every sweep and draw a job, one per device
-        results, drawn, took = run_side_by_side(jobs, runs, context, quick=quick, progress=progress)
+    devices = len(granted_devices())
+    if len(names) > 1 and devices > 1:  # several experiments: every sweep and draw a job, one per device
+        results, drawn, took = run_side_by_side(names, runs, context, quick=quick, progress=progress)
         spent.update(took)
     elif len(sweeps) > 1 and devices > 1:  # one experiment: its sweeps side by side, then its draw on every device
         t0 = time.perf_counter()
