@@ -24,18 +24,14 @@ CHUNK_THREAD = "tms-chunk"
 
 def side_by_side(train: Callable[[int], dict], pending: Sequence[int], workers: int,
                  after: Mapping[int, Collection[int]] | None = None) -> Iterator[tuple[int, dict]]:
-    """``(cid, train(cid))`` for every pending chunk, ``workers`` at a time, each on its own local JAX device
-    (of those :func:`granted_devices` gives this thread), yielded as they finish; chunks start in the order given.
-    ``after``: ``{cid: ids that must have finished first}``; a chunk waits (and those behind it may pass it) until
-    they have. Inside ``train`` the thread's device is the only one granted (:func:`only_devices`), so an ``each``
-    there runs its parts one after another on it.
+    """``(cid, train(cid))`` for every pending chunk, ``workers`` at a time, each on its own JAX device (of those
+    :func:`granted_devices` gives), yielded as they finish; chunks start in the order given, but one in ``after``
+    (``{cid: ids to finish first}``) waits for those, and those behind it may pass it.
 
-    One thread per device (JAX releases the GIL while a program runs); the device is the thread's default
-    (``jax.default_device``, a thread-local setting). A chunk that fails raises here, in the caller's thread.
-    When the caller stops early (an error, ``stop_after``), no new chunk starts and the chunks still training
-    finish before this returns, their arrays dropped. On Ctrl-C (a KeyboardInterrupt while it waits) it returns at
-    once; the threads are daemons, so the process may exit without them (the ``tms`` command does).
-    """
+    One thread per device (JAX releases the GIL while a program runs); the device is the thread's default and the
+    only one granted (:func:`only_devices`: an ``each`` in ``train`` runs in turn on it). A chunk that fails raises
+    here, in the caller's thread. When the caller stops early (an error, ``stop_after``), no new chunk starts and
+    those training finish before this returns, their arrays dropped; on Ctrl-C it returns at once (daemon threads)."""
     import queue
 
     done: queue.Queue = queue.Queue()
@@ -52,20 +48,22 @@ def side_by_side(train: Callable[[int], dict], pending: Sequence[int], workers: 
         except BaseException as e:  # noqa: BLE001  (handed to the caller's thread, raised there)
             done.put((cid, device, None, e))
 
-    def start():
+    running = 0
+
+    def start():  # what is ready, on the free devices; a wait that cannot end is refused
+        nonlocal running
         while free and not stop.is_set():
             ready = [cid for cid in todo if after.get(cid, set()) <= finished]
             if not ready:
-                return
+                break
             todo.remove(ready[0])
+            running += 1
             threading.Thread(target=run, args=(ready[0], free.pop(0)), daemon=True, name=CHUNK_THREAD).start()
+        if todo and not running:
+            raise TmsError(f"no chunk can start: each of {todo} waits for one that cannot finish (after={after})")
 
-    running = 0
     try:
         start()
-        running = len(pending) - len(todo)
-        if not running and todo:
-            raise TmsError(f"no chunk can start: each of {todo} waits for another (after={after})")
         while running:
             cid, device, arrays, error = done.get()
             running -= 1
@@ -73,11 +71,7 @@ def side_by_side(train: Callable[[int], dict], pending: Sequence[int], workers: 
                 raise error
             free.append(device)
             finished.add(cid)
-            before = len(todo)
             start()
-            running += before - len(todo)
-            if not running and todo:
-                raise TmsError(f"no chunk can start: each of {todo} waits for one that never runs (after={after})")
             yield cid, arrays
     finally:
         stop.set()
