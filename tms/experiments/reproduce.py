@@ -25,7 +25,7 @@ from ..plots import (
 from ..runs.backends import LocalBackend
 from ..runs.progress import WorkBar
 from ..runs.results import Results
-from ..runs.side_by_side import each, granted_devices, side_by_side
+from ..runs.side_by_side import granted_devices, side_by_side
 from ..runs.store import load, run_sweep
 
 from . import paper  # noqa: F401  isort: skip  (registers the paper's experiments first)
@@ -54,42 +54,21 @@ def _named_spec(name: str, quick: bool):
     return spec.quick() if quick else spec
 
 
-def run_sweeps_side_by_side(names: list[str], runs: Path, quick: bool = False, progress: bool = True):
-    """Run (or resume) shipped sweeps ``names`` with one sweep per local JAX device at a time (each sweep's chunks
-    one after another on its device), the longest estimates first; returns ``({name: Results}, {name: seconds})``.
-
-    Every sweep stores the arrays it would store alone (each device runs the same programs), so this changes when
-    they are trained, not what. One bar over the sweeps' estimated seconds replaces the sweeps' own bars."""
-    estimate = {n: _named_spec(n, quick).estimate_seconds() for n in names}  # each spec read once
-    order = sorted(names, key=lambda n: -estimate[n])
-    bar = WorkBar(sum(estimate.values()), f"[sweeps] {len(order)} side by side", enabled=progress)
-
-    def one(i: int):
-        t0 = time.perf_counter()
-        res = run_named_sweep(order[i], runs, quick, progress=False, backend=LocalBackend(concurrent=1), listen=False)
-        return res, time.perf_counter() - t0
-
-    results, seconds = {}, {}
-    for i, (res, took) in each(one, range(len(order))):
-        results[order[i]], seconds[order[i]] = res, took
-        bar.update(estimate[order[i]], f"{order[i]} done")
-    bar.close()
-    return results, seconds
-
-
-def run_side_by_side(names: list[str], runs: Path, context, quick: bool = False, progress: bool = True):
+def run_side_by_side(names: list[str], runs: Path, context=None, quick: bool = False, progress: bool = True):
     """Run the sweeps and draws of experiments ``names`` as jobs, one per local JAX device at a time, the longest
     estimates first (a sweep's ``estimate_seconds``, a draw's registered ``seconds``); a draw starts once its
-    sweeps are stored, on one device (its own parts one after another there). Returns ``({sweep: Results},
-    {experiment: (files, numbers)}, {timing name: seconds})``.
+    sweeps are stored, on one device (its own parts one after another there). ``context=None``: the sweeps only
+    (the draws are the caller's). Returns ``({sweep: Results}, {experiment: (files, numbers)}, {timing name:
+    seconds})``.
 
     A program gives the same bits on any device and beside any other, so this changes when the work is done, not
-    what it gives. ``context(name, results, progress)`` makes a draw's :class:`Context`; the draws' own bars and
-    messages are off, one bar over every job's estimate replaces them."""
+    what it gives. ``context(name, results, progress)`` makes a draw's :class:`Context`; the sweeps' and draws' own
+    bars and messages are off, one bar over every job's estimate replaces them."""
     sweeps = list(dict.fromkeys(sweep for n in names for sweep in get(n).sweeps))
-    jobs = [("sweep", s) for s in sweeps] + [("figures", n) for n in names]
-    estimate = [_named_spec(s, quick).estimate_seconds() for s in sweeps] + [get(n).seconds for n in names]
-    after = {len(sweeps) + j: {sweeps.index(s) for s in get(n).sweeps} for j, n in enumerate(names)}
+    draws = names if context is not None else []
+    jobs = [("sweep", s) for s in sweeps] + [("figures", n) for n in draws]
+    estimate = [_named_spec(s, quick).estimate_seconds() for s in sweeps] + [get(n).seconds for n in draws]
+    after = {len(sweeps) + j: {sweeps.index(s) for s in get(n).sweeps} for j, n in enumerate(draws)}
     results, drawn = {}, {}
 
     def one(i: int) -> float:  # on its own device; results and drawn are filled before its dependants start
@@ -103,14 +82,14 @@ def run_side_by_side(names: list[str], runs: Path, context, quick: bool = False,
         return time.perf_counter() - t0
 
     t0, seconds = time.perf_counter(), {}
-    bar = WorkBar(sum(estimate), f"[reproduce] {len(sweeps)} sweeps, {len(names)} experiments side by side",
-                  enabled=progress)
+    label = f"[reproduce] {len(sweeps)} sweeps, {len(draws)} experiments" if draws else f"[sweeps] {len(sweeps)}"
+    bar = WorkBar(sum(estimate), f"{label} side by side", enabled=progress)
     order = sorted(range(len(jobs)), key=lambda i: -estimate[i])
     for i, took in side_by_side(one, order, len(granted_devices()), after=after):
         seconds[" ".join(jobs[i])] = took
         bar.update(estimate[i], f"{jobs[i][1]} done")
     bar.close()
-    seconds["sweeps and figures side by side (wall)"] = time.perf_counter() - t0
+    seconds[f"sweeps{' and figures' if draws else ''} side by side (wall)"] = time.perf_counter() - t0
     return results, drawn, seconds
 
 
@@ -155,10 +134,8 @@ def reproduce(name: str, out=".", figures=None, runs=None, fmt: str = "png", qui
         results, drawn, took = run_side_by_side(names, runs, context, quick=quick, progress=progress)
         spent.update(took)
     elif len(sweeps) > 1 and devices > 1:  # one experiment: its sweeps side by side, then its draw on every device
-        t0 = time.perf_counter()
-        results, took = run_sweeps_side_by_side(sweeps, runs, quick=quick, progress=progress)
-        spent.update({f"sweep {k}": v for k, v in took.items()})
-        spent["sweeps side by side (wall)"] = time.perf_counter() - t0
+        results, _, took = run_side_by_side(names, runs, quick=quick, progress=progress)
+        spent.update(took)
     for n in names:
         exp = get(n)
         if n not in drawn:

@@ -53,12 +53,12 @@ def side_by_side(train: Callable[[int], dict], pending: Sequence[int], workers: 
     def start():  # what is ready, on the free devices; a wait that cannot end is refused
         nonlocal running
         while free and not stop.is_set():
-            ready = [cid for cid in todo if after.get(cid, set()) <= finished]
-            if not ready:
+            ready = next((cid for cid in todo if after.get(cid, set()) <= finished), None)
+            if ready is None:
                 break
-            todo.remove(ready[0])
+            todo.remove(ready)
             running += 1
-            threading.Thread(target=run, args=(ready[0], free.pop(0)), daemon=True, name=CHUNK_THREAD).start()
+            threading.Thread(target=run, args=(ready, free.pop(0)), daemon=True, name=CHUNK_THREAD).start()
         if todo and not running:
             raise TmsError(f"no chunk can start: each of {todo} waits for one that cannot finish (after={after})")
 
