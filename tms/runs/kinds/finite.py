@@ -35,7 +35,7 @@ import pandas as pd
 
 from ...engine.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, check_lr, check_weight_decay
 from ...engine.finite import FiniteConfig
-from ...engine.finite_train import make_finite_train, slots_per_step
+from ...engine.finite_train import finite_train_in_parts, parts, slots_per_step
 from ...io import check_int
 from ..results import ArrayFields
 from ..sections import SpecError, Values, given, parse_section, seeds, spaced
@@ -160,8 +160,8 @@ class FiniteSpec:
 
     @property
     def loop_steps(self) -> int:
-        """Training steps one chunk's compiled call runs (one loop for all its T), for progress ticks."""
-        return self.static.steps
+        """Training steps one chunk's calls run (one loop per part of its T, :func:`parts`), for progress ticks."""
+        return self.static.steps * len(parts(self.static))
 
     def summary(self) -> str:
         s, g = self.static, self.grid
@@ -248,9 +248,10 @@ _TRAINERS: dict = {}
 
 
 def trainer(cfg: FiniteConfig):
-    """The jitted ``make_finite_train(cfg)``, cached per config (one compilation per shape)."""
+    """``finite_train_in_parts(cfg)`` (``make_finite_train(cfg)``'s training, one compiled loop per part), cached
+    per config (one compilation per shape)."""
     if cfg not in _TRAINERS:
-        _TRAINERS[cfg] = jax.jit(make_finite_train(cfg))
+        _TRAINERS[cfg] = finite_train_in_parts(cfg)
     return _TRAINERS[cfg]
 
 
