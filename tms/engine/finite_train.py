@@ -250,8 +250,8 @@ def finite_train_in_parts(cfg: FiniteConfig):
 
     def train(seed_key, lr, weight_decay, importance):
         data, test, params, k_batch = setup(seed_key)
-        done = [run(jax.tree.map(lambda a: a[..., lo * R:hi * R], params), data, k_batch, lr, weight_decay, importance)
-                for run, (lo, hi, _) in zip(runs, parts(cfg))]
+        done = [run(jax.tree.map(lambda a, s=slice(lo * R, hi * R): a[..., s], params), data, k_batch, lr,
+                    weight_decay, importance) for run, (lo, hi, _) in zip(runs, parts(cfg))]
         params = jax.tree.map(lambda *a: jnp.concatenate(a, axis=-1), *done)
         return finish(params, data, test, importance)
 

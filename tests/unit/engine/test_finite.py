@@ -7,9 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tms.engine import finite
+from tms.engine import finite, ticks
 from tms.engine.finite import FiniteConfig, SparseSet
-from tms.engine import ticks
 from tms.engine.finite_train import (
     buckets,
     finite_train_in_parts,
