@@ -73,6 +73,7 @@ def run_side_by_side(names: list[str], runs: Path, context=None, quick: bool = F
 
     def one(i: int) -> float:  # on its own device; results and drawn are filled before its dependants start
         what, name = jobs[i]
+        bar.started(i, estimate[i])
         t0 = time.perf_counter()
         if what == "sweep":
             results[name] = run_named_sweep(name, runs, quick, progress=False, backend=LocalBackend(concurrent=1),
@@ -87,7 +88,7 @@ def run_side_by_side(names: list[str], runs: Path, context=None, quick: bool = F
     order = sorted(range(len(jobs)), key=lambda i: -estimate[i])
     for i, took in side_by_side(one, order, len(granted_devices()), after=after):
         seconds[" ".join(jobs[i])] = took
-        bar.update(estimate[i], f"{jobs[i][1]} done")
+        bar.update(estimate[i], f"{jobs[i][1]} done", key=i)
     bar.close()
     seconds[f"sweeps{' and figures' if draws else ''} side by side (wall)"] = time.perf_counter() - t0
     return results, drawn, seconds

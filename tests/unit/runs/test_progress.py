@@ -3,7 +3,7 @@
 import pytest
 
 from tms.runs.kinds.sae import call_seconds, parse_sae_spec
-from tms.runs.progress import WorkBar
+from tms.runs.progress import WorkBar, running_credit
 
 
 def test_work_bar_counts_estimated_work_and_never_passes_its_total(capsys):
@@ -15,6 +15,32 @@ def test_work_bar_counts_estimated_work_and_never_passes_its_total(capsys):
     bar.close()
     err = capsys.readouterr().err
     assert "[sae] test" in err and "100%" in err and "topk done" in err
+
+
+def test_running_calls_count_at_the_finished_pace_up_to_most_of_their_estimate():
+    # pace 2 (estimated seconds per second): 30 s into a 462-estimate call counts 60; 300 s into a 100 counts 90
+    running = {"geometry": (462.0, 100.0), "small": (100.0, -170.0)}
+    assert running_credit(2.0, running, now=130.0) == pytest.approx(60.0 + 90.0, rel=1e-12)
+    assert running_credit(2.0, {}, now=130.0) == 0.0
+    assert running_credit(2.0, {"late": (10.0, 200.0)}, now=130.0) == 0.0  # a start after now counts nothing
+
+
+def test_a_work_bar_counts_a_long_call_still_running_when_another_finishes(monkeypatch):
+    """Two calls side by side: when the short one finishes, the long one counts for its elapsed time at the short
+    one's pace, so the ETA no longer waits for it; the bar never goes back and ends at its total."""
+    clock = iter([0.0, 0.0, 100.0, 150.0, 400.0, 500.0])  # 2 starts, short ends, third starts, long ends, third
+    monkeypatch.setattr("tms.runs.progress._now", lambda: next(clock))
+    bar = WorkBar(800.0, "[reproduce] test", enabled=True)
+    bar.started("long", 500.0)
+    bar.started("short", 200.0)
+    bar.update(200.0, "short done", key="short")  # pace 2; the long one 100 s in: 200 more
+    assert bar.done == 200.0 and bar.bar.n == pytest.approx(400.0)
+    bar.started("third", 100.0)
+    bar.update(500.0, "long done", key="long")  # pace 700 / 500 s; the third, 250 s in, capped at 90
+    assert bar.done == 700.0 and bar.bar.n == pytest.approx(790.0)
+    bar.update(100.0, "third done")  # finished without its key: its full estimate, the total
+    assert bar.bar.n == pytest.approx(800.0)
+    bar.close()
 
 
 def test_a_disabled_work_bar_prints_nothing(capsys):
