@@ -249,7 +249,7 @@ _TRAINERS: dict = {}
 
 def trainer(cfg: FiniteConfig):
     """``finite_train_in_parts(cfg)`` (``make_finite_train(cfg)``'s training, one compiled loop per part), cached
-    per config (one compilation per shape)."""
+    per config (its programs compiled once per config, however many chunks use it)."""
     if cfg not in _TRAINERS:
         _TRAINERS[cfg] = finite_train_in_parts(cfg)
     return _TRAINERS[cfg]
