@@ -96,9 +96,12 @@ def profile_size(n: int, m: int, instances: int, batch: int, steps: int, repeats
     """Compile every part for one size, call each once, then time them interleaved (medians)."""
     import jax
 
-    runs = {}
-    for name, (fn, *args) in _parts(n, m, instances, batch, steps).items():
-        compiled = jax.jit(fn).lower(*args).compile()
+    from ..engine.config import StaticConfig
+    from ..engine.train import compiler_options
+
+    runs, options = {}, compiler_options(StaticConfig(n_features=n, n_hidden=m, batch_size=batch, steps=steps))
+    for name, (fn, *args) in _parts(n, m, instances, batch, steps).items():  # with the trainer's XLA options
+        compiled = jax.jit(fn, compiler_options=options).lower(*args).compile()
         runs[name] = (lambda c=compiled, a=args: jax.block_until_ready(c(*a)))
         runs[name]()  # warm-up
     trials = interleave(runs, repeats)

@@ -192,3 +192,21 @@ def make_fast_step(static, relu: bool):
         return Params(W=jnp.moveaxis(gW, 0, -1), b=gb.T), loss
 
     return grads
+
+
+# XLA's CPU backend hands a program's batch reductions to YNNPACK by default. The unrolled step (instance_grads)
+# is 15 such reductions over (batch, instances) arrays per step; emitted by XLA itself instead
+# (YNNPACK's fusion types set to its dots alone, what ``XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-reduce``
+# gives with jaxlib 0.10.2), the step is faster. Measured
+# 7 December 2026 on the 2-core AMD EPYC with AVX-512, one core, ``tms.bench.profile.profile_size``, median ms
+# per training step, YNNPACK's reductions -> XLA's: (n, m) = (3, 2), 96 models, batch 512 (a phase_n3m2 chunk)
+# 0.187 -> 0.145; (5, 2), 64 models, batch 1024: 0.498 -> 0.456; (5, 2), 128 models: 0.870 -> 0.820. The dense
+# path loses: (40, 10), 64 models: 4.74 -> 5.31; (400, 30), 13 models: 21.8 -> 22.5. So the option is set for
+# the unrolled sizes only. It changes the order of float32 sums in the reductions, not what they compute.
+UNROLLED_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
+
+
+def compiler_options(static) -> dict | None:
+    """XLA options for the CPU programs that train a tied kind at ``static``'s size: :data:`UNROLLED_OPTIONS`
+    where the fast step is the unrolled one (n·m <= ``UNROLL_LIMIT``), else none."""
+    return dict(UNROLLED_OPTIONS) if static.n_features * static.n_hidden <= UNROLL_LIMIT else None

@@ -59,6 +59,28 @@ def make_step_grads(static: StaticConfig):
     return get_kind(static.kind).make_step(static, fast=FAST_PATHS)
 
 
+def compiler_options(static: StaticConfig) -> dict | None:
+    """XLA options for a CPU program that trains ``static``'s models: the kind's per-size choice for its fast path
+    (:attr:`~tms.engine.kinds.ModelKind.fast_compiler_options`), none on other backends, without fast paths, or
+    where this jaxlib rejects them (they name XLA's own settings, which a release may rename). Every compiled
+    trainer of the package passes these, so a cell gets the same bits from any of them."""
+    kind = get_kind(static.kind)
+    if not FAST_PATHS or kind.fast_compiler_options is None or jax.default_backend() != "cpu":
+        return None
+    options = kind.fast_compiler_options(static)
+    return options if options and _accepted(tuple(sorted(options.items()))) else None
+
+
+@functools.lru_cache(maxsize=None)
+def _accepted(options: tuple) -> bool:
+    """Whether XLA compiles a one-line program with ``options`` (a few milliseconds, once per set of options)."""
+    try:
+        jax.jit(lambda x: x.sum(0), compiler_options=dict(options)).lower(jnp.ones((2, 2))).compile()
+    except Exception:  # noqa: BLE001 - XLA raises its runtime error type for an unknown option or value
+        return False
+    return True
+
+
 def init_instances(static: StaticConfig, key: jax.Array, n_cells: int):
     """The kind's params with a trailing instance axis (``W: (m, n, instances)``, ``b: (n, instances)`` for the
     tied kinds): restart ``r`` starts from the same draw in every cell; weights (not biases) times

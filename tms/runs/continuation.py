@@ -26,7 +26,7 @@ from ..engine import data as tdata
 from ..engine.config import StaticConfig
 from ..engine.kinds import get_kind
 from ..engine.models import Params
-from ..engine.train import make_train_cells
+from ..engine.train import compiler_options, make_train_cells
 from ..errors import TmsError
 from ..io import check_int
 from .progress import Progress
@@ -49,7 +49,7 @@ class Branches(NamedTuple):
 @functools.lru_cache(maxsize=8)
 def _warm_fn(static: StaticConfig):
     cells = make_train_cells(static)
-    return jax.jit(lambda hp, key, W, b: cells(hp, key, Params(W, b)))
+    return jax.jit(lambda hp, key, W, b: cells(hp, key, Params(W, b)), compiler_options=compiler_options(static))
 
 
 @functools.lru_cache(maxsize=8)
@@ -60,7 +60,7 @@ def _eval_fn(static: StaticConfig, batch: int):
         X = get_kind(static.kind).features(tdata.draw(key, batch, static.n_features, sets), hp.sparsity.T, sets)
         return get_kind(static.kind).instance_loss(Params(jnp.moveaxis(W, 0, -1), b.T), X, hp.importance.T)
 
-    return jax.jit(loss)
+    return jax.jit(loss, compiler_options=compiler_options(static))
 
 
 def cell_losses(static: StaticConfig, grid, cells: np.ndarray, W: np.ndarray, b: np.ndarray, batch: int = 2 ** 17,

@@ -26,7 +26,7 @@ import numpy as np
 from ..engine import data as tdata
 from ..engine.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, Hparams, StaticConfig, check_lr, check_weight_decay
 from ..engine.kinds import get_kind
-from ..engine.train import TrainOutput, make_train_cells
+from ..engine.train import TrainOutput, compiler_options, make_train_cells
 from ..errors import TmsError, check_seeds
 
 AXES = ("sparsity", "importance", "lr", "seed")
@@ -87,8 +87,9 @@ def _grid_fn(static: StaticConfig, devices: int):
 
     def seeds(hp, keys):  # different seeds, different data; seeds run one after another (lax.map): a
         return jax.lax.map(lambda k: cells(hp, k), keys)  # vmap over seeds would break the fast layout
+    options = compiler_options(static)
     if devices <= 1:
-        return jax.jit(seeds)
+        return jax.jit(seeds, compiler_options=options)
     from jax.sharding import Mesh, NamedSharding
     from jax.sharding import PartitionSpec as P
 
@@ -96,7 +97,7 @@ def _grid_fn(static: StaticConfig, devices: int):
     cell_sharded = NamedSharding(mesh, P("cells"))
     replicated = NamedSharding(mesh, P())
     out = NamedSharding(mesh, P(None, "cells"))
-    return jax.jit(seeds, in_shardings=(cell_sharded, replicated), out_shardings=out)
+    return jax.jit(seeds, in_shardings=(cell_sharded, replicated), out_shardings=out, compiler_options=options)
 
 
 @dataclass(frozen=True)

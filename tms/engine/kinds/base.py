@@ -56,6 +56,9 @@ class ModelKind:
             a faster training step in the instance-last layout (``losses: (instances,)``).
         fast_instance_loss: optional ``(params, X, importance) -> (instances,)``, a faster evaluation loss.
         fast_batch_loss: optional ``(params, X: (batch, n), importance: (n,)) -> ()``, one model's batch loss.
+        fast_compiler_options: optional ``(static) -> dict | None``, XLA options for the CPU programs that train
+            ``static``'s models by the fast path (a per-size choice by measured speed; options change how XLA
+            emits code, so they can change float rounding, never what is computed).
     """
 
     name: str
@@ -68,6 +71,7 @@ class ModelKind:
     fast_step: Callable | None = None
     fast_instance_loss: Callable | None = None
     fast_batch_loss: Callable | None = None
+    fast_compiler_options: Callable | None = None
 
     # -------------------------------------------------------------------------------- the generic path
     def example_loss(self, params, x: jax.Array, importance: jax.Array) -> jax.Array:
