@@ -71,7 +71,7 @@ def compiler_options(static: StaticConfig) -> dict | None:
     return options if options and _accepted(tuple(sorted(options.items()))) else None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _accepted(options: tuple) -> bool:
     """Whether XLA compiles a one-line program with ``options`` (a few milliseconds, once per set of options)."""
     try:
