@@ -194,6 +194,26 @@ def make_fast_step(static, relu: bool):
     return grads
 
 
+def make_fast_eval(static, relu: bool):
+    """The tied family's evaluation loss ``loss(params, draws, sparsity, importance) -> (instances,)``: small
+    models (n·m <= ``UNROLL_LIMIT``) by :func:`instance_loss` on the thresholded draws; larger ones map
+    :func:`single_loss` over the instances one at a time, each thresholding the draws itself, as the training
+    step does (the vmapped loss on ``X: (n, batch, instances)`` spends most of its time moving that array)."""
+    sets = static.sets
+
+    def loss(params, draws, sparsity, importance):
+        if static.n_features * static.n_hidden <= UNROLL_LIMIT:
+            return instance_loss(params.W, params.b, tdata.features(draws, sparsity, sets), importance, relu)
+
+        def one(args):
+            W, b, s, imp = args
+            return single_loss(W, b, tdata.features(draws, s[:, None], sets)[:, :, 0], imp, relu)
+
+        return jax.lax.map(one, (jnp.moveaxis(params.W, -1, 0), params.b.T, sparsity.T, importance.T))
+
+    return loss
+
+
 # XLA's CPU backend hands a program's batch reductions to YNNPACK by default. The unrolled step (instance_grads)
 # is 15 such reductions over (batch, instances) arrays per step; emitted by XLA itself instead
 # (YNNPACK's fusion types set to its dots alone, what ``XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-reduce``

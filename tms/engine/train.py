@@ -173,6 +173,7 @@ def make_train_cells(static: StaticConfig):
     n, R, sets = static.n_features, static.restarts, static.sets
     kind = get_kind(static.kind)
     step_grads = make_step_grads(static)
+    eval_loss = kind.make_eval(static, fast=FAST_PATHS)
     no_bias = {} if static.bias else {f: None for f in kind.bias_fields}
 
     def train_cells(hp: Hparams, key: jax.Array, init=None) -> TrainOutput:
@@ -199,8 +200,8 @@ def make_train_cells(static: StaticConfig):
 
         (params, _, snaps), curve = run_steps(static, step_fn, (params, opt.init(params), snaps))
         snaps = record_snapshot(static, snaps, params, static.steps)
-        X_eval = kind.features(tdata.draw(eval_key, static.eval_batch, n, sets), sparsity, sets)
-        final = kind.instance_loss(params, X_eval, importance).reshape(C, R)
+        final = eval_loss(params, tdata.draw(eval_key, static.eval_batch, n, sets), sparsity, importance)
+        final = final.reshape(C, R)
         return select_best(final, params, curve, snaps)
 
     return train_cells

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..engine import data as tdata
+from ..engine import train as engine_train
 from ..engine.config import StaticConfig
 from ..engine.kinds import get_kind
 from ..engine.models import Params
@@ -56,9 +57,11 @@ def _warm_fn(static: StaticConfig):
 def _eval_fn(static: StaticConfig, batch: int):
     sets = static.sets
 
+    evaluate = get_kind(static.kind).make_eval(static, fast=engine_train.FAST_PATHS)
+
     def loss(hp, key, W, b):  # W: (C, m, n) -> (C,) on one shared batch of draws
-        X = get_kind(static.kind).features(tdata.draw(key, batch, static.n_features, sets), hp.sparsity.T, sets)
-        return get_kind(static.kind).instance_loss(Params(jnp.moveaxis(W, 0, -1), b.T), X, hp.importance.T)
+        draws = tdata.draw(key, batch, static.n_features, sets)
+        return evaluate(Params(jnp.moveaxis(W, 0, -1), b.T), draws, hp.sparsity.T, hp.importance.T)
 
     return jax.jit(loss, compiler_options=compiler_options(static))
 

@@ -15,7 +15,7 @@ The parameter names and shapes are what the results store saves for each model (
 
 From these the engine trains any kind: the loss of one example is vmapped over the batch and over the model
 instances, and differentiated with ``jax.grad`` (:meth:`ModelKind.generic_grads`). A kind may attach
-optimisations (``fast_step``, ``fast_instance_loss``, ``fast_batch_loss``), each tested equal to the generic
+optimisations (``fast_step``, ``fast_instance_loss``, ``fast_batch_loss``, ``fast_eval``), each tested equal to the generic
 path; the engine uses the generic path only where a kind has no fast one.
 
 Layouts: one model's params as ``init`` returns them; in training, ``instances`` models side by side on a
@@ -56,6 +56,9 @@ class ModelKind:
             a faster training step in the instance-last layout (``losses: (instances,)``).
         fast_instance_loss: optional ``(params, X, importance) -> (instances,)``, a faster evaluation loss.
         fast_batch_loss: optional ``(params, X: (batch, n), importance: (n,)) -> ()``, one model's batch loss.
+        fast_eval: optional ``(static) -> loss(params, draws, sparsity, importance) -> (instances,)``, the
+            evaluation loss on the shared draws, each instance thresholding them itself (a dense model's data is
+            never made for all instances at once); equal to :meth:`instance_loss` on :attr:`features`.
         fast_compiler_options: optional ``(static) -> dict | None``, XLA options for the CPU programs that train
             ``static``'s models by the fast path (a per-size choice by measured speed; options change how XLA
             emits code, so they can change float rounding, never what is computed).
@@ -71,6 +74,7 @@ class ModelKind:
     fast_step: Callable | None = None
     fast_instance_loss: Callable | None = None
     fast_batch_loss: Callable | None = None
+    fast_eval: Callable | None = None
     fast_compiler_options: Callable | None = None
 
     # -------------------------------------------------------------------------------- the generic path
@@ -108,6 +112,19 @@ class ModelKind:
         """Per-instance loss (instance-last layout), by the kind's fast path if it has one."""
         fast = self.fast_instance_loss
         return (fast or self.generic_instance_loss)(params, X, importance)
+
+    def make_eval(self, static, fast: bool = True):
+        """``loss(params, draws, sparsity, importance) -> (instances,)``: every instance's loss on the shared
+        ``draws`` thresholded at its ``sparsity`` (instance-last layout), by the kind's ``fast_eval`` when it has
+        one and ``fast`` is true, else :meth:`instance_loss` on :attr:`features` of the draws."""
+        if fast and self.fast_eval is not None:
+            return self.fast_eval(static)
+        sets = static.sets
+
+        def loss(params, draws, sparsity, importance):
+            return self.instance_loss(params, self.features(draws, sparsity, sets), importance)
+
+        return loss
 
     def batch_loss(self, params, X: jax.Array, importance: jax.Array) -> jax.Array:
         """One model's training loss on ``X: (batch, n)``, by the kind's fast path if it has one."""

@@ -21,6 +21,7 @@ apart.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -189,7 +190,28 @@ def neuron_fast_paths(unrolled: Callable, dense: Callable, target: Callable = ba
 
         return grads
 
-    return {"fast_step": fast_step, "fast_instance_loss": instance_loss, "fast_batch_loss": batch_loss}
+    return {"fast_step": fast_step, "fast_instance_loss": instance_loss, "fast_batch_loss": batch_loss,
+            "fast_eval": functools.partial(_fast_eval, instance_loss, dense_loss, features)}
+
+
+def _fast_eval(instance_loss: Callable, dense_loss: Callable, features: Callable, static):
+    """The evaluation loss on shared draws (:attr:`~tms.engine.kinds.base.ModelKind.fast_eval`): small models by
+    ``instance_loss`` on the thresholded draws, larger ones ``dense_loss`` per instance (``lax.map``), each
+    thresholding the draws itself as the training step does."""
+    sets = static.sets
+
+    def loss(params, draws, sparsity, importance):
+        if static.n_features * static.n_hidden <= UNROLL_LIMIT:
+            return instance_loss(params, features(draws, sparsity, sets), importance)
+
+        def one(args):
+            p, s, imp = args
+            return dense_loss(p, features(draws, s[:, None], sets)[:, :, 0], imp)
+
+        first = jax.tree.map(lambda a: jnp.moveaxis(a, -1, 0), params)
+        return jax.lax.map(one, (first, sparsity.T, importance.T))
+
+    return loss
 
 
 RELU_HIDDEN = ModelKind(name="relu_hidden", summary="ReLU(W^T ReLU(W x) + b)", init=models.init_params,

@@ -22,5 +22,6 @@ def tied_kind(name: str, summary: str, relu: bool) -> ModelKind:
         fast_step=functools.partial(models.make_fast_step, relu=relu),
         fast_instance_loss=lambda p, X, imp: models.instance_loss(p.W, p.b, X, imp, relu),
         fast_batch_loss=functools.partial(models.batch_loss, relu=relu),
+        fast_eval=functools.partial(models.make_fast_eval, relu=relu),
         fast_compiler_options=models.compiler_options,
     )
