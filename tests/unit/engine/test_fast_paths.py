@@ -59,6 +59,42 @@ def test_instance_grads_match_autodiff_and_float64_numpy(kind):
         np.testing.assert_allclose(loss[k], np_loss(W[k], b[k], X[k], imp[k], kind), rtol=1e-5)
 
 
+@pytest.mark.parametrize("kind", ["relu", "linear"])
+def test_dense_hand_grads_match_autodiff_and_float64_numpy(kind):
+    """The dense path's hand-written gradients (single_grads, one model) against jax.grad of single_loss, the
+    fast step they sit in against the registry's generic step, and both against float64 NumPy."""
+    rng = np.random.default_rng(4)
+    m, n, inst, B = 8, 12, 3, 40  # n·m = 96: above UNROLL_LIMIT, the dense path
+    assert n * m > models.UNROLL_LIMIT
+    W, b = rng.normal(size=(inst, m, n)) * 0.5, rng.normal(size=(inst, n)) * 0.2
+    X, imp = rng.uniform(size=(inst, B, n)), rng.uniform(0.1, 1, size=(inst, n))
+    relu = kind == "relu"
+    for k in range(inst):
+        Wk, bk, Xk, ik = (jnp.asarray(a, jnp.float32) for a in (W[k], b[k], X[k].T, imp[k]))
+        loss, (gW, gb) = models.single_grads(Wk, Wk.T, bk, Xk, ik, relu)
+        ref_loss, (rW, rb) = jax.value_and_grad(models.single_loss, argnums=(0, 1))(Wk, bk, Xk, ik, relu)
+        np.testing.assert_allclose(loss, ref_loss, rtol=1e-6)
+        np.testing.assert_allclose(gW, rW, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(gb, rb, rtol=1e-5, atol=1e-6)
+        want_W, want_b = np_grad(W[k], b[k], X[k], imp[k], kind)
+        assert np.abs(want_W).max() > 1e-2  # a gradient that can be told from 0
+        np.testing.assert_allclose(gW, want_W, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(gb, want_b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(loss, np_loss(W[k], b[k], X[k], imp[k], kind), rtol=1e-5)
+
+    from tms.engine import data as tdata
+    static = StaticConfig(n_features=n, n_hidden=m, kind=kind, batch_size=B, steps=10, eval_batch=B)
+    params = models.Params(jnp.asarray(W.transpose(1, 2, 0), jnp.float32), jnp.asarray(b.T, jnp.float32))
+    draws = tdata.draw(jax.random.PRNGKey(5), B, n)
+    sparsity = jnp.asarray(rng.choice([0.0, 0.5, 0.9], size=(n, inst)), jnp.float32)
+    importance = jnp.asarray(imp.T, jnp.float32)
+    fast, fast_loss = get_kind(kind).make_step(static)(params, draws, sparsity, importance)
+    generic, generic_loss = get_kind(kind).make_step(static, fast=False)(params, draws, sparsity, importance)
+    np.testing.assert_allclose(fast_loss, generic_loss, rtol=1e-5)
+    np.testing.assert_allclose(fast.W, generic.W, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fast.b, generic.b, rtol=1e-4, atol=1e-6)
+
+
 # Whole-grid training equality is an integration check above the per-step tests (the step's gradients against
 # jax.grad and float64 NumPy, here and in test_neuron_kinds.py, for every kind and both paths): one case of
 # each test stayed in the default suite; to keep that suite within CI's 10 minutes only the fast path's relu
