@@ -217,6 +217,20 @@ def features(draws: Draws, sparsity: jax.Array, sets: FeatureSets = FeatureSets(
     return jnp.where(active, draws.value[:, :, None], 0.0)
 
 
+def map_instances(fn: Callable, params, draws: Draws, sparsity: jax.Array, importance: jax.Array,
+                  sets: FeatureSets = FeatureSets(), make: Callable = features):
+    """``fn(params_i, X_i: (n, batch), importance_i: (n,))`` for each instance in turn (``lax.map``), each
+    thresholding the shared ``draws`` at its own sparsity inside the loop (``make``: the kind's features), so
+    ``X: (n, batch, instances)`` is never made whole. ``params``: a pytree whose leaves have the instances last;
+    ``sparsity``, ``importance``: ``(n, instances)``. Returns ``fn``'s outputs stacked on a leading instance axis."""
+    def one(args):
+        p, s, imp = args
+        return fn(p, make(draws, s[:, None], sets)[:, :, 0], imp)
+
+    first = jax.tree.map(lambda a: jnp.moveaxis(a, -1, 0), params)
+    return jax.lax.map(one, (first, sparsity.T, importance.T))
+
+
 def sample(key: jax.Array, batch: int, sparsity: jax.Array, sets: FeatureSets = FeatureSets()) -> jax.Array:
     """A batch ``X: (batch, n)`` at per-feature ``sparsity: (n,)`` (the same numbers training sees)."""
     d = draw(key, batch, sparsity.shape[-1], sets)

@@ -206,13 +206,12 @@ def make_fast_step(static, relu: bool):
                 return instance_grads(params.W, params.b, X, importance, relu)
             return unrolled_grad(params, X, importance)
 
-        def one(args):
-            W, WT, b, s, imp = args
-            X = tdata.features(draws, s[:, None], sets)[:, :, 0]
+        def one(p, X, imp):
+            W, WT, b = p
             return single_grads(W, WT, b, X, imp, relu) if HAND_GRADS else single_grad(W, b, X, imp)
 
-        first = (jnp.moveaxis(params.W, -1, 0), jnp.transpose(params.W, (2, 1, 0)))  # (inst, m, n), (inst, n, m)
-        loss, (gW, gb) = jax.lax.map(one, first + (params.b.T, sparsity.T, importance.T))
+        p = (params.W, jnp.transpose(params.W, (1, 0, 2)), params.b)  # W: (m, n, inst) and Wᵀ: (n, m, inst)
+        loss, (gW, gb) = tdata.map_instances(one, p, draws, sparsity, importance, sets)
         return Params(W=jnp.moveaxis(gW, 0, -1), b=gb.T), loss
 
     return grads
@@ -229,11 +228,8 @@ def make_fast_eval(static, relu: bool):
         if static.n_features * static.n_hidden <= UNROLL_LIMIT:
             return instance_loss(params.W, params.b, tdata.features(draws, sparsity, sets), importance, relu)
 
-        def one(args):
-            W, b, s, imp = args
-            return single_loss(W, b, tdata.features(draws, s[:, None], sets)[:, :, 0], imp, relu)
-
-        return jax.lax.map(one, (jnp.moveaxis(params.W, -1, 0), params.b.T, sparsity.T, importance.T))
+        return tdata.map_instances(lambda p, X, imp: single_loss(p.W, p.b, X, imp, relu), params, draws, sparsity,
+                                   importance, sets)
 
     return loss
 

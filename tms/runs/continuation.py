@@ -56,7 +56,6 @@ def _warm_fn(static: StaticConfig):
 @functools.lru_cache(maxsize=8)
 def _eval_fn(static: StaticConfig, batch: int):
     sets = static.sets
-
     evaluate = get_kind(static.kind).make_eval(static, fast=engine_train.FAST_PATHS)
 
     def loss(hp, key, W, b):  # W: (C, m, n) -> (C,) on one shared batch of draws

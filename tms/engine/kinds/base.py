@@ -15,8 +15,8 @@ The parameter names and shapes are what the results store saves for each model (
 
 From these the engine trains any kind: the loss of one example is vmapped over the batch and over the model
 instances, and differentiated with ``jax.grad`` (:meth:`ModelKind.generic_grads`). A kind may attach
-optimisations (``fast_step``, ``fast_instance_loss``, ``fast_batch_loss``, ``fast_eval``), each tested equal to the generic
-path; the engine uses the generic path only where a kind has no fast one.
+optimisations (``fast_step``, ``fast_instance_loss``, ``fast_batch_loss``, ``fast_eval``), each tested equal
+to the generic path; the engine uses the generic path only where a kind has no fast one.
 
 Layouts: one model's params as ``init`` returns them; in training, ``instances`` models side by side on a
 **trailing** axis of every leaf (``W: (m, n, instances)``), data feature-major ``X: (n, batch, instances)``,

@@ -180,12 +180,7 @@ def neuron_fast_paths(unrolled: Callable, dense: Callable, target: Callable = ba
             if static.n_features * static.n_hidden <= UNROLL_LIMIT:
                 return unrolled_grad(params, features(draws, sparsity, sets), importance)
 
-            def one(args):
-                p, s, imp = args
-                return dense_grad(p, features(draws, s[:, None], sets)[:, :, 0], imp)
-
-            first = jax.tree.map(lambda a: jnp.moveaxis(a, -1, 0), params)
-            loss, g = jax.lax.map(one, (first, sparsity.T, importance.T))
+            loss, g = tdata.map_instances(dense_grad, params, draws, sparsity, importance, sets, features)
             return jax.tree.map(lambda a: jnp.moveaxis(a, 0, -1), g), loss
 
         return grads
@@ -203,13 +198,7 @@ def _fast_eval(instance_loss: Callable, dense_loss: Callable, features: Callable
     def loss(params, draws, sparsity, importance):
         if static.n_features * static.n_hidden <= UNROLL_LIMIT:
             return instance_loss(params, features(draws, sparsity, sets), importance)
-
-        def one(args):
-            p, s, imp = args
-            return dense_loss(p, features(draws, s[:, None], sets)[:, :, 0], imp)
-
-        first = jax.tree.map(lambda a: jnp.moveaxis(a, -1, 0), params)
-        return jax.lax.map(one, (first, sparsity.T, importance.T))
+        return tdata.map_instances(dense_loss, params, draws, sparsity, importance, sets, features)
 
     return loss
 
